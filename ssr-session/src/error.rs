@@ -1,0 +1,192 @@
+//! Errors: the request's faults ([`InvalidToken`]) apart from the server's
+//! ([`KeySourceError`]) and from configuration mistakes ([`ConfigError`]).
+
+use std::borrow::Cow;
+use std::fmt;
+use std::time::Duration;
+
+use crate::claims::ClaimValidationError;
+
+/// Why a token is invalid: the request's fault, never fixed by a refresh.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InvalidToken {
+    kind: InvalidKind,
+    detail: Cow<'static, str>,
+}
+
+impl InvalidToken {
+    pub(crate) fn new(kind: InvalidKind, detail: impl Into<Cow<'static, str>>) -> Self {
+        Self {
+            kind,
+            detail: detail.into(),
+        }
+    }
+
+    /// The typed kind.
+    pub fn kind(&self) -> &InvalidKind {
+        &self.kind
+    }
+
+    /// A human explanation, without the token.
+    pub fn detail(&self) -> &str {
+        &self.detail
+    }
+
+    /// `true` when only a user-supplied claim validator refused an otherwise
+    /// valid token (SuperTokens answers such a request with 403).
+    pub fn is_claim_validation_failure(&self) -> bool {
+        matches!(self.kind, InvalidKind::Claim(ClaimFailure::Validators(_)))
+    }
+}
+
+impl fmt::Display for InvalidToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid token ({}): {}", self.kind.as_str(), self.detail)
+    }
+}
+
+impl std::error::Error for InvalidToken {}
+
+/// The kinds of invalid token.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum InvalidKind {
+    /// Not a compact JWS, bad base64url, header or payload not a JSON
+    /// object, an unknown `crit` header, or claims not of the expected type.
+    Malformed,
+    /// Larger than the configured cap (default 16 KiB).
+    TooLarge,
+    /// The signature does not verify with the chosen key.
+    BadSignature,
+    /// The header's `alg` is `none`, unknown, outside the allow-list, or not
+    /// one the key may verify (alg confusion).
+    AlgorithmNotAllowed,
+    /// No key with the token's `kid` exists, even after a refetch.
+    UnknownKey,
+    /// More than one key fits the token's `kid` and `alg`: fails closed.
+    AmbiguousKey,
+    /// A claim check failed.
+    Claim(ClaimFailure),
+}
+
+impl InvalidKind {
+    /// A stable snake_case name: `malformed`, `too_large`, `bad_signature`,
+    /// `algorithm_not_allowed`, `unknown_key`, `ambiguous_key`, `claim`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Malformed => "malformed",
+            Self::TooLarge => "too_large",
+            Self::BadSignature => "bad_signature",
+            Self::AlgorithmNotAllowed => "algorithm_not_allowed",
+            Self::UnknownKey => "unknown_key",
+            Self::AmbiguousKey => "ambiguous_key",
+            Self::Claim(_) => "claim",
+        }
+    }
+}
+
+/// Which claim check failed.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum ClaimFailure {
+    /// `exp` is missing or not a number.
+    Expiry,
+    /// `nbf` is in the future (beyond leeway) or not a number.
+    NotYetValid,
+    /// `iss` is missing or not the configured issuer.
+    Issuer,
+    /// `aud` is missing or does not contain the configured audience.
+    Audience,
+    /// `sub` (the user id) is missing or not a string.
+    Subject,
+    /// User-supplied claim validators refused the token.
+    Validators(Vec<ClaimValidationError>),
+}
+
+/// A key source (JWKS endpoint, file, custom provider) failed: the server's
+/// fault. Every variant keeps its `source()` chain.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum KeySourceError {
+    /// The HTTP request failed (connection refused, DNS, TLS, redirects…).
+    #[error("fetching {url} failed")]
+    Fetch {
+        /// The URL fetched.
+        url: String,
+        /// The HTTP client's error.
+        #[source]
+        source: reqwest::Error,
+    },
+    /// The request took longer than the configured timeout.
+    #[error("fetching {url} timed out after {timeout:?}")]
+    Timeout {
+        /// The URL fetched.
+        url: String,
+        /// The configured timeout.
+        timeout: Duration,
+    },
+    /// The endpoint answered with a non-success status.
+    #[error("{url} answered HTTP {status}")]
+    Status {
+        /// The URL fetched.
+        url: String,
+        /// The HTTP status code.
+        status: u16,
+    },
+    /// The answer was larger than the configured body cap.
+    #[error("{url} sent more than {limit} bytes")]
+    TooLarge {
+        /// The URL fetched.
+        url: String,
+        /// The cap in bytes.
+        limit: usize,
+    },
+    /// The answer was not the expected JSON document.
+    #[error("{url} did not answer with {expected}")]
+    Parse {
+        /// The URL fetched.
+        url: String,
+        /// What was expected ("a JWKS document", "an OpenID configuration").
+        expected: &'static str,
+        /// The JSON error.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// A custom key provider's failure.
+    #[error("key source failed")]
+    Custom(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// A configuration mistake, reported by a builder instead of a later panic.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// A URL could not be parsed or has an unsupported scheme.
+    #[error("invalid URL {url:?}: {reason}")]
+    Url {
+        /// The offending input.
+        url: String,
+        /// Why it was refused.
+        reason: String,
+    },
+    /// A key could not be used.
+    #[error("invalid key: {0}")]
+    Key(#[from] KeyError),
+    /// A setting is out of range or contradicts another.
+    #[error("invalid setting: {0}")]
+    Setting(String),
+    /// The HTTP client could not be built.
+    #[error("could not build the HTTP client")]
+    Client(#[source] reqwest::Error),
+}
+
+/// A key that cannot be used for verification.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct KeyError(pub(crate) Cow<'static, str>);
+
+impl KeyError {
+    pub(crate) fn new(reason: impl Into<Cow<'static, str>>) -> Self {
+        Self(reason.into())
+    }
+}

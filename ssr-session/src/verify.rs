@@ -1,0 +1,421 @@
+//! The [`Verifier`]: one request's headers in, one [`SessionOutcome`] out.
+
+use std::marker::PhantomData;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::algorithm::{self, Algorithm, AlgorithmSet};
+use crate::claims::{ClaimValidator, SuperTokensClaims};
+use crate::error::{ClaimFailure, ConfigError, InvalidKind, InvalidToken};
+use crate::keys::{KeyLookupError, KeyProvider, KeyRequest};
+use crate::outcome::{NeedsRefreshReason, Session, SessionOutcome, Unavailable};
+use crate::redact::Fingerprint;
+use crate::source::{Headers, SourceChain, TokenSource};
+use crate::token;
+
+/// Default cap on a token's size.
+pub const DEFAULT_MAX_TOKEN_BYTES: usize = 16 * 1024;
+
+/// What to answer for a token whose `kid` is unknown even after a refetch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum UnknownKeyPolicy {
+    /// Invalid (kind [`InvalidKind::UnknownKey`]): the safe default.
+    #[default]
+    Invalid,
+    /// Needs refresh (reason [`NeedsRefreshReason::UnknownKey`]). Helps
+    /// when the auth server's keys changed in a way the key source has not
+    /// caught up with (a refresh brings a token of a known key), but costs
+    /// every forged token with a random `kid` one refresh round-trip, and a
+    /// lasting key mismatch becomes a refresh loop that only the browser's
+    /// loop guard stops.
+    NeedsRefresh,
+}
+
+/// Verifies requests' sessions. Cheap to clone (shared inside).
+///
+/// The checks, in order, and the outcome each gives:
+/// 1. no token (or an empty one) → needs refresh (*missing*);
+/// 2. larger than the cap (default 16 KiB) → invalid (*too large*); not a
+///    compact JWS, bad base64url, header not a JSON object, any `crit` →
+///    invalid (*malformed*);
+/// 3. `alg` `none`, unknown, or outside the allow-list → invalid
+///    (*algorithm not allowed*);
+/// 4. key by `kid` from the [`KeyProvider`] (never from `jku`, `x5u`,
+///    `jwk`, `x5c`): unknown → invalid (*unknown key*) or, if so configured,
+///    needs refresh; ambiguous → invalid; the key does not allow the `alg`
+///    → invalid (*algorithm not allowed*); key source down → unavailable;
+/// 5. signature → invalid (*bad signature*);
+/// 6. payload a JSON object in UTF-8 → else invalid (*malformed*); `exp`
+///    present and a number, `nbf` a number if present, `sub` a string,
+///    `iss` / `aud` when configured → else invalid (*claim*); `nbf` in the
+///    future beyond leeway → invalid (*claim*);
+/// 7. only then `exp`: now ≥ `exp` + leeway → needs refresh (*expired*);
+/// 8. claims into `C` → else invalid (*malformed*); claim validators →
+///    invalid (*claim*, validators);
+/// 9. valid.
+///
+/// So *expired* means "valid but for `exp`": an expired token that fails
+/// anything else is invalid. `iat` is never checked against the clock. The
+/// verifier never refreshes, re-signs or rewrites a token.
+///
+/// When a request carries several tokens (duplicate `sAccessToken` cookies),
+/// they are tried in order: the first valid one wins; if none is valid, the
+/// first one's outcome decides.
+pub struct Verifier<C = SuperTokensClaims> {
+    inner: Arc<Inner<C>>,
+}
+
+impl<C> Clone for Verifier<C> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+struct Inner<C> {
+    keys: Arc<dyn KeyProvider>,
+    source: Box<dyn TokenSource>,
+    policy: Policy,
+    validators: Vec<Box<dyn ClaimValidator<C>>>,
+    _claims: PhantomData<fn() -> C>,
+}
+
+#[derive(Debug, Clone)]
+struct Policy {
+    issuer: Option<String>,
+    audience: Option<String>,
+    leeway_secs: u64,
+    algorithms: Option<AlgorithmSet>,
+    max_token_bytes: usize,
+    unknown_key: UnknownKeyPolicy,
+}
+
+impl<C> std::fmt::Debug for Verifier<C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Verifier")
+            .field("policy", &self.inner.policy)
+            .field("validators", &self.inner.validators.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Verifier<SuperTokensClaims> {
+    /// A builder for a verifier with SuperTokens' claims.
+    pub fn builder(keys: impl KeyProvider) -> VerifierBuilder<SuperTokensClaims> {
+        VerifierBuilder::new(keys)
+    }
+}
+
+impl<C: DeserializeOwned + Send + Sync + 'static> Verifier<C> {
+    /// A builder for a verifier whose claims deserialize into `C`.
+    pub fn builder_for(keys: impl KeyProvider) -> VerifierBuilder<C> {
+        VerifierBuilder::new(keys)
+    }
+
+    /// Verifies the session of a request, given its headers.
+    pub async fn verify(&self, headers: &dyn Headers) -> SessionOutcome<C> {
+        let tokens = self.inner.source.tokens(headers);
+        let mut first: Option<SessionOutcome<C>> = None;
+        for token in tokens.as_slice() {
+            let outcome = self.verify_one(token).await;
+            if outcome.is_valid() {
+                return outcome;
+            }
+            first.get_or_insert(outcome);
+        }
+        first.unwrap_or_else(|| {
+            tracing::debug!(target: "ssr_session::verify", outcome = "needs_refresh", reason = "missing");
+            SessionOutcome::NeedsRefresh(NeedsRefreshReason::Missing)
+        })
+    }
+
+    /// Verifies one token as it would be verified from a request (an empty
+    /// token is *missing*).
+    pub async fn verify_token(&self, token: &str) -> SessionOutcome<C> {
+        let token = token.trim();
+        if token.is_empty() {
+            return SessionOutcome::NeedsRefresh(NeedsRefreshReason::Missing);
+        }
+        self.verify_one(token.as_bytes()).await
+    }
+
+    async fn verify_one(&self, token: &[u8]) -> SessionOutcome<C> {
+        let outcome = self.check(token).await;
+        match &outcome {
+            SessionOutcome::Valid(session) => tracing::debug!(
+                target: "ssr_session::verify",
+                outcome = "valid", user = session.user_id(), token = %Fingerprint(token)
+            ),
+            SessionOutcome::NeedsRefresh(reason) => tracing::debug!(
+                target: "ssr_session::verify",
+                outcome = "needs_refresh", reason = reason.as_str(), token = %Fingerprint(token)
+            ),
+            SessionOutcome::Invalid(invalid) => tracing::debug!(
+                target: "ssr_session::verify",
+                outcome = "invalid", kind = invalid.kind().as_str(), detail = invalid.detail(),
+                token = %Fingerprint(token)
+            ),
+            SessionOutcome::Unavailable(unavailable) => tracing::debug!(
+                target: "ssr_session::verify",
+                outcome = "unavailable", error = %unavailable, token = %Fingerprint(token)
+            ),
+        }
+        outcome
+    }
+
+    async fn check(&self, token: &[u8]) -> SessionOutcome<C> {
+        let policy = &self.inner.policy;
+        if token.len() > policy.max_token_bytes {
+            return invalid(InvalidKind::TooLarge, "token larger than the configured cap");
+        }
+        let jws = match token::split(token) {
+            Ok(jws) => jws,
+            Err(error) => return SessionOutcome::Invalid(error),
+        };
+        let Some(alg) = algorithm::parse(&jws.header.alg) else {
+            return invalid(InvalidKind::AlgorithmNotAllowed, "`alg` is none or unknown");
+        };
+        if let Some(allowed) = policy.algorithms {
+            if !allowed.contains(alg) {
+                return invalid(InvalidKind::AlgorithmNotAllowed, "`alg` outside the allow-list");
+            }
+        }
+        let request = KeyRequest {
+            kid: jws.header.kid.as_deref(),
+            algorithm: alg,
+        };
+        let key = match self.inner.keys.key(&request).await {
+            Ok(key) => key,
+            Err(KeyLookupError::UnknownKey) => {
+                return match policy.unknown_key {
+                    UnknownKeyPolicy::Invalid => {
+                        invalid(InvalidKind::UnknownKey, "no key with the token's `kid`")
+                    }
+                    UnknownKeyPolicy::NeedsRefresh => {
+                        SessionOutcome::NeedsRefresh(NeedsRefreshReason::UnknownKey)
+                    }
+                };
+            }
+            Err(KeyLookupError::AlgorithmMismatch) => {
+                return invalid(
+                    InvalidKind::AlgorithmNotAllowed,
+                    "the key named by `kid` may not verify this `alg`",
+                );
+            }
+            Err(KeyLookupError::Ambiguous) => {
+                return invalid(InvalidKind::AmbiguousKey, "several keys fit the token");
+            }
+            Err(KeyLookupError::Unavailable(error)) => {
+                return SessionOutcome::Unavailable(Unavailable::new(error));
+            }
+        };
+        if !key.allows(alg) {
+            return invalid(InvalidKind::AlgorithmNotAllowed, "the key may not verify this `alg`");
+        }
+        let Some(signature) = token::decode(jws.signature) else {
+            return invalid(InvalidKind::Malformed, "signature is not base64url");
+        };
+        if !key.verify(alg, jws.signing_input, &signature) {
+            return invalid(InvalidKind::BadSignature, "signature does not verify");
+        }
+        let Some(payload) = token::decode(jws.payload) else {
+            return invalid(InvalidKind::Malformed, "payload is not base64url");
+        };
+        let Some(registered) = token::parse_object::<Registered>(&payload) else {
+            return invalid(InvalidKind::Malformed, "payload is not a JSON object");
+        };
+        let expires_at = match self.check_registered(&registered) {
+            Ok(expires_at) => expires_at,
+            Err(outcome) => return outcome,
+        };
+        let Some(Value::String(user_id)) = registered.sub else {
+            return claim(ClaimFailure::Subject, "`sub` missing or not a string");
+        };
+        let claims: C = match serde_json::from_slice(&payload) {
+            Ok(claims) => claims,
+            Err(_) => return invalid(InvalidKind::Malformed, "claims do not fit the claims type"),
+        };
+        let failures: Vec<_> = self
+            .inner
+            .validators
+            .iter()
+            .filter_map(|validator| validator.validate(&claims).err())
+            .collect();
+        if !failures.is_empty() {
+            return claim(ClaimFailure::Validators(failures), "a claim validator refused the token");
+        }
+        SessionOutcome::Valid(Session::new(user_id.into(), Arc::new(claims), expires_at))
+    }
+
+    /// Registered claims in the order of precedence; `exp` last, so that
+    /// *expired* only ever means "valid but for `exp`".
+    fn check_registered(&self, claims: &Registered) -> Result<i64, SessionOutcome<C>> {
+        let policy = &self.inner.policy;
+        let leeway = policy.leeway_secs as f64;
+        let now = now_secs();
+        let Some(exp) = claims.exp.as_ref().and_then(Value::as_f64) else {
+            return Err(claim(ClaimFailure::Expiry, "`exp` missing or not a number"));
+        };
+        match &claims.nbf {
+            None => {}
+            Some(nbf) => match nbf.as_f64() {
+                None => return Err(claim(ClaimFailure::NotYetValid, "`nbf` not a number")),
+                Some(nbf) if nbf > now + leeway => {
+                    return Err(claim(ClaimFailure::NotYetValid, "`nbf` in the future"));
+                }
+                Some(_) => {}
+            },
+        }
+        if let Some(issuer) = &policy.issuer {
+            if claims.iss.as_ref().and_then(Value::as_str) != Some(issuer.as_str()) {
+                return Err(claim(ClaimFailure::Issuer, "`iss` missing or not the expected issuer"));
+            }
+        }
+        if let Some(audience) = &policy.audience {
+            let matches = match &claims.aud {
+                Some(Value::String(aud)) => aud == audience,
+                Some(Value::Array(auds)) => auds.iter().any(|a| a.as_str() == Some(audience)),
+                _ => false,
+            };
+            if !matches {
+                return Err(claim(ClaimFailure::Audience, "`aud` missing or without the expected audience"));
+            }
+        }
+        if now >= exp + leeway {
+            return Err(SessionOutcome::NeedsRefresh(NeedsRefreshReason::Expired));
+        }
+        Ok(exp as i64)
+    }
+
+    /// The key provider, shared.
+    pub fn key_provider(&self) -> &Arc<dyn KeyProvider> {
+        &self.inner.keys
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct Registered {
+    #[serde(default)]
+    exp: Option<Value>,
+    #[serde(default)]
+    nbf: Option<Value>,
+    #[serde(default)]
+    iss: Option<Value>,
+    #[serde(default)]
+    aud: Option<Value>,
+    #[serde(default)]
+    sub: Option<Value>,
+}
+
+fn now_secs() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
+fn invalid<C>(kind: InvalidKind, detail: &'static str) -> SessionOutcome<C> {
+    SessionOutcome::Invalid(InvalidToken::new(kind, detail))
+}
+
+fn claim<C>(failure: ClaimFailure, detail: &'static str) -> SessionOutcome<C> {
+    invalid(InvalidKind::Claim(failure), detail)
+}
+
+/// Configures a [`Verifier`]. Every default is the secure one.
+pub struct VerifierBuilder<C> {
+    keys: Arc<dyn KeyProvider>,
+    source: Box<dyn TokenSource>,
+    policy: Policy,
+    validators: Vec<Box<dyn ClaimValidator<C>>>,
+}
+
+impl<C: DeserializeOwned + Send + Sync + 'static> VerifierBuilder<C> {
+    fn new(keys: impl KeyProvider) -> Self {
+        Self {
+            keys: Arc::new(keys),
+            source: Box::new(SourceChain::supertokens()),
+            policy: Policy {
+                issuer: None,
+                audience: None,
+                leeway_secs: 0,
+                algorithms: None,
+                max_token_bytes: DEFAULT_MAX_TOKEN_BYTES,
+                unknown_key: UnknownKeyPolicy::Invalid,
+            },
+            validators: Vec::new(),
+        }
+    }
+
+    /// Requires `iss` to equal `issuer` (SuperTokens: `apiDomain` + `apiBasePath`).
+    pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
+        self.policy.issuer = Some(issuer.into());
+        self
+    }
+
+    /// Requires `aud` to be `audience`, or an array containing it.
+    pub fn audience(mut self, audience: impl Into<String>) -> Self {
+        self.policy.audience = Some(audience.into());
+        self
+    }
+
+    /// Clock leeway applied to `exp` and `nbf` (default 0 s).
+    pub fn leeway(mut self, leeway: Duration) -> Self {
+        self.policy.leeway_secs = leeway.as_secs();
+        self
+    }
+
+    /// Narrows the accepted algorithms to these (the key still has to allow
+    /// the token's `alg`).
+    pub fn algorithms(mut self, algorithms: impl IntoIterator<Item = Algorithm>) -> Self {
+        self.policy.algorithms = Some(algorithms.into_iter().collect());
+        self
+    }
+
+    /// Cap on a token's size in bytes (default 16 KiB).
+    pub fn max_token_bytes(mut self, bytes: usize) -> Self {
+        self.policy.max_token_bytes = bytes;
+        self
+    }
+
+    /// Where tokens come from (default: the `sAccessToken` cookie, then
+    /// `Authorization: Bearer`).
+    pub fn token_source(mut self, source: impl TokenSource) -> Self {
+        self.source = Box::new(source);
+        self
+    }
+
+    /// What an unknown `kid` gives (default: invalid). See [`UnknownKeyPolicy`].
+    pub fn unknown_key(mut self, policy: UnknownKeyPolicy) -> Self {
+        self.policy.unknown_key = policy;
+        self
+    }
+
+    /// Adds a claim validator (run on otherwise valid, unexpired tokens).
+    pub fn claim_validator(mut self, validator: impl ClaimValidator<C>) -> Self {
+        self.validators.push(Box::new(validator));
+        self
+    }
+
+    /// Builds the verifier.
+    pub fn build(self) -> Result<Verifier<C>, ConfigError> {
+        if self.policy.max_token_bytes == 0 {
+            return Err(ConfigError::Setting("max_token_bytes must be above 0".into()));
+        }
+        if self.policy.algorithms.is_some_and(AlgorithmSet::is_empty) {
+            return Err(ConfigError::Setting("the algorithm allow-list is empty".into()));
+        }
+        Ok(Verifier {
+            inner: Arc::new(Inner {
+                keys: self.keys,
+                source: self.source,
+                policy: self.policy,
+                validators: self.validators,
+                _claims: PhantomData,
+            }),
+        })
+    }
+}
