@@ -15,7 +15,8 @@ pub struct InvalidToken {
 }
 
 impl InvalidToken {
-    pub(crate) fn new(kind: InvalidKind, detail: impl Into<Cow<'static, str>>) -> Self {
+    /// An invalid-token error of `kind`, explained by `detail` (never the token).
+    pub fn new(kind: InvalidKind, detail: impl Into<Cow<'static, str>>) -> Self {
         Self {
             kind,
             detail: detail.into(),

@@ -9,10 +9,14 @@ mod jwks;
 mod keys;
 mod outcome;
 mod redact;
+mod respond;
+mod session;
 mod source;
 mod token;
 mod verify;
 
+#[cfg(feature = "testing")]
+pub mod conformance;
 #[cfg(feature = "testing")]
 pub mod testing;
 
@@ -27,6 +31,10 @@ pub use keys::{
 };
 pub use outcome::{NeedsRefreshReason, Session, SessionOutcome, Unavailable};
 pub use redact::Fingerprint;
+pub use respond::{
+    DefaultResponses, LOOP_GUARD_COOKIE, RequestInfo, RequestKind, Respond, ResponseData,
+};
+pub use session::{SessionConfig, SessionProps};
 pub use source::{
     BearerSource, CookieSource, HeaderList, HeaderSource, Headers, MAX_TOKENS_PER_REQUEST,
     SourceChain, TokenSource, Tokens,

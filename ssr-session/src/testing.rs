@@ -32,11 +32,11 @@ use serde_json::{Map, Value, json};
 /// and the key type, never private material.
 #[derive(Clone)]
 pub struct TestKey {
+    kid: String,
     inner: Arc<Inner>,
 }
 
 struct Inner {
-    kid: String,
     algorithm: Algorithm,
     material: Material,
 }
@@ -104,17 +104,25 @@ impl TestKey {
             other => panic!("TestKey::generate: unsupported algorithm {other:?}"),
         };
         TestKey {
+            kid: kid.into(),
             inner: Arc::new(Inner {
-                kid: kid.into(),
                 algorithm: alg,
                 material,
             }),
         }
     }
 
+    /// The same key material under another `kid` (e.g. for kid-swap tests).
+    pub fn with_kid(&self, kid: impl Into<String>) -> TestKey {
+        TestKey {
+            kid: kid.into(),
+            inner: Arc::clone(&self.inner),
+        }
+    }
+
     /// The key id, as put in JWKs and token headers.
     pub fn kid(&self) -> &str {
-        &self.inner.kid
+        &self.kid
     }
 
     /// The algorithm the key was generated for (used for `alg` in its JWK and tokens).
@@ -294,7 +302,7 @@ impl fmt::Debug for TestKey {
             Material::Hmac(_) => "oct",
         };
         f.debug_struct("TestKey")
-            .field("kid", &self.inner.kid)
+            .field("kid", &self.kid)
             .field("algorithm", &self.inner.algorithm)
             .field("kty", &kty)
             .finish_non_exhaustive()

@@ -32,7 +32,11 @@ pub(super) struct Fetched {
 
 /// GETs `url`. The timeout covers connecting, the headers and the whole
 /// body, so a server that dribbles its answer times out too.
-pub(super) async fn get(client: &Client, url: &Url, limits: Limits) -> Result<Fetched, KeySourceError> {
+pub(super) async fn get(
+    client: &Client,
+    url: &Url,
+    limits: Limits,
+) -> Result<Fetched, KeySourceError> {
     match tokio::time::timeout(limits.timeout, exchange(client, url, limits)).await {
         Ok(result) => result,
         Err(_elapsed) => Err(KeySourceError::Timeout {
@@ -158,23 +162,47 @@ mod tests {
     #[test]
     fn max_age_is_read_case_insensitively_and_quoted() {
         let secs = |s| Some(Duration::from_secs(s));
-        assert_eq!(max_age(&headers(&[("cache-control", "max-age=60")])), secs(60));
-        assert_eq!(max_age(&headers(&[("cache-control", "public, Max-Age = \"120\", must-revalidate")])), secs(120));
-        assert_eq!(max_age(&headers(&[("cache-control", "s-maxage=5"), ("cache-control", "max-age=7")])), secs(7));
+        assert_eq!(
+            max_age(&headers(&[("cache-control", "max-age=60")])),
+            secs(60)
+        );
+        assert_eq!(
+            max_age(&headers(&[(
+                "cache-control",
+                "public, Max-Age = \"120\", must-revalidate"
+            )])),
+            secs(120)
+        );
+        assert_eq!(
+            max_age(&headers(&[
+                ("cache-control", "s-maxage=5"),
+                ("cache-control", "max-age=7")
+            ])),
+            secs(7)
+        );
     }
 
     #[test]
     fn missing_or_invalid_max_age_grants_nothing() {
         assert_eq!(max_age(&headers(&[])), None);
         assert_eq!(max_age(&headers(&[("cache-control", "public")])), None);
-        assert_eq!(max_age(&headers(&[("cache-control", "max-age=soon")])), None);
+        assert_eq!(
+            max_age(&headers(&[("cache-control", "max-age=soon")])),
+            None
+        );
         assert_eq!(max_age(&headers(&[("cache-control", "max-age=-3")])), None);
     }
 
     #[test]
     fn no_store_grants_zero_and_age_is_subtracted() {
-        assert_eq!(max_age(&headers(&[("cache-control", "no-store, max-age=60")])), Some(Duration::ZERO));
-        assert_eq!(max_age(&headers(&[("cache-control", "no-cache")])), Some(Duration::ZERO));
+        assert_eq!(
+            max_age(&headers(&[("cache-control", "no-store, max-age=60")])),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(
+            max_age(&headers(&[("cache-control", "no-cache")])),
+            Some(Duration::ZERO)
+        );
         assert_eq!(
             max_age(&headers(&[("cache-control", "max-age=60"), ("age", "45")])),
             Some(Duration::from_secs(15))

@@ -1,0 +1,263 @@
+//! `verify`: checks one request's access token the way a server-side
+//! renderer would, and prints the outcome as one line of JSON.
+//!
+//! ```text
+//! verify --jwks-url http://localhost:3567/.well-known/jwks.json \
+//!        --cookie "sAccessToken=eyJ…; other=1"
+//! {"outcome":"valid","sub":"user-1","claims":{…}}
+//! ```
+//!
+//! Exit status: 0 valid, 3 needs refresh, 4 invalid, 5 unavailable (the key
+//! source failed), 2 usage or configuration error (message on stderr,
+//! nothing on stdout). The token itself is never printed.
+
+use std::error::Error;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::error::ErrorKind;
+use clap::{ArgGroup, Parser};
+use serde::Serialize;
+use serde_json::{Map, Value};
+use ssr_session::{
+    Algorithm, HeaderList, JwksKeyProvider, KeyProvider, SessionOutcome, StaticKeys, Verifier,
+};
+
+/// Exit status for a usage or configuration error (clap's own usage errors
+/// exit with it too).
+const EXIT_USAGE: u8 = 2;
+const EXIT_NEEDS_REFRESH: u8 = 3;
+const EXIT_INVALID: u8 = 4;
+const EXIT_UNAVAILABLE: u8 = 5;
+
+/// Verifies a SuperTokens-style access token and prints the outcome as one
+/// line of JSON.
+///
+/// Exit status: 0 valid, 3 needs refresh, 4 invalid, 5 unavailable (the key
+/// source failed), 2 usage or configuration error. Set RUST_LOG (e.g.
+/// RUST_LOG=ssr_session=debug) for logs on stderr; tokens are never printed.
+#[derive(Debug, Parser)]
+#[command(name = "verify", group = ArgGroup::new("keys").required(true).args(["jwks_url", "jwks_file"]))]
+struct Cli {
+    /// JWKS endpoint to fetch the verification keys from (fetched by the
+    /// library's JwksKeyProvider).
+    #[arg(long, value_name = "URL")]
+    jwks_url: Option<String>,
+
+    /// JWKS document to read the verification keys from, instead of a URL.
+    #[arg(long, value_name = "PATH")]
+    jwks_file: Option<PathBuf>,
+
+    /// Required `iss` claim.
+    #[arg(long, value_name = "ISS")]
+    issuer: Option<String>,
+
+    /// Required `aud` claim (or member of an `aud` array).
+    #[arg(long, value_name = "AUD")]
+    audience: Option<String>,
+
+    /// Accepted `alg` values, comma-separated (default: whatever the key allows).
+    #[arg(long, value_name = "ALGS", value_delimiter = ',', value_parser = parse_algorithm)]
+    algorithms: Option<Vec<Algorithm>>,
+
+    /// Clock leeway for `exp` and `nbf`, in seconds.
+    #[arg(long, value_name = "N")]
+    leeway_secs: Option<u64>,
+
+    /// Raw `Cookie` header of the request (the token is read from `sAccessToken`).
+    #[arg(long, value_name = "RAW COOKIE HEADER")]
+    cookie: Option<String>,
+
+    /// Raw `Authorization` header of the request (`Bearer <token>`).
+    #[arg(long, value_name = "RAW AUTHORIZATION HEADER")]
+    authorization: Option<String>,
+
+    /// The access token alone (as if sent as `Authorization: Bearer <token>`);
+    /// prefer the environment variable, which stays out of the process list.
+    #[arg(
+        long,
+        value_name = "JWT",
+        env = "SSR_SESSION_TOKEN",
+        hide_env_values = true,
+        conflicts_with_all = ["cookie", "authorization"]
+    )]
+    token: Option<String>,
+
+    /// Timeout of one JWKS fetch, in seconds (default: the library's).
+    #[arg(long, value_name = "N", requires = "jwks_url")]
+    timeout_secs: Option<u64>,
+}
+
+fn parse_algorithm(name: &str) -> Result<Algorithm, String> {
+    name.trim().parse().map_err(|_| {
+        "unknown algorithm (expected names such as RS256, PS256, ES256, EdDSA, HS256; \
+         case-sensitive)"
+            .to_owned()
+    })
+}
+
+/// The line printed on stdout. The tag comes first in the JSON.
+#[derive(Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+enum Report {
+    Valid {
+        sub: String,
+        claims: Map<String, Value>,
+    },
+    NeedsRefresh {
+        reason: &'static str,
+    },
+    Invalid {
+        kind: &'static str,
+        message: String,
+    },
+    Unavailable {
+        message: String,
+    },
+}
+
+impl Report {
+    fn from_outcome(outcome: SessionOutcome<Map<String, Value>>) -> (Self, u8) {
+        match outcome {
+            SessionOutcome::Valid(session) => {
+                let sub = session.user_id().to_owned();
+                let claims = session.into_claims();
+                (Self::Valid { sub, claims }, 0)
+            }
+            SessionOutcome::NeedsRefresh(reason) => (
+                Self::NeedsRefresh {
+                    reason: reason.as_str(),
+                },
+                EXIT_NEEDS_REFRESH,
+            ),
+            SessionOutcome::Invalid(invalid) => (
+                Self::Invalid {
+                    kind: invalid.kind().as_str(),
+                    message: invalid.detail().to_owned(),
+                },
+                EXIT_INVALID,
+            ),
+            SessionOutcome::Unavailable(unavailable) => (
+                Self::Unavailable {
+                    message: error_chain(unavailable.error()),
+                },
+                EXIT_UNAVAILABLE,
+            ),
+        }
+    }
+}
+
+/// An error and its `source()` chain, joined by `": "`; a source whose text
+/// its parent already ends with is skipped.
+fn error_chain(error: &(dyn Error + 'static)) -> String {
+    let mut message = error.to_string();
+    let mut source = error.source();
+    while let Some(error) = source {
+        let text = error.to_string();
+        if !message.ends_with(&text) {
+            message.push_str(": ");
+            message.push_str(&text);
+        }
+        source = error.source();
+    }
+    message
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if std::env::var_os("RUST_LOG").is_some() {
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_writer(std::io::stderr)
+            .init();
+    }
+    let verifier = match build_verifier(&cli) {
+        Ok(verifier) => verifier,
+        Err(message) => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            let _ = command.error(ErrorKind::ValueValidation, message).print();
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("verify: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let outcome = runtime.block_on(async {
+        match &cli.token {
+            Some(token) => verifier.verify_token(token).await,
+            None => verifier.verify(&request_headers(&cli)).await,
+        }
+    });
+    let (report, status) = Report::from_outcome(outcome);
+    let line = serde_json::to_string(&report).expect("a report serializes to JSON");
+    let mut stdout = std::io::stdout().lock();
+    if let Err(error) = writeln!(stdout, "{line}").and_then(|()| stdout.flush()) {
+        eprintln!("verify: cannot write to stdout: {error}");
+        return ExitCode::FAILURE;
+    }
+    ExitCode::from(status)
+}
+
+/// The request as the verifier sees it.
+fn request_headers(cli: &Cli) -> HeaderList {
+    let mut headers = HeaderList::new();
+    if let Some(cookie) = &cli.cookie {
+        headers.push("Cookie", cookie.as_str());
+    }
+    if let Some(authorization) = &cli.authorization {
+        headers.push("Authorization", authorization.as_str());
+    }
+    headers
+}
+
+/// The verifier the options describe; a message for the user if they do not
+/// describe one.
+fn build_verifier(cli: &Cli) -> Result<Verifier<Map<String, Value>>, String> {
+    let keys = key_provider(cli)?;
+    let mut builder = Verifier::<Map<String, Value>>::builder_for(keys);
+    if let Some(issuer) = &cli.issuer {
+        builder = builder.issuer(issuer);
+    }
+    if let Some(audience) = &cli.audience {
+        builder = builder.audience(audience);
+    }
+    if let Some(algorithms) = &cli.algorithms {
+        builder = builder.algorithms(algorithms.iter().copied());
+    }
+    if let Some(leeway) = cli.leeway_secs {
+        builder = builder.leeway(Duration::from_secs(leeway));
+    }
+    builder.build().map_err(|error| error_chain(&error))
+}
+
+fn key_provider(cli: &Cli) -> Result<Arc<dyn KeyProvider>, String> {
+    if let Some(path) = &cli.jwks_file {
+        let json = std::fs::read_to_string(path)
+            .map_err(|error| format!("cannot read --jwks-file {}: {error}", path.display()))?;
+        let keys = StaticKeys::from_jwks_json(&json)
+            .map_err(|error| format!("--jwks-file {}: {}", path.display(), error_chain(&error)))?;
+        return Ok(Arc::new(keys));
+    }
+    let url = cli
+        .jwks_url
+        .as_deref()
+        .ok_or("one of --jwks-url or --jwks-file is required")?;
+    let mut builder = JwksKeyProvider::builder(url);
+    if let Some(timeout) = cli.timeout_secs {
+        builder = builder.timeout(Duration::from_secs(timeout));
+    }
+    let provider = builder
+        .build()
+        .map_err(|error| format!("--jwks-url: {}", error_chain(&error)))?;
+    Ok(Arc::new(provider))
+}

@@ -1,0 +1,315 @@
+//! HTTP routes of the dev issuer.
+//!
+//! Wire details follow SuperTokens' SDK sources:
+//! - supertokens-node `lib/ts/recipe/session/cookieAndHeaders.ts`: cookies `sAccessToken`
+//!   (`Path=/`) and `sRefreshToken` (`Path={apiBasePath}/session/refresh`), always `HttpOnly`;
+//!   the `front-token` header is base64 (standard, padded) of JSON `{uid, ate, up}` and is
+//!   listed in `Access-Control-Expose-Headers`; clearing a session sets both cookies to `""`
+//!   with expiry 0 (the epoch) and `front-token: remove`.
+//! - supertokens-website `lib/ts/fetch.ts`: refresh is `POST {apiDomain}{apiBasePath}/session/refresh`
+//!   with `credentials: include` and `rid: session`; a 401 clears the local session (its
+//!   `front-token` is treated as `remove` when absent); the front token is decoded with `atob`.
+//!
+//! Simplifications: no `Domain`/`Secure` (plain-http localhost), no anti-CSRF, no header
+//! transfer mode, and reuse of a used refresh token is plain `unauthorised` (SuperTokens
+//! may answer `token theft detected`).
+
+use axum::Router;
+use axum::extract::{FromRequest, Query, Request, State};
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Form, Json};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{DevIssuer, DevSession};
+
+const FRONT_TOKEN: HeaderName = HeaderName::from_static("front-token");
+const EXPOSE_HEADERS: HeaderName = HeaderName::from_static("access-control-expose-headers");
+const ACCESS_COOKIE: &str = "sAccessToken";
+const REFRESH_COOKIE: &str = "sRefreshToken";
+/// The token's own `exp` is what counts; the cookie itself outlives it (SuperTokens: 100 years).
+const FAR_FUTURE: &str = "Fri, 31 Dec 9999 23:59:59 GMT";
+const EPOCH: &str = "Thu, 01 Jan 1970 00:00:00 GMT";
+const DEFAULT_USER: &str = "dev-user";
+
+pub(super) fn router(issuer: DevIssuer) -> Router {
+    let base = issuer.base_path().to_owned();
+    let login = if base.is_empty() { "/" } else { base.as_str() };
+    Router::new()
+        .route(&format!("{base}/jwt/jwks.json"), get(jwks))
+        .route(
+            &format!("{base}/dev/signin"),
+            get(sign_in_redirect).post(sign_in_api),
+        )
+        .route(&format!("{base}/session/refresh"), post(refresh))
+        .route(&format!("{base}/signout"), post(sign_out))
+        .route(login, get(login_page))
+        .with_state(issuer)
+}
+
+async fn jwks(State(issuer): State<DevIssuer>) -> Response {
+    let (max_age, body) = issuer.jwks_response_parts();
+    let cache_control = format!("max-age={max_age}, must-revalidate");
+    ([(CACHE_CONTROL, cache_control)], Json(body)).into_response()
+}
+
+#[derive(Deserialize)]
+struct SignInQuery {
+    #[serde(rename = "userId")]
+    user_id: Option<String>,
+    #[serde(rename = "redirectTo")]
+    redirect_to: Option<String>,
+}
+
+async fn sign_in_redirect(
+    State(issuer): State<DevIssuer>,
+    Query(query): Query<SignInQuery>,
+) -> Response {
+    let Some(user_id) = valid_user_id(query.user_id.as_deref()) else {
+        return message(StatusCode::BAD_REQUEST, "invalid userId");
+    };
+    let target = query
+        .redirect_to
+        .as_deref()
+        .and_then(same_origin_path)
+        .unwrap_or("/");
+    let session = issuer.mint_session(user_id);
+    let mut headers = session_headers(&issuer, &session);
+    headers.insert(
+        LOCATION,
+        HeaderValue::from_str(target).expect("checked path"),
+    );
+    (StatusCode::SEE_OTHER, headers).into_response()
+}
+
+#[derive(Deserialize)]
+struct SignInBody {
+    #[serde(rename = "userId")]
+    user_id: Option<String>,
+}
+
+async fn sign_in_api(State(issuer): State<DevIssuer>, request: Request) -> Response {
+    let is_json = request
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with("application/json"));
+    let body = if is_json {
+        Json::<SignInBody>::from_request(request, &())
+            .await
+            .map(|Json(body)| body)
+            .map_err(IntoResponse::into_response)
+    } else {
+        Form::<SignInBody>::from_request(request, &())
+            .await
+            .map(|Form(body)| body)
+            .map_err(IntoResponse::into_response)
+    };
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) => return rejection,
+    };
+    let Some(user_id) = valid_user_id(body.user_id.as_deref()) else {
+        return message(StatusCode::BAD_REQUEST, "invalid userId");
+    };
+    let session = issuer.mint_session(user_id);
+    let headers = session_headers(&issuer, &session);
+    (headers, Json(json!({ "status": "OK", "userId": user_id }))).into_response()
+}
+
+async fn refresh(State(issuer): State<DevIssuer>, headers: HeaderMap) -> Response {
+    issuer.count_refresh_call();
+    match cookie(&headers, REFRESH_COOKIE).and_then(|token| issuer.refresh(token)) {
+        Some(session) => (session_headers(&issuer, &session), Json(json!({}))).into_response(),
+        None => {
+            let body = Json(json!({ "message": "unauthorised" }));
+            (StatusCode::UNAUTHORIZED, cleared_headers(&issuer), body).into_response()
+        }
+    }
+}
+
+async fn sign_out(State(issuer): State<DevIssuer>, headers: HeaderMap) -> Response {
+    // The browser does not send sRefreshToken here (its path is the refresh route), so the
+    // session is found through the access token's sessionHandle, as SuperTokens does.
+    let from_refresh =
+        cookie(&headers, REFRESH_COOKIE).and_then(|t| issuer.session_of_refresh_token(t));
+    let from_access = cookie(&headers, ACCESS_COOKIE).and_then(session_handle_of);
+    for handle in from_refresh.into_iter().chain(from_access) {
+        issuer.revoke_session(&handle);
+    }
+    (cleared_headers(&issuer), Json(json!({ "status": "OK" }))).into_response()
+}
+
+#[derive(Deserialize)]
+struct LoginQuery {
+    #[serde(rename = "redirectToPath")]
+    redirect_to_path: Option<String>,
+}
+
+async fn login_page(
+    State(issuer): State<DevIssuer>,
+    Query(query): Query<LoginQuery>,
+) -> Html<String> {
+    let target = query
+        .redirect_to_path
+        .as_deref()
+        .and_then(same_origin_path)
+        .unwrap_or("/");
+    let action = format!("{}/dev/signin", issuer.base_path());
+    Html(format!(
+        "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>Dev sign-in</title></head>\n\
+         <body><h1>Dev sign-in</h1>\n<p>Development issuer: any user id signs in.</p>\n\
+         <form method=\"get\" action=\"{action}\">\n\
+         <label>User id <input name=\"userId\" value=\"{DEFAULT_USER}\"></label>\n\
+         <input type=\"hidden\" name=\"redirectTo\" value=\"{target}\">\n\
+         <button type=\"submit\">Sign in</button>\n</form>\n<p>Then back to <code>{target}</code>.</p>\n\
+         </body></html>\n",
+        action = escape_html(&action),
+        target = escape_html(target),
+    ))
+}
+
+/// `Set-Cookie` for both tokens plus the `front-token` header.
+fn session_headers(issuer: &DevIssuer, session: &DevSession) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    let refresh_path = refresh_path(issuer);
+    for (name, value, path) in [
+        (ACCESS_COOKIE, session.access_token.as_str(), "/"),
+        (
+            REFRESH_COOKIE,
+            session.refresh_token.as_str(),
+            refresh_path.as_str(),
+        ),
+    ] {
+        let cookie =
+            format!("{name}={value}; Path={path}; Expires={FAR_FUTURE}; HttpOnly; SameSite=Lax");
+        headers.append(
+            SET_COOKIE,
+            HeaderValue::from_str(&cookie).expect("token characters are cookie-safe"),
+        );
+    }
+    headers.insert(
+        FRONT_TOKEN,
+        HeaderValue::from_str(&session.front_token).expect("base64"),
+    );
+    headers.insert(EXPOSE_HEADERS, HeaderValue::from_static("front-token"));
+    headers
+}
+
+/// Both cookies cleared on their own paths, and `front-token: remove`.
+fn cleared_headers(issuer: &DevIssuer) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    let refresh_path = refresh_path(issuer);
+    for (name, path) in [
+        (ACCESS_COOKIE, "/"),
+        (REFRESH_COOKIE, refresh_path.as_str()),
+    ] {
+        let cookie =
+            format!("{name}=; Path={path}; Expires={EPOCH}; Max-Age=0; HttpOnly; SameSite=Lax");
+        headers.append(SET_COOKIE, HeaderValue::from_str(&cookie).expect("ascii"));
+    }
+    headers.insert(FRONT_TOKEN, HeaderValue::from_static("remove"));
+    headers.insert(EXPOSE_HEADERS, HeaderValue::from_static("front-token"));
+    headers
+}
+
+fn refresh_path(issuer: &DevIssuer) -> String {
+    format!("{}/session/refresh", issuer.base_path())
+}
+
+fn message(status: StatusCode, message: &str) -> Response {
+    (status, Json(json!({ "message": message }))).into_response()
+}
+
+/// The first cookie called `name` in the request's `Cookie` headers.
+fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(key, _)| *key == name)
+        .map(|(_, value)| value)
+}
+
+/// The `sessionHandle` claim of an access token (unverified: only used to find our own
+/// session, and a forged one can only end the session it names).
+fn session_handle_of(token: &str) -> Option<String> {
+    let payload = URL_SAFE_NO_PAD.decode(token.split('.').nth(1)?).ok()?;
+    let claims: Value = serde_json::from_slice(&payload).ok()?;
+    claims.get("sessionHandle")?.as_str().map(str::to_owned)
+}
+
+/// `userId` or the default; `None` if empty, over 256 bytes or with control characters.
+fn valid_user_id(user_id: Option<&str>) -> Option<&str> {
+    let user_id = user_id.unwrap_or(DEFAULT_USER);
+    let ok = !user_id.is_empty() && user_id.len() <= 256 && !user_id.chars().any(char::is_control);
+    ok.then_some(user_id)
+}
+
+/// `path` if it is a same-origin path: starts with `/` but not `//`, printable ASCII only
+/// and no `\` (browsers read `/\host` as `//host`).
+pub(super) fn same_origin_path(path: &str) -> Option<&str> {
+    let ok = path.starts_with('/')
+        && !path.starts_with("//")
+        && path.len() <= 2048
+        && path.bytes().all(|b| b.is_ascii_graphic() && b != b'\\');
+    ok.then_some(path)
+}
+
+fn escape_html(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => escaped.push_str("&amp;"),
+            '<' => escaped.push_str("&lt;"),
+            '>' => escaped.push_str("&gt;"),
+            '"' => escaped.push_str("&quot;"),
+            '\'' => escaped.push_str("&#39;"),
+            c => escaped.push(c),
+        }
+    }
+    escaped
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_same_origin_paths_are_redirect_targets() {
+        for good in ["/", "/dashboard?x=1", "/a/b#c"] {
+            assert_eq!(same_origin_path(good), Some(good));
+        }
+        for bad in [
+            "",
+            "//evil.example",
+            "/\\evil.example",
+            "https://evil.example",
+            "/a b",
+            "/é",
+            "dashboard",
+        ] {
+            assert_eq!(same_origin_path(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn cookie_lookup_and_escaping() {
+        let mut headers = HeaderMap::new();
+        headers.append(COOKIE, HeaderValue::from_static("a=1; sRefreshToken=abc"));
+        headers.append(COOKIE, HeaderValue::from_static("sRefreshToken=later"));
+        assert_eq!(cookie(&headers, REFRESH_COOKIE), Some("abc"));
+        assert_eq!(cookie(&headers, ACCESS_COOKIE), None);
+        assert_eq!(
+            escape_html("\"/x?a=<b>&'\""),
+            "&quot;/x?a=&lt;b&gt;&amp;&#39;&quot;"
+        );
+    }
+}

@@ -1,0 +1,478 @@
+//! [`JwksKeyProviderBuilder`]: the settings of a [`JwksKeyProvider`] and
+//! their validation.
+
+use std::time::Duration;
+
+use url::Url;
+
+use super::fetch::{self, Limits};
+use super::{DiscoveryError, JwksKeyProvider};
+use crate::error::{ConfigError, KeySourceError};
+
+/// The longest any duration setting may be (one year), so that cache
+/// deadlines never overflow.
+const MAX_SETTING: Duration = Duration::from_secs(365 * 24 * 60 * 60);
+
+/// The path SuperTokens mounts its API under unless told otherwise.
+const SUPERTOKENS_BASE_PATH: &str = "/auth";
+
+/// The validated settings a provider runs with.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Settings {
+    pub(super) timeout: Duration,
+    pub(super) max_body_bytes: usize,
+    pub(super) min_ttl: Duration,
+    pub(super) max_ttl: Duration,
+    pub(super) default_ttl: Duration,
+    pub(super) refetch_cooldown: Duration,
+    pub(super) stale_if_error: Duration,
+    pub(super) failure_backoff: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            timeout: Duration::from_secs(5),
+            max_body_bytes: 1024 * 1024,
+            min_ttl: Duration::from_secs(30),
+            max_ttl: Duration::from_secs(10 * 60),
+            default_ttl: Duration::from_secs(5 * 60),
+            refetch_cooldown: Duration::from_secs(30),
+            stale_if_error: Duration::from_secs(60 * 60),
+            failure_backoff: Duration::from_secs(1),
+        }
+    }
+}
+
+impl Settings {
+    /// How long a fetched set is fresh: the answer's `max-age` (or the
+    /// default TTL without one), clamped into `[min_ttl, max_ttl]`.
+    pub(super) fn ttl(&self, max_age: Option<Duration>) -> Duration {
+        max_age
+            .unwrap_or(self.default_ttl)
+            .clamp(self.min_ttl, self.max_ttl)
+    }
+
+    pub(super) fn limits(&self) -> Limits {
+        Limits {
+            timeout: self.timeout,
+            max_body_bytes: self.max_body_bytes,
+        }
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let durations = [
+            ("timeout", self.timeout),
+            ("min_ttl", self.min_ttl),
+            ("max_ttl", self.max_ttl),
+            ("default_ttl", self.default_ttl),
+            ("refetch_cooldown", self.refetch_cooldown),
+            ("stale_if_error", self.stale_if_error),
+            ("failure_backoff", self.failure_backoff),
+        ];
+        if let Some((name, _)) = durations.iter().find(|(_, d)| *d > MAX_SETTING) {
+            return Err(setting(format!("{name} may be at most one year")));
+        }
+        if self.timeout.is_zero() {
+            return Err(setting("timeout must be more than zero"));
+        }
+        if self.max_body_bytes == 0 {
+            return Err(setting("max_body_bytes must be more than zero"));
+        }
+        if self.min_ttl > self.max_ttl {
+            return Err(setting(format!(
+                "min_ttl ({:?}) is more than max_ttl ({:?})",
+                self.min_ttl, self.max_ttl
+            )));
+        }
+        Ok(())
+    }
+}
+
+fn setting(reason: impl Into<String>) -> ConfigError {
+    ConfigError::Setting(reason.into())
+}
+
+/// Where the first JWKS URL comes from.
+#[derive(Debug, Clone)]
+enum Target {
+    Url(String),
+    SuperTokens {
+        api_domain: String,
+    },
+    /// [`JwksKeyProvider::from_oidc_issuer`], before discovery.
+    Discovery,
+}
+
+/// Configures a [`JwksKeyProvider`]; made by [`JwksKeyProvider::builder`]
+/// or [`JwksKeyProvider::for_supertokens`]. Nothing is checked until
+/// [`build`](Self::build), which reports every mistake as a
+/// [`ConfigError`].
+///
+/// | setting | default |
+/// | --- | --- |
+/// | [`timeout`](Self::timeout) | 5 s per fetch |
+/// | [`max_body_bytes`](Self::max_body_bytes) | 1 MiB |
+/// | [`min_ttl`](Self::min_ttl) | 30 s |
+/// | [`max_ttl`](Self::max_ttl) | 10 min |
+/// | [`default_ttl`](Self::default_ttl) | 5 min |
+/// | [`refetch_cooldown`](Self::refetch_cooldown) | 30 s |
+/// | [`stale_if_error`](Self::stale_if_error) | 1 h |
+/// | [`failure_backoff`](Self::failure_backoff) | 1 s |
+/// | [`client`](Self::client) | one client built by `build()` |
+/// | [`api_base_path`](Self::api_base_path) | `/auth` (SuperTokens only) |
+#[derive(Debug, Clone)]
+#[must_use = "a builder does nothing until `build()`"]
+pub struct JwksKeyProviderBuilder {
+    target: Target,
+    also: Vec<String>,
+    api_base_path: Option<String>,
+    client: Option<reqwest::Client>,
+    settings: Settings,
+}
+
+impl JwksKeyProviderBuilder {
+    pub(super) fn for_url(url: &str) -> Self {
+        Self::new(Target::Url(url.to_owned()))
+    }
+
+    pub(super) fn for_supertokens(api_domain: &str) -> Self {
+        Self::new(Target::SuperTokens {
+            api_domain: api_domain.to_owned(),
+        })
+    }
+
+    fn new(target: Target) -> Self {
+        Self {
+            target,
+            also: Vec::new(),
+            api_base_path: None,
+            client: None,
+            settings: Settings::default(),
+        }
+    }
+
+    /// Adds another JWKS URL. The keys of all URLs are merged into one set;
+    /// a refresh fetches every URL in parallel and fails (keeping the last
+    /// good set) if any of them fails.
+    pub fn also_url(mut self, url: &str) -> Self {
+        self.also.push(url.to_owned());
+        self
+    }
+
+    /// The SuperTokens `apiBasePath` (default `/auth`); `""` or `/` for
+    /// none. Only for [`JwksKeyProvider::for_supertokens`]; elsewhere
+    /// [`build`](Self::build) refuses it.
+    pub fn api_base_path(mut self, path: &str) -> Self {
+        self.api_base_path = Some(path.to_owned());
+        self
+    }
+
+    /// The HTTP client to fetch with (its proxy, TLS roots, pool…). Without
+    /// one, `build()` makes one client with rustls, at most three
+    /// redirects and no redirect from `https` to `http`, shared by every
+    /// clone of the provider. The [`timeout`](Self::timeout) and
+    /// [`max_body_bytes`](Self::max_body_bytes) apply to either.
+    pub fn client(mut self, client: reqwest::Client) -> Self {
+        self.client = Some(client);
+        self
+    }
+
+    /// The most one fetch may take, from connecting to the last byte of
+    /// the body (default 5 s).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.settings.timeout = timeout;
+        self
+    }
+
+    /// The largest JWKS body accepted (default 1 MiB). A larger
+    /// `Content-Length` is refused before reading; a body without one is
+    /// read in chunks and dropped as soon as it passes the cap.
+    pub fn max_body_bytes(mut self, bytes: usize) -> Self {
+        self.settings.max_body_bytes = bytes;
+        self
+    }
+
+    /// The shortest time a fetched set is fresh, whatever `Cache-Control`
+    /// says, including `max-age=0`, `no-cache` and `no-store` (default 30 s).
+    pub fn min_ttl(mut self, ttl: Duration) -> Self {
+        self.settings.min_ttl = ttl;
+        self
+    }
+
+    /// The longest time a fetched set is fresh, whatever `Cache-Control`
+    /// says (default 10 min).
+    pub fn max_ttl(mut self, ttl: Duration) -> Self {
+        self.settings.max_ttl = ttl;
+        self
+    }
+
+    /// How long a set is fresh when the answer has no valid
+    /// `Cache-Control: max-age` (default 5 min; clamped into
+    /// [`min_ttl`](Self::min_ttl)..=[`max_ttl`](Self::max_ttl)).
+    pub fn default_ttl(mut self, ttl: Duration) -> Self {
+        self.settings.default_ttl = ttl;
+        self
+    }
+
+    /// The least time between two fetches caused by tokens whose `kid` is
+    /// not in the cached set (default 30 s). Within it such tokens get an
+    /// answer at once and no request is made, so a flood of random `kid`s
+    /// costs the JWKS server at most one request per cooldown. The same
+    /// pause separates retries of a failing refresh while stale keys are
+    /// served.
+    pub fn refetch_cooldown(mut self, cooldown: Duration) -> Self {
+        self.settings.refetch_cooldown = cooldown;
+        self
+    }
+
+    /// How long past its TTL the last good set keeps serving while
+    /// refreshes fail (default 1 h). After that, lookups report the key
+    /// source unavailable.
+    pub fn stale_if_error(mut self, window: Duration) -> Self {
+        self.settings.stale_if_error = window;
+        self
+    }
+
+    /// With nothing cached, how long a failed fetch is remembered (default
+    /// 1 s): lookups within it get the same error at once, the first one
+    /// after it tries again.
+    pub fn failure_backoff(mut self, backoff: Duration) -> Self {
+        self.settings.failure_backoff = backoff;
+        self
+    }
+
+    /// Checks the URLs (absolute, `http` or `https`, with a host, none
+    /// listed twice) and the settings (non-zero timeout and body cap,
+    /// `min_ttl` ≤ `max_ttl`, no duration over a year), and builds the
+    /// client if none was given. Fetches nothing: the first lookup does.
+    pub fn build(self) -> Result<JwksKeyProvider, ConfigError> {
+        self.settings.validate()?;
+        let first = match &self.target {
+            Target::Url(url) => parse_url(url)?,
+            Target::SuperTokens { api_domain } => supertokens_jwks_url(
+                api_domain,
+                self.api_base_path
+                    .as_deref()
+                    .unwrap_or(SUPERTOKENS_BASE_PATH),
+            )?,
+            Target::Discovery => return Err(setting("no JWKS URL")),
+        };
+        if self.api_base_path.is_some() && !matches!(self.target, Target::SuperTokens { .. }) {
+            return Err(setting(
+                "api_base_path applies only to JwksKeyProvider::for_supertokens",
+            ));
+        }
+        let mut urls = vec![first];
+        for raw in &self.also {
+            let url = parse_url(raw)?;
+            if urls.contains(&url) {
+                return Err(ConfigError::Url {
+                    url: raw.clone(),
+                    reason: "listed twice".to_owned(),
+                });
+            }
+            urls.push(url);
+        }
+        for url in &urls {
+            if url.scheme() == "http" && !is_loopback(url) {
+                tracing::warn!(
+                    target: "ssr_session::jwks",
+                    url = %url,
+                    "JWKS URL uses plain http: anyone on the path can substitute keys"
+                );
+            }
+        }
+        let client = match self.client {
+            Some(client) => client,
+            None => fetch::default_client()?,
+        };
+        Ok(JwksKeyProvider::new(urls, client, self.settings))
+    }
+
+    /// Runs OpenID discovery for `issuer` and builds with the `jwks_uri`
+    /// found. See [`JwksKeyProvider::from_oidc_issuer`].
+    pub(super) async fn discover(
+        issuer: &str,
+        configure: impl FnOnce(Self) -> Self,
+    ) -> Result<JwksKeyProvider, DiscoveryError> {
+        #[derive(serde::Deserialize)]
+        struct Configuration {
+            issuer: String,
+            jwks_uri: String,
+        }
+        parse_url(issuer)?;
+        let discovery_url = parse_url(&format!(
+            "{}/.well-known/openid-configuration",
+            issuer.trim_end_matches('/')
+        ))?;
+        let mut builder = configure(Self::new(Target::Discovery));
+        builder.settings.validate()?;
+        let client = match &builder.client {
+            Some(client) => client.clone(),
+            None => fetch::default_client()?,
+        };
+        builder.client = Some(client.clone());
+        let fetched = fetch::get(&client, &discovery_url, builder.settings.limits()).await?;
+        let configuration: Configuration =
+            serde_json::from_slice(&fetched.body).map_err(|source| KeySourceError::Parse {
+                url: discovery_url.to_string(),
+                expected: "an OpenID configuration",
+                source,
+            })?;
+        if configuration.issuer != issuer {
+            return Err(DiscoveryError::IssuerMismatch {
+                expected: issuer.to_owned(),
+                found: configuration.issuer,
+            });
+        }
+        tracing::debug!(
+            target: "ssr_session::jwks",
+            issuer,
+            jwks_uri = %configuration.jwks_uri,
+            "discovered the JWKS URL"
+        );
+        builder.target = Target::Url(configuration.jwks_uri);
+        Ok(builder.build()?)
+    }
+}
+
+fn parse_url(raw: &str) -> Result<Url, ConfigError> {
+    let refuse = |reason: &str| ConfigError::Url {
+        url: raw.to_owned(),
+        reason: reason.to_owned(),
+    };
+    let url = Url::parse(raw).map_err(|error| refuse(&error.to_string()))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(refuse("only http and https are supported"));
+    }
+    if url.host().is_none() {
+        return Err(refuse("no host"));
+    }
+    Ok(url)
+}
+
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+/// `{api_domain}{api_base_path}/jwt/jwks.json`, normalised as SuperTokens
+/// does: no trailing `/` on the domain, the base path with one leading `/`
+/// and none trailing (`""` and `/` mean no base path).
+fn supertokens_jwks_url(api_domain: &str, api_base_path: &str) -> Result<Url, ConfigError> {
+    let domain = parse_url(api_domain)?;
+    if domain.path() != "/" || domain.query().is_some() || domain.fragment().is_some() {
+        return Err(ConfigError::Url {
+            url: api_domain.to_owned(),
+            reason: "the API domain has a path, query or fragment; put a path in api_base_path"
+                .to_owned(),
+        });
+    }
+    let base = api_base_path.trim_matches('/');
+    let origin = api_domain.trim_end_matches('/');
+    let url = if base.is_empty() {
+        format!("{origin}/jwt/jwks.json")
+    } else {
+        format!("{origin}/{base}/jwt/jwks.json")
+    };
+    parse_url(&url)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn supertokens_url_is_normalised() {
+        let url = |domain, base| supertokens_jwks_url(domain, base).unwrap().to_string();
+        assert_eq!(
+            url("https://api.example.com", "/auth"),
+            "https://api.example.com/auth/jwt/jwks.json"
+        );
+        assert_eq!(
+            url("https://api.example.com/", "auth/"),
+            "https://api.example.com/auth/jwt/jwks.json"
+        );
+        assert_eq!(
+            url("http://localhost:3567", "/"),
+            "http://localhost:3567/jwt/jwks.json"
+        );
+        assert_eq!(
+            url("https://a.example", "/api/v1/auth"),
+            "https://a.example/api/v1/auth/jwt/jwks.json"
+        );
+        assert!(supertokens_jwks_url("https://a.example/auth", "/auth").is_err());
+        assert!(supertokens_jwks_url("api.example.com", "/auth").is_err());
+    }
+
+    #[test]
+    fn ttl_is_clamped_and_defaults() {
+        let settings = Settings::default();
+        assert_eq!(settings.ttl(None), Duration::from_secs(300));
+        assert_eq!(settings.ttl(Some(Duration::ZERO)), Duration::from_secs(30));
+        assert_eq!(
+            settings.ttl(Some(Duration::from_secs(90))),
+            Duration::from_secs(90)
+        );
+        assert_eq!(
+            settings.ttl(Some(Duration::from_secs(86_400))),
+            Duration::from_secs(600)
+        );
+        let narrow = Settings {
+            max_ttl: Duration::from_secs(60),
+            ..Settings::default()
+        };
+        assert_eq!(narrow.ttl(None), Duration::from_secs(60));
+    }
+
+    #[test]
+    fn settings_are_validated() {
+        let ok = Settings::default();
+        assert!(ok.validate().is_ok());
+        for bad in [
+            Settings {
+                timeout: Duration::ZERO,
+                ..ok
+            },
+            Settings {
+                max_body_bytes: 0,
+                ..ok
+            },
+            Settings {
+                min_ttl: Duration::from_secs(601),
+                ..ok
+            },
+            Settings {
+                stale_if_error: Duration::MAX,
+                ..ok
+            },
+        ] {
+            assert!(
+                matches!(bad.validate(), Err(ConfigError::Setting(_))),
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn urls_are_validated() {
+        assert!(parse_url("https://example.com/jwks.json").is_ok());
+        assert!(parse_url("http://127.0.0.1:8080/jwks.json").is_ok());
+        for bad in [
+            "ftp://example.com/jwks.json",
+            "file:///etc/jwks.json",
+            "/jwks.json",
+            "https://",
+        ] {
+            assert!(
+                matches!(parse_url(bad), Err(ConfigError::Url { .. })),
+                "{bad}"
+            );
+        }
+    }
+}
