@@ -1,1 +1,226 @@
-//! placeholder
+//! Shared fixtures for the `ssr-session` benchmarks (see `BENCHMARKS.md` at the
+//! workspace root for what is measured and how to reproduce it).
+//!
+//! - [`Fixture`]: a key and a SuperTokens access token per algorithm;
+//! - [`cookie_header`]: a realistic `Cookie` header with 20 other cookies;
+//! - [`JwksServer`]: a real JWKS server on 127.0.0.1 that counts its requests;
+//! - [`poll_once`]: drives a future that is ready at once without a
+//!   runtime's per-call overhead (what a handler's own task does).
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::pin::pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll, Waker};
+
+use ssr_session::Algorithm;
+use ssr_session::testing::{TestKey, TokenBuilder, jwks};
+
+/// How long the fixture's tokens live: long enough for every bench and for
+/// `compare.sh` to hand the same token to the Node run afterwards.
+pub const TOKEN_LIFETIME_SECS: i64 = 2 * 3600;
+
+/// One algorithm's key and token.
+#[derive(Clone)]
+pub struct Case {
+    /// The stable lower-case name used in bench ids (`rs256`, `es256`, `eddsa`).
+    pub name: &'static str,
+    /// The algorithm.
+    pub algorithm: Algorithm,
+    /// The signing key (its public JWK is in the fixture's JWKS).
+    pub key: TestKey,
+    /// A SuperTokens v5 access token signed by `key`.
+    pub token: String,
+}
+
+impl Case {
+    /// A fresh key and token for `algorithm`.
+    pub fn generate(name: &'static str, algorithm: Algorithm) -> Self {
+        let key = TestKey::generate(algorithm, format!("d-{name}-bench"));
+        let token = TokenBuilder::supertokens("bench-user-7f3c9a", TOKEN_LIFETIME_SECS).sign(&key);
+        Self {
+            name,
+            algorithm,
+            key,
+            token,
+        }
+    }
+
+    /// The token's signing input and decoded signature, for the raw floor.
+    pub fn signing_input_and_signature(&self) -> (&[u8], Vec<u8>) {
+        use base64::Engine as _;
+        let dot = self.token.rfind('.').expect("a compact JWS");
+        let signature = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(&self.token[dot + 1..])
+            .expect("base64url signature");
+        (&self.token.as_bytes()[..dot], signature)
+    }
+}
+
+/// RS256, ES256 and EdDSA cases, with one JWKS holding all three keys.
+pub struct Fixture {
+    /// The cases, in the order `rs256`, `es256`, `eddsa`.
+    pub cases: Vec<Case>,
+    /// `{"keys":[…]}` with every case's public key.
+    pub jwks_json: String,
+}
+
+impl Fixture {
+    /// Generates fresh keys and tokens.
+    pub fn generate() -> Self {
+        let cases = vec![
+            Case::generate("rs256", Algorithm::RS256),
+            Case::generate("es256", Algorithm::ES256),
+            Case::generate("eddsa", Algorithm::EdDSA),
+        ];
+        let keys: Vec<&TestKey> = cases.iter().map(|case| &case.key).collect();
+        let jwks_json = jwks(&keys).to_string();
+        Self { cases, jwks_json }
+    }
+
+    /// The case named `name`.
+    pub fn case(&self, name: &str) -> &Case {
+        self.cases
+            .iter()
+            .find(|case| case.name == name)
+            .unwrap_or_else(|| panic!("no case {name}"))
+    }
+
+    /// Writes `jwks.json` and `token-rs256.txt` (and the other algorithms'
+    /// tokens) into `dir`, for the Node comparison to verify the very same
+    /// token against the very same key set.
+    pub fn export(&self, dir: &Path) -> std::io::Result<()> {
+        std::fs::create_dir_all(dir)?;
+        std::fs::write(dir.join("jwks.json"), &self.jwks_json)?;
+        for case in &self.cases {
+            std::fs::write(dir.join(format!("token-{}.txt", case.name)), &case.token)?;
+        }
+        Ok(())
+    }
+}
+
+/// A `Cookie` header as a browser sends it to an SSR page of a SuperTokens
+/// app: 20 other cookies (analytics, preferences, consent, SuperTokens'
+/// own `sFrontToken`…) and then `sAccessToken`, last, so the source has to
+/// scan past all the others.
+pub fn cookie_header(token: &str) -> String {
+    let front_token = "eyJ1aWQiOiJiZW5jaC11c2VyLTdmM2M5YSIsImF0ZSI6MTc2MDAwMDAwMDAwMCwidXAiOnsi\
+                       c3QtZXYiOnsidiI6dHJ1ZSwidCI6MTc2MDAwMDAwMDAwMH19fQ";
+    let others = [
+        "_ga=GA1.1.1234567890.1760000000".to_owned(),
+        "_ga_ABCDEF1234=GS1.1.1760000000.3.1.1760000100.0.0.0".to_owned(),
+        "_gid=GA1.2.987654321.1760000000".to_owned(),
+        "_fbp=fb.1.1760000000000.1234567890".to_owned(),
+        "theme=dark".to_owned(),
+        "locale=en-GB".to_owned(),
+        "tz=Europe%2FLondon".to_owned(),
+        "cookie_consent=%7B%22analytics%22%3Atrue%2C%22ads%22%3Afalse%7D".to_owned(),
+        "intercom-id-abc123=6f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b".to_owned(),
+        "intercom-session-abc123=".to_owned(),
+        "ajs_anonymous_id=%22b1c2d3e4-f5a6-4b7c-8d9e-0f1a2b3c4d5e%22".to_owned(),
+        "sidebar_collapsed=false".to_owned(),
+        "recently_viewed=p-1029%2Cp-2231%2Cp-0042".to_owned(),
+        "ab_test_bucket=checkout-v2%3AB".to_owned(),
+        "csrftoken=Xk2pQ9rT4vW7yZ1aB3cD5eF7gH9iJ1kL".to_owned(),
+        "st-last-access-token-update=1760000000000".to_owned(),
+        format!("sFrontToken={front_token}"),
+        "st-access-token=remove".to_owned(),
+        "__stripe_mid=1a2b3c4d-5e6f-7a8b-9c0d-1e2f3a4b5c6d7e8f9a".to_owned(),
+        "last_seen_release=2025.10.1".to_owned(),
+    ];
+    assert_eq!(others.len(), 20);
+    let mut header = others.join("; ");
+    header.push_str("; sAccessToken=");
+    header.push_str(token);
+    header
+}
+
+/// A JWKS server on 127.0.0.1 (an ephemeral port) that serves one document
+/// with `Cache-Control: max-age=600` and counts the requests it answers.
+pub struct JwksServer {
+    addr: SocketAddr,
+    requests: Arc<AtomicU64>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl JwksServer {
+    /// Starts serving `body` on the current Tokio runtime.
+    pub async fn start(body: String) -> Self {
+        use axum::http::header;
+        let requests = Arc::new(AtomicU64::new(0));
+        let counter = requests.clone();
+        let body: Arc<str> = body.into();
+        let app = axum::Router::new().fallback(move || {
+            let body = body.clone();
+            counter.fetch_add(1, Ordering::SeqCst);
+            async move {
+                (
+                    [
+                        (header::CONTENT_TYPE, "application/json"),
+                        (header::CACHE_CONTROL, "max-age=600"),
+                    ],
+                    body.to_string(),
+                )
+            }
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind 127.0.0.1:0");
+        let addr = listener.local_addr().expect("local address");
+        let task = tokio::spawn(async move {
+            axum::serve(listener, app).await.expect("JWKS server");
+        });
+        Self {
+            addr,
+            requests,
+            task,
+        }
+    }
+
+    /// The JWKS URL.
+    pub fn url(&self) -> String {
+        format!("http://{}/auth/jwt/jwks.json", self.addr)
+    }
+
+    /// How many requests the server answered so far.
+    pub fn requests(&self) -> u64 {
+        self.requests.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for JwksServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Polls `future` once and returns its output.
+///
+/// # Panics
+/// If the future is not ready at once. The benchmarked paths are (warm key
+/// cache, token cache hit), so a pending future means the bench is wrong.
+pub fn poll_once<F: Future>(future: F) -> F::Output {
+    let mut future = pin!(future);
+    match future.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+        Poll::Ready(output) => output,
+        Poll::Pending => panic!("the benchmarked future was not ready at once"),
+    }
+}
+
+/// The peak resident set size of this process so far (`VmHWM`), in KiB.
+pub fn peak_rss_kib() -> Option<u64> {
+    status_kib("VmHWM:")
+}
+
+/// The current resident set size of this process (`VmRSS`), in KiB.
+pub fn current_rss_kib() -> Option<u64> {
+    status_kib("VmRSS:")
+}
+
+fn status_kib(field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|line| line.starts_with(field))?;
+    line[field.len()..].trim().trim_end_matches("kB").trim().parse().ok()
+}

@@ -5,3 +5,4 @@
 //! the tests need no external services.
 
 pub mod dev_issuer;
+pub mod site;

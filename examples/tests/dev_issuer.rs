@@ -1,5 +1,5 @@
 //! The dev issuer over real HTTP on 127.0.0.1: JWKS, sign-in, refresh rotation, revocation,
-//! sign-out, key rotation and the unverifiable-refresh mode.
+//! sign-out, key rotation, the refresh modes and the test-control routes.
 
 use aws_lc_rs::signature::{RSA_PKCS1_2048_8192_SHA256, RsaPublicKeyComponents};
 use base64::Engine as _;
@@ -7,7 +7,7 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, LOCATION};
 use serde_json::{Value, json};
-use ssr_session_examples::dev_issuer::{DevIssuer, DevIssuerConfig, RunningIssuer};
+use ssr_session_examples::dev_issuer::{DevIssuer, DevIssuerConfig, RefreshMode, RunningIssuer};
 
 async fn start(config: DevIssuerConfig) -> (DevIssuer, RunningIssuer) {
     let issuer = DevIssuer::new(config);
@@ -483,4 +483,102 @@ async fn merges_into_an_app_and_stops_on_shutdown() {
     assert!(client().get(&url).send().await.is_ok());
     running.shutdown().await.unwrap();
     assert!(client().get(&url).send().await.is_err());
+}
+
+#[tokio::test]
+async fn test_controls_work_over_http() {
+    let (issuer, running) = start(DevIssuerConfig::default()).await;
+    let base = running.base_url();
+    let stats = || async {
+        let response = client()
+            .get(format!("{base}/dev/stats"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.headers()["cache-control"], "no-store");
+        response.json::<Value>().await.unwrap()
+    };
+    let control = |path: &'static str| {
+        let url = format!("{base}/dev/{path}");
+        async move { client().post(url).send().await.unwrap() }
+    };
+    assert_eq!(stats().await, json!({"refreshCalls": 0, "jwksRequests": 0}));
+
+    // Expired mode: 200 and a correctly signed token that is already expired.
+    let session = issuer.mint_session("alice");
+    let response = control("refresh-mode?mode=expired").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response.json::<Value>().await.unwrap(),
+        json!({"refreshMode": "expired"})
+    );
+    assert_eq!(issuer.refresh_mode(), RefreshMode::Expired);
+    let response = post_refresh(&running, Some(&session.refresh_token)).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let cookies = set_cookies(response.headers());
+    let token = cookie(&cookies, "sAccessToken").value.clone();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let exp = segment(&token, 1)["exp"].as_u64().unwrap();
+    assert!(exp < now, "exp {exp} is not before {now}");
+    assert!(verifies_with(&fetch_jwks(&running).await, &token));
+    let next = cookie(&cookies, "sRefreshToken").value.clone();
+
+    assert_eq!(
+        control("refresh-mode?mode=sideways").await.status(),
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(issuer.refresh_mode(), RefreshMode::Expired);
+    control("refresh-mode?mode=unverifiable").await;
+    assert_eq!(issuer.refresh_mode(), RefreshMode::Unverifiable);
+    control("refresh-mode?mode=normal").await;
+    assert_eq!(issuer.refresh_mode(), RefreshMode::Normal);
+
+    // Revoke-all: live refresh tokens stop working.
+    let response = control("revoke-all").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        post_refresh(&running, Some(&next)).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(stats().await, json!({"refreshCalls": 2, "jwksRequests": 1}));
+
+    // A stale token to plant: correctly signed, expired.
+    let response = client()
+        .get(format!("{base}/dev/expired-access-token?userId=carol"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    let stale = response.json::<Value>().await.unwrap()["accessToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(segment(&stale, 1)["sub"], "carol");
+    assert!(segment(&stale, 1)["exp"].as_u64().unwrap() < now);
+    assert!(verifies_with(&fetch_jwks(&running).await, &stale));
+
+    // The access-token cookies as sent, in order, decoded without verification.
+    let bob = issuer.mint_access_token("bob");
+    let response = client()
+        .get(format!("{base}/dev/access-tokens"))
+        .header(
+            "cookie",
+            format!("sAccessToken={token}; other=1; sAccessToken={bob}; sAccessToken=junk"),
+        )
+        .send()
+        .await
+        .unwrap();
+    let tokens = response.json::<Value>().await.unwrap()["tokens"].clone();
+    let kid = issuer.current_kid();
+    assert_eq!(
+        tokens,
+        json!([
+            {"sub": "alice", "exp": exp, "kid": kid},
+            {"sub": "bob", "exp": segment(&bob, 1)["exp"], "kid": kid},
+            {"sub": null, "exp": null, "kid": null},
+        ])
+    );
 }

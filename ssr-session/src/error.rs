@@ -100,6 +100,9 @@ pub enum ClaimFailure {
     Audience,
     /// `sub` (the user id) is missing or not a string.
     Subject,
+    /// Not a SuperTokens session access token (wrong `stt`, `version`, or
+    /// session claims missing); see [`TokenStructure`](crate::TokenStructure).
+    SessionStructure,
     /// User-supplied claim validators refused the token.
     Validators(Vec<ClaimValidationError>),
 }

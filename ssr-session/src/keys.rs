@@ -28,13 +28,16 @@ pub const MIN_RSA_BITS: usize = 2048;
 /// does. Keys are parsed once, so verification does no key parsing.
 pub struct VerifyingKey {
     kid: Option<String>,
+    /// SHA-256 of the JWK member it came from, so that a refreshed key set
+    /// can keep the very same `Arc` for an unchanged key.
+    jwk_digest: Option<[u8; 32]>,
     algorithms: AlgorithmSet,
     verifiers: Vec<(Algorithm, Material)>,
 }
 
 enum Material {
     Public(ParsedPublicKey),
-    Hmac(aws_lc_rs::hmac::Key),
+    Hmac(Box<aws_lc_rs::hmac::Key>),
 }
 
 impl VerifyingKey {
@@ -127,23 +130,24 @@ impl VerifyingKey {
         }
         Ok(Self {
             kid: None,
+            jwk_digest: None,
             algorithms: [alg].into_iter().collect(),
-            verifiers: vec![(alg, Material::Hmac(aws_lc_rs::hmac::Key::new(hmac_alg, secret)))],
+            verifiers: vec![(alg, Material::Hmac(Box::new(aws_lc_rs::hmac::Key::new(hmac_alg, secret))))],
         })
     }
 
     /// A public key from one JWK (RFC 7517). The JWK's `alg`, `use` and
     /// `key_ops` are honoured; symmetric (`oct`) keys are refused.
     pub fn from_jwk(jwk: &Jwk) -> Result<Self, KeyError> {
-        if let Some(key_use) = &jwk.common.public_key_use {
-            if *key_use != PublicKeyUse::Signature {
-                return Err(KeyError::new("key `use` is not `sig`"));
-            }
+        if let Some(key_use) = &jwk.common.public_key_use
+            && *key_use != PublicKeyUse::Signature
+        {
+            return Err(KeyError::new("key `use` is not `sig`"));
         }
-        if let Some(ops) = &jwk.common.key_operations {
-            if !ops.contains(&KeyOperations::Verify) {
-                return Err(KeyError::new("key `key_ops` lacks `verify`"));
-            }
+        if let Some(ops) = &jwk.common.key_operations
+            && !ops.contains(&KeyOperations::Verify)
+        {
+            return Err(KeyError::new("key `key_ops` lacks `verify`"));
         }
         let declared = match jwk.common.key_algorithm {
             None => None,
@@ -222,6 +226,7 @@ impl VerifyingKey {
         }
         Ok(Self {
             kid: None,
+            jwk_digest: None,
             algorithms,
             verifiers,
         })
@@ -377,6 +382,14 @@ fn parse_rsa_public_key_der(der: &[u8]) -> Option<(&[u8], &[u8])> {
     Some((modulus, exponent))
 }
 
+fn jwk_digest(member: &serde_json::Value) -> [u8; 32] {
+    let canonical = serde_json::to_vec(member).unwrap_or_default();
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &canonical);
+    let mut out = [0u8; 32];
+    out.copy_from_slice(digest.as_ref());
+    out
+}
+
 /// What a key set gives for one token's `kid` and `alg`.
 #[derive(Debug, Clone)]
 pub enum KeySelection {
@@ -416,6 +429,18 @@ impl KeySet {
     /// with a warning, as RFC 7517 §5 asks; only a document that is not a
     /// JWKS at all is an error.
     pub fn from_jwks_json(json: &[u8]) -> Result<Self, serde_json::Error> {
+        Self::from_jwks_json_reusing(json, None)
+    }
+
+    /// Like [`KeySet::from_jwks_json`], but a member identical to one of
+    /// `previous`'s keeps that key's `Arc`. Identity matters: the
+    /// verified-token cache drops a token as soon as its key's `Arc` is
+    /// gone, so a refresh that returns the same keys must not look like a
+    /// rotation.
+    pub fn from_jwks_json_reusing(
+        json: &[u8],
+        previous: Option<&KeySet>,
+    ) -> Result<Self, serde_json::Error> {
         #[derive(serde::Deserialize)]
         struct Document {
             keys: Vec<serde_json::Value>,
@@ -423,11 +448,22 @@ impl KeySet {
         let document: Document = serde_json::from_slice(json)?;
         let mut keys = Vec::with_capacity(document.keys.len());
         for (index, member) in document.keys.into_iter().enumerate() {
+            let digest = jwk_digest(&member);
+            let known = previous.and_then(|set| {
+                set.keys.iter().find(|key| key.jwk_digest == Some(digest))
+            });
+            if let Some(known) = known {
+                keys.push(known.clone());
+                continue;
+            }
             let parsed = serde_json::from_value::<Jwk>(member)
                 .map_err(|e| KeyError::new(format!("not a JWK: {e}")))
                 .and_then(|jwk| VerifyingKey::from_jwk(&jwk));
             match parsed {
-                Ok(key) => keys.push(Arc::new(key)),
+                Ok(mut key) => {
+                    key.jwk_digest = Some(digest);
+                    keys.push(Arc::new(key));
+                }
                 Err(error) => tracing::warn!(
                     target: "ssr_session::keys",
                     index,
@@ -651,6 +687,20 @@ mod tests {
         let (n, e) = parse_rsa_public_key_der(&der).unwrap();
         assert_eq!(strip_leading_zeros(n), modulus);
         assert_eq!(e, [1, 0, 1]);
+    }
+
+    #[test]
+    fn an_unchanged_member_keeps_its_arc_across_refreshes() {
+        let jwk = |kid: &str| {
+            serde_json::json!({"kty": "OKP", "crv": "Ed25519", "kid": kid,
+                "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"})
+        };
+        let first = serde_json::json!({"keys": [jwk("a"), jwk("b")]}).to_string();
+        let second = serde_json::json!({"keys": [jwk("b"), jwk("c")]}).to_string();
+        let old = KeySet::from_jwks_json(first.as_bytes()).unwrap();
+        let new = KeySet::from_jwks_json_reusing(second.as_bytes(), Some(&old)).unwrap();
+        assert!(Arc::ptr_eq(&old.keys()[1], &new.keys()[0]));
+        assert!(!Arc::ptr_eq(&old.keys()[0], &new.keys()[1]));
     }
 
     #[test]

@@ -1,8 +1,127 @@
-//! placeholder docs (rewritten below)
+//! Verify a user's session while a page is rendered on the server.
+//!
+//! A browser sends a SuperTokens access token (a JWT) in the `sAccessToken`
+//! cookie or an `Authorization: Bearer` header. `ssr-session` verifies it
+//! against the auth server's JWKS and gives the page a [`SessionOutcome`]:
+//! a valid [`Session`] with the user id and claims; *needs refresh* when the
+//! token is missing or expired (the browser refreshes and reloads, never an
+//! error page); *invalid* for everything else that is wrong with a token;
+//! *unavailable* when the key source is down (our failure, a 5xx, never the
+//! user's). It only reads tokens: it never refreshes, re-signs or rewrites one.
+//!
+//! The framework adapters (`ssr-session-axum`, `ssr-session-actix`,
+//! `ssr-session-rocket`) turn this into extractors and guards; this crate
+//! holds all the policy.
+//!
+//! # Quick start
+//!
+//! ```
+//! use ssr_session::{HeaderList, SessionOutcome, StaticKeys, Verifier};
+//! use ssr_session::testing::{TestKey, TokenBuilder, jwks};
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! // In an app: JwksKeyProvider::for_supertokens("https://api.example.com").build()?
+//! let key = TestKey::generate(ssr_session::Algorithm::RS256, "d-1");
+//! let keys = StaticKeys::from_jwks_json(&jwks(&[&key]).to_string())?;
+//! let verifier = Verifier::builder(keys).build()?;
+//!
+//! let token = TokenBuilder::supertokens("user-1", 3600).sign(&key);
+//! let request = HeaderList::new().with("Cookie", format!("theme=dark; sAccessToken={token}"));
+//! match verifier.verify(&request).await {
+//!     SessionOutcome::Valid(session) => assert_eq!(session.user_id(), "user-1"),
+//!     other => panic!("unexpected {other:?}"),
+//! }
+//!
+//! let expired = TokenBuilder::supertokens("user-1", -5).sign(&key);
+//! let outcome = verifier.verify_token(&expired).await;
+//! assert!(outcome.is_needs_refresh());
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # The contract
+//!
+//! [`Verifier`] documents the order of checks. In short:
+//!
+//! | situation | outcome |
+//! |---|---|
+//! | no token, or an empty one | needs refresh (*missing*) |
+//! | larger than 16 KiB, not a compact JWS, any `crit` header | invalid (*too large*, *malformed*) |
+//! | `alg` `none`, HMAC with a public key, not allowed by the key or the allow-list | invalid (*algorithm not allowed*) |
+//! | `kid` unknown even after a refetch / several keys fit | invalid (*unknown key* / *ambiguous key*) |
+//! | signature wrong | invalid (*bad signature*), even when also expired |
+//! | `iss` / `aud` / `nbf` / `sub` / `exp` type wrong | invalid (*claim*) |
+//! | valid but for `exp` | needs refresh (*expired*) |
+//! | a claim validator refuses | invalid (*claim*, validators): SuperTokens' 403 |
+//! | key source down, no usable cached key | unavailable |
+//!
+//! Keys come only from your [`KeyProvider`]; the token's `jku`, `x5u`,
+//! `jwk` and `x5c` are never used. The algorithm is decided by the key.
+//!
+//! # Defaults
+//!
+//! | setting | default |
+//! |---|---|
+//! | token sources | `sAccessToken` cookie, then `Authorization: Bearer` ([`SourceChain::supertokens`]) |
+//! | token size cap | 16 KiB |
+//! | leeway on `exp` / `nbf` | 0 s |
+//! | unknown `kid` | invalid ([`UnknownKeyPolicy`]) |
+//! | JWKS cache TTL | `Cache-Control: max-age` clamped to the builder's bounds (max 10 min) |
+//! | JWKS refetch on unknown `kid` | at most once per 30 s cooldown, single-flight |
+//! | JWKS stale-if-error | 1 h |
+//! | JWKS fetch timeout / body cap | 5 s / 1 MiB |
+//! | verified-token cache | on, 10,000 tokens ([`VerifierBuilder::token_cache_capacity`]) |
+//! | responses | [`DefaultResponses`] (SuperTokens-compatible) |
+//!
+//! # The verified-token cache
+//!
+//! SSR pages see the same access token on every navigation until it
+//! expires, so a verifier keeps a bounded cache of *verified* tokens and a
+//! repeat visit skips the signature work. It is on by default
+//! ([`VerifierBuilder::without_token_cache`] turns it off). Why it is safe:
+//!
+//! - **Keyed by the exact token.** The key is the token's full bytes;
+//!   entries are found by comparing all of them, so no other token, however
+//!   similar, can hit an entry. (The table's bucketing hash only spreads
+//!   entries; it never decides a match.)
+//! - **Only valid outcomes are cached**, after every check passed.
+//!   Expired, invalid and unavailable outcomes always take the full path.
+//! - **Time is re-checked on every hit**: `exp` and `nbf` against the
+//!   current time and leeway, so an entry can never outlive its token; the
+//!   entry's TTL is also at most the token's remaining lifetime.
+//! - **Key removal drops entries.** An entry remembers its key weakly; when
+//!   the key leaves the key set (rotation or revocation at the auth server,
+//!   seen at the next JWKS refresh), the key is dropped and every entry it
+//!   verified misses from then on.
+//! - **Policy changes drop entries.** A verifier's policy (issuer, audience,
+//!   algorithms, validators) is fixed at build time and the cache belongs to
+//!   one verifier, so a changed policy means a new verifier with an empty cache.
+//! - **Bounded.** At most `capacity` weight units (default 10,000); an entry
+//!   weighs 1 plus 1 per KiB of token, and tokens are capped (16 KiB by
+//!   default), so memory stays bounded whatever the tokens.
+//! - Claims are shared (`Arc`), never cloned per hit.
+//!
+//! What it does not change: revocation before `exp` is no more visible
+//! with the cache than without it (a JWT verifier never sees it).
+//!
+//! # Features
+//!
+//! | feature | default | what it gives |
+//! |---|---|---|
+//! | `aws-lc-rs` | yes | signature verification with aws-lc-rs on keys parsed once (required: the only backend) |
+//! | `testing` | no | `testing` (keys, JWKS and tokens of any shape) and `conformance` (the adapters' shared suite) |
+//!
+//! Tokens never appear in logs or `Debug` output: a short [`Fingerprint`]
+//! stands for them. Outcomes are logged at debug level under the
+//! `ssr_session::verify` target.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+#[cfg(not(feature = "aws-lc-rs"))]
+compile_error!("ssr-session needs its `aws-lc-rs` feature (the signature backend); it is on by default");
+
 mod algorithm;
+mod cache;
 mod claims;
 mod error;
 mod jwks;
@@ -15,6 +134,11 @@ mod source;
 mod token;
 mod verify;
 
+/// The README's code, compiled and run as a doc test.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;
+
 #[cfg(feature = "testing")]
 pub mod conformance;
 #[cfg(feature = "testing")]
@@ -22,6 +146,7 @@ pub mod testing;
 
 pub use algorithm::{Algorithm, AlgorithmSet};
 pub use async_trait::async_trait;
+pub use cache::DEFAULT_TOKEN_CACHE_CAPACITY;
 pub use claims::{ClaimValidationError, ClaimValidator, SuperTokensClaims};
 pub use error::{ClaimFailure, ConfigError, InvalidKind, InvalidToken, KeyError, KeySourceError};
 pub use jwks::{JwksKeyProvider, JwksKeyProviderBuilder};
@@ -39,4 +164,6 @@ pub use source::{
     BearerSource, CookieSource, HeaderList, HeaderSource, Headers, MAX_TOKENS_PER_REQUEST,
     SourceChain, TokenSource, Tokens,
 };
-pub use verify::{UnknownKeyPolicy, Verifier, VerifierBuilder};
+pub use verify::{
+    Clock, DEFAULT_MAX_TOKEN_BYTES, TokenStructure, UnknownKeyPolicy, Verifier, VerifierBuilder,
+};

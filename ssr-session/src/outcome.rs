@@ -10,7 +10,6 @@ use crate::error::{InvalidToken, KeySourceError};
 ///
 /// Every adapter matches on this one enum; the four variants are the whole
 /// contract (see the crate docs for which situation gives which variant).
-#[derive(Debug, Clone)]
 pub enum SessionOutcome<C = SuperTokensClaims> {
     /// The token verified: signature, algorithm, key, header and claims.
     Valid(Session<C>),
@@ -23,6 +22,30 @@ pub enum SessionOutcome<C = SuperTokensClaims> {
     /// The key source failed and no usable cached key exists: our failure,
     /// never the user's.
     Unavailable(Unavailable),
+}
+
+// By hand: the derives would demand `C: Clone` / `C: Debug`, but the claims
+// sit behind an `Arc` and are never printed.
+impl<C> Clone for SessionOutcome<C> {
+    fn clone(&self) -> Self {
+        match self {
+            Self::Valid(session) => Self::Valid(session.clone()),
+            Self::NeedsRefresh(reason) => Self::NeedsRefresh(*reason),
+            Self::Invalid(error) => Self::Invalid(error.clone()),
+            Self::Unavailable(error) => Self::Unavailable(error.clone()),
+        }
+    }
+}
+
+impl<C> std::fmt::Debug for SessionOutcome<C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Valid(session) => f.debug_tuple("Valid").field(session).finish(),
+            Self::NeedsRefresh(reason) => f.debug_tuple("NeedsRefresh").field(reason).finish(),
+            Self::Invalid(error) => f.debug_tuple("Invalid").field(error).finish(),
+            Self::Unavailable(error) => f.debug_tuple("Unavailable").field(error).finish(),
+        }
+    }
 }
 
 impl<C> SessionOutcome<C> {

@@ -58,8 +58,12 @@ impl<C: DeserializeOwned + Send + Sync + 'static> SessionConfig<C> {
     }
 
     /// Verifies a request's session.
-    pub async fn outcome(&self, headers: &dyn Headers) -> SessionOutcome<C> {
-        self.verifier.verify(headers).await
+    /// The future is `Send` whatever the header type (see [`Verifier::verify`]).
+    pub fn outcome<'a>(
+        &'a self,
+        headers: &'a dyn Headers,
+    ) -> impl Future<Output = SessionOutcome<C>> + Send + 'a {
+        self.verifier.verify(headers)
     }
 
     /// The response for a non-valid outcome; `None` when valid.

@@ -772,5 +772,9 @@ mod tests {
             .map(|k| k["kid"].clone())
             .collect();
         assert_eq!(kids, [json!("a"), json!("b")]);
+        let renamed = a.with_kid("c");
+        assert_eq!(renamed.kid(), "c");
+        assert_eq!(renamed.public_jwk()["x"], a.public_jwk()["x"]);
+        assert_eq!(a.kid(), "a");
     }
 }

@@ -23,6 +23,9 @@ pub(crate) struct Header {
     pub kid: Option<String>,
     #[serde(default)]
     pub crit: Option<serde_json::Value>,
+    /// SuperTokens' access-token version (a string; absent means 3).
+    #[serde(default)]
+    pub version: Option<serde_json::Value>,
 }
 
 fn malformed(detail: &'static str) -> InvalidToken {

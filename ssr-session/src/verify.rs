@@ -8,6 +8,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::algorithm::{self, Algorithm, AlgorithmSet};
+use crate::cache::{DEFAULT_TOKEN_CACHE_CAPACITY, TokenCache, Verified};
 use crate::claims::{ClaimValidator, SuperTokensClaims};
 use crate::error::{ClaimFailure, ConfigError, InvalidKind, InvalidToken};
 use crate::keys::{KeyLookupError, KeyProvider, KeyRequest};
@@ -18,6 +19,24 @@ use crate::token;
 
 /// Default cap on a token's size.
 pub const DEFAULT_MAX_TOKEN_BYTES: usize = 16 * 1024;
+
+/// Which tokens count as sessions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TokenStructure {
+    /// Only SuperTokens session access tokens, checked as `supertokens-node`
+    /// checks them: `stt` absent or 0 (so OAuth2-provider tokens signed by
+    /// the same keys are refused), and for the header's `version` (a
+    /// string, absent means 3; v1/v2 are not supported) the session claims:
+    /// `sub`, `sessionHandle`, `refreshTokenHash1` strings, `iat` a number,
+    /// and `rsub` a string from v5. Any other signed JWT of the same issuer
+    /// (e.g. from the JWT recipe's `createJWT`) is invalid (*claim*).
+    #[default]
+    SuperTokensSession,
+    /// Any JWT with a string `sub` and a numeric `exp` (for OIDC issuers
+    /// and other non-SuperTokens sources). Only choose this when every JWT
+    /// the keys sign is meant to be a session.
+    AnyJwt,
+}
 
 /// What to answer for a token whose `kid` is unknown even after a refetch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -48,7 +67,9 @@ pub enum UnknownKeyPolicy {
 ///    needs refresh; ambiguous → invalid; the key does not allow the `alg`
 ///    → invalid (*algorithm not allowed*); key source down → unavailable;
 /// 5. signature → invalid (*bad signature*);
-/// 6. payload a JSON object in UTF-8 → else invalid (*malformed*); `exp`
+/// 6. payload a JSON object in UTF-8 → else invalid (*malformed*); a
+///    SuperTokens session token's structure ([`TokenStructure`], default)
+///    → else invalid (*claim*); `exp`
 ///    present and a number, `nbf` a number if present, `sub` a string,
 ///    `iss` / `aud` when configured → else invalid (*claim*); `nbf` in the
 ///    future beyond leeway → invalid (*claim*);
@@ -81,10 +102,14 @@ struct Inner<C> {
     source: Box<dyn TokenSource>,
     policy: Policy,
     validators: Vec<Box<dyn ClaimValidator<C>>>,
+    cache: Option<TokenCache<C>>,
     _claims: PhantomData<fn() -> C>,
 }
 
-#[derive(Debug, Clone)]
+/// A source of the current time, in seconds since the Unix epoch.
+pub type Clock = Arc<dyn Fn() -> f64 + Send + Sync>;
+
+#[derive(Clone)]
 struct Policy {
     issuer: Option<String>,
     audience: Option<String>,
@@ -92,6 +117,28 @@ struct Policy {
     algorithms: Option<AlgorithmSet>,
     max_token_bytes: usize,
     unknown_key: UnknownKeyPolicy,
+    structure: TokenStructure,
+    clock: Option<Clock>,
+}
+
+impl std::fmt::Debug for Policy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Policy")
+            .field("issuer", &self.issuer)
+            .field("audience", &self.audience)
+            .field("leeway_secs", &self.leeway_secs)
+            .field("algorithms", &self.algorithms)
+            .field("max_token_bytes", &self.max_token_bytes)
+            .field("unknown_key", &self.unknown_key)
+            .field("structure", &self.structure)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Policy {
+    fn now(&self) -> f64 {
+        self.clock.as_ref().map_or_else(now_secs, |clock| clock())
+    }
 }
 
 impl<C> std::fmt::Debug for Verifier<C> {
@@ -117,20 +164,28 @@ impl<C: DeserializeOwned + Send + Sync + 'static> Verifier<C> {
     }
 
     /// Verifies the session of a request, given its headers.
-    pub async fn verify(&self, headers: &dyn Headers) -> SessionOutcome<C> {
+    ///
+    /// The tokens are read before the returned future starts, so the future
+    /// is `Send` whatever the header type (axum and Rocket require it).
+    pub fn verify<'a>(
+        &'a self,
+        headers: &'a dyn Headers,
+    ) -> impl Future<Output = SessionOutcome<C>> + Send + 'a {
         let tokens = self.inner.source.tokens(headers);
-        let mut first: Option<SessionOutcome<C>> = None;
-        for token in tokens.as_slice() {
-            let outcome = self.verify_one(token).await;
-            if outcome.is_valid() {
-                return outcome;
+        async move {
+            let mut first: Option<SessionOutcome<C>> = None;
+            for token in tokens.as_slice() {
+                let outcome = self.verify_one(token).await;
+                if outcome.is_valid() {
+                    return outcome;
+                }
+                first.get_or_insert(outcome);
             }
-            first.get_or_insert(outcome);
+            first.unwrap_or_else(|| {
+                tracing::debug!(target: "ssr_session::verify", outcome = "needs_refresh", reason = "missing");
+                SessionOutcome::NeedsRefresh(NeedsRefreshReason::Missing)
+            })
         }
-        first.unwrap_or_else(|| {
-            tracing::debug!(target: "ssr_session::verify", outcome = "needs_refresh", reason = "missing");
-            SessionOutcome::NeedsRefresh(NeedsRefreshReason::Missing)
-        })
     }
 
     /// Verifies one token as it would be verified from a request (an empty
@@ -144,6 +199,12 @@ impl<C: DeserializeOwned + Send + Sync + 'static> Verifier<C> {
     }
 
     async fn verify_one(&self, token: &[u8]) -> SessionOutcome<C> {
+        if let Some(cache) = &self.inner.cache {
+            let leeway = self.inner.policy.leeway_secs as f64;
+            if let Some(session) = cache.get(token, self.inner.policy.now(), leeway) {
+                return SessionOutcome::Valid(session);
+            }
+        }
         let outcome = self.check(token).await;
         match &outcome {
             SessionOutcome::Valid(session) => tracing::debug!(
@@ -179,10 +240,10 @@ impl<C: DeserializeOwned + Send + Sync + 'static> Verifier<C> {
         let Some(alg) = algorithm::parse(&jws.header.alg) else {
             return invalid(InvalidKind::AlgorithmNotAllowed, "`alg` is none or unknown");
         };
-        if let Some(allowed) = policy.algorithms {
-            if !allowed.contains(alg) {
-                return invalid(InvalidKind::AlgorithmNotAllowed, "`alg` outside the allow-list");
-            }
+        if let Some(allowed) = policy.algorithms
+            && !allowed.contains(alg)
+        {
+            return invalid(InvalidKind::AlgorithmNotAllowed, "`alg` outside the allow-list");
         }
         let request = KeyRequest {
             kid: jws.header.kid.as_deref(),
@@ -228,8 +289,13 @@ impl<C: DeserializeOwned + Send + Sync + 'static> Verifier<C> {
         let Some(registered) = token::parse_object::<Registered>(&payload) else {
             return invalid(InvalidKind::Malformed, "payload is not a JSON object");
         };
-        let expires_at = match self.check_registered(&registered) {
-            Ok(expires_at) => expires_at,
+        if policy.structure == TokenStructure::SuperTokensSession {
+            if let Err(detail) = supertokens_structure(jws.header.version.as_ref(), &registered) {
+                return claim(ClaimFailure::SessionStructure, detail);
+            }
+        }
+        let (exp, nbf) = match self.check_registered(&registered) {
+            Ok(times) => times,
             Err(outcome) => return outcome,
         };
         let Some(Value::String(user_id)) = registered.sub else {
@@ -248,32 +314,37 @@ impl<C: DeserializeOwned + Send + Sync + 'static> Verifier<C> {
         if !failures.is_empty() {
             return claim(ClaimFailure::Validators(failures), "a claim validator refused the token");
         }
-        SessionOutcome::Valid(Session::new(user_id.into(), Arc::new(claims), expires_at))
+        let session = Session::new(user_id.into(), Arc::new(claims), exp as i64);
+        if let Some(cache) = &self.inner.cache {
+            let key = Arc::downgrade(&key);
+            cache.insert(token, Verified { session: session.clone(), exp, nbf, key });
+        }
+        SessionOutcome::Valid(session)
     }
 
     /// Registered claims in the order of precedence; `exp` last, so that
     /// *expired* only ever means "valid but for `exp`".
-    fn check_registered(&self, claims: &Registered) -> Result<i64, SessionOutcome<C>> {
+    fn check_registered(&self, claims: &Registered) -> Result<(f64, Option<f64>), SessionOutcome<C>> {
         let policy = &self.inner.policy;
         let leeway = policy.leeway_secs as f64;
-        let now = now_secs();
+        let now = policy.now();
         let Some(exp) = claims.exp.as_ref().and_then(Value::as_f64) else {
             return Err(claim(ClaimFailure::Expiry, "`exp` missing or not a number"));
         };
-        match &claims.nbf {
-            None => {}
+        let nbf = match &claims.nbf {
+            None => None,
             Some(nbf) => match nbf.as_f64() {
                 None => return Err(claim(ClaimFailure::NotYetValid, "`nbf` not a number")),
                 Some(nbf) if nbf > now + leeway => {
                     return Err(claim(ClaimFailure::NotYetValid, "`nbf` in the future"));
                 }
-                Some(_) => {}
+                Some(nbf) => Some(nbf),
             },
-        }
-        if let Some(issuer) = &policy.issuer {
-            if claims.iss.as_ref().and_then(Value::as_str) != Some(issuer.as_str()) {
-                return Err(claim(ClaimFailure::Issuer, "`iss` missing or not the expected issuer"));
-            }
+        };
+        if let Some(issuer) = &policy.issuer
+            && claims.iss.as_ref().and_then(Value::as_str) != Some(issuer.as_str())
+        {
+            return Err(claim(ClaimFailure::Issuer, "`iss` missing or not the expected issuer"));
         }
         if let Some(audience) = &policy.audience {
             let matches = match &claims.aud {
@@ -288,13 +359,46 @@ impl<C: DeserializeOwned + Send + Sync + 'static> Verifier<C> {
         if now >= exp + leeway {
             return Err(SessionOutcome::NeedsRefresh(NeedsRefreshReason::Expired));
         }
-        Ok(exp as i64)
+        Ok((exp, nbf))
+    }
+
+    /// How many verified tokens are cached now (0 with the cache off).
+    pub fn cached_tokens(&self) -> u64 {
+        self.inner.cache.as_ref().map_or(0, TokenCache::len)
     }
 
     /// The key provider, shared.
     pub fn key_provider(&self) -> &Arc<dyn KeyProvider> {
         &self.inner.keys
     }
+}
+
+/// `supertokens-node`'s `validateAccessTokenStructure`, for versions 3+.
+fn supertokens_structure(
+    version: Option<&Value>,
+    claims: &Registered,
+) -> Result<(), &'static str> {
+    let version = match version {
+        None => 3,
+        Some(Value::String(v)) => v.parse::<u32>().map_err(|_| "header `version` is not a number")?,
+        Some(_) => return Err("header `version` is not a string"),
+    };
+    if version < 3 {
+        return Err("access tokens before version 3 are not supported");
+    }
+    if !matches!(&claims.stt, None | Some(Value::Null)) && claims.stt != Some(Value::from(0)) {
+        return Err("not a session access token (`stt` is not 0)");
+    }
+    let is_string = |v: &Option<Value>| matches!(v, Some(Value::String(_)));
+    let session_claims = is_string(&claims.sub)
+        && matches!(claims.iat, Some(Value::Number(_)))
+        && is_string(&claims.session_handle)
+        && is_string(&claims.refresh_token_hash1)
+        && (version < 5 || is_string(&claims.rsub));
+    if !session_claims {
+        return Err("session claims missing (sub, iat, sessionHandle, refreshTokenHash1, rsub)");
+    }
+    Ok(())
 }
 
 #[derive(serde::Deserialize)]
@@ -309,9 +413,19 @@ struct Registered {
     aud: Option<Value>,
     #[serde(default)]
     sub: Option<Value>,
+    #[serde(default)]
+    iat: Option<Value>,
+    #[serde(default)]
+    stt: Option<Value>,
+    #[serde(default, rename = "sessionHandle")]
+    session_handle: Option<Value>,
+    #[serde(default, rename = "refreshTokenHash1")]
+    refresh_token_hash1: Option<Value>,
+    #[serde(default)]
+    rsub: Option<Value>,
 }
 
-fn now_secs() -> f64 {
+pub(crate) fn now_secs() -> f64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0.0, |d| d.as_secs_f64())
@@ -331,6 +445,7 @@ pub struct VerifierBuilder<C> {
     source: Box<dyn TokenSource>,
     policy: Policy,
     validators: Vec<Box<dyn ClaimValidator<C>>>,
+    cache_capacity: Option<u64>,
 }
 
 impl<C: DeserializeOwned + Send + Sync + 'static> VerifierBuilder<C> {
@@ -345,9 +460,26 @@ impl<C: DeserializeOwned + Send + Sync + 'static> VerifierBuilder<C> {
                 algorithms: None,
                 max_token_bytes: DEFAULT_MAX_TOKEN_BYTES,
                 unknown_key: UnknownKeyPolicy::Invalid,
+                structure: TokenStructure::SuperTokensSession,
+                clock: None,
             },
             validators: Vec::new(),
+            cache_capacity: Some(DEFAULT_TOKEN_CACHE_CAPACITY),
         }
+    }
+
+    /// Capacity of the verified-token cache (default 10,000 tokens; see
+    /// the crate docs for why the cache is safe).
+    pub fn token_cache_capacity(mut self, capacity: u64) -> Self {
+        self.cache_capacity = Some(capacity);
+        self
+    }
+
+    /// Turns the verified-token cache off: every request verifies its
+    /// token's signature.
+    pub fn without_token_cache(mut self) -> Self {
+        self.cache_capacity = None;
+        self
     }
 
     /// Requires `iss` to equal `issuer` (SuperTokens: `apiDomain` + `apiBasePath`).
@@ -394,6 +526,20 @@ impl<C: DeserializeOwned + Send + Sync + 'static> VerifierBuilder<C> {
         self
     }
 
+    /// Replaces the system clock used for `exp` and `nbf` (for tests and
+    /// simulations; seconds since the Unix epoch).
+    pub fn clock(mut self, clock: impl Fn() -> f64 + Send + Sync + 'static) -> Self {
+        self.policy.clock = Some(Arc::new(clock));
+        self
+    }
+
+    /// Which tokens count as sessions (default: SuperTokens session access
+    /// tokens only; see [`TokenStructure`]).
+    pub fn token_structure(mut self, structure: TokenStructure) -> Self {
+        self.policy.structure = structure;
+        self
+    }
+
     /// Adds a claim validator (run on otherwise valid, unexpired tokens).
     pub fn claim_validator(mut self, validator: impl ClaimValidator<C>) -> Self {
         self.validators.push(Box::new(validator));
@@ -414,6 +560,7 @@ impl<C: DeserializeOwned + Send + Sync + 'static> VerifierBuilder<C> {
                 source: self.source,
                 policy: self.policy,
                 validators: self.validators,
+                cache: self.cache_capacity.map(TokenCache::new),
                 _claims: PhantomData,
             }),
         })

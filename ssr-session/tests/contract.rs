@@ -445,7 +445,10 @@ async fn exp_is_required_and_numeric() {
 #[tokio::test]
 async fn sub_is_required() {
     let key = TestKey::generate(Algorithm::RS256, "k");
-    let verifier = verifier(&[&key]);
+    let verifier = Verifier::builder(keys_for(&[&key]))
+        .token_structure(ssr_session::TokenStructure::AnyJwt)
+        .build()
+        .unwrap();
     let token = TokenBuilder::supertokens("u", 60).claim("sub", 5).sign(&key);
     assert_eq!(kind(&check(&verifier, &token).await), InvalidKind::Claim(ClaimFailure::Subject));
 }
@@ -633,4 +636,49 @@ async fn tampering_any_part_is_invalid() {
     );
     let swapped = format!("{}.{}.{}", parts[0], evil_payload, parts[2]);
     assert_eq!(kind(&check(&verifier, &swapped).await), InvalidKind::BadSignature);
+}
+
+#[tokio::test]
+async fn only_supertokens_session_tokens_count_by_default() {
+    let key = TestKey::generate(Algorithm::RS256, "k");
+    let verifier = verifier(&[&key]);
+    let structure = InvalidKind::Claim(ClaimFailure::SessionStructure);
+    // An OAuth2-provider token signed by the same keys (`stt: 1`), even expired.
+    for lifetime in [60, -60] {
+        let oauth = TokenBuilder::supertokens("u", lifetime).claim("stt", 1).sign(&key);
+        assert_eq!(kind(&check(&verifier, &oauth).await), structure);
+    }
+    assert_valid(&check(&verifier, &TokenBuilder::supertokens("u", 60).claim("stt", 0).sign(&key)).await, "u");
+    // A JWT-recipe token (`createJWT`): signed by the same keys, no session claims.
+    let plain_jwt = TokenBuilder::new().claim("sub", "u").expires_in(60).sign(&key);
+    assert_eq!(kind(&check(&verifier, &plain_jwt).await), structure);
+    for missing in ["sessionHandle", "refreshTokenHash1", "iat", "rsub"] {
+        let token = TokenBuilder::supertokens("u", 60).without_claim(missing).sign(&key);
+        assert_eq!(kind(&check(&verifier, &token).await), structure, "{missing}");
+    }
+    // v4 and v3 tokens have no `rsub`.
+    for version in ["4", "3"] {
+        let token = TokenBuilder::supertokens("u", 60)
+            .header("version", version)
+            .without_claim("rsub")
+            .sign(&key);
+        assert_valid(&check(&verifier, &token).await, "u");
+    }
+    let no_version = TokenBuilder::supertokens("u", 60).without_header("version").without_claim("rsub").sign(&key);
+    assert_valid(&check(&verifier, &no_version).await, "u");
+    for version in [json!(5), json!("2"), json!("v5")] {
+        let token = TokenBuilder::supertokens("u", 60).header("version", version.clone()).sign(&key);
+        assert_eq!(kind(&check(&verifier, &token).await), structure, "{version}");
+    }
+}
+
+#[tokio::test]
+async fn any_jwt_structure_accepts_plain_jwts() {
+    let key = TestKey::generate(Algorithm::ES256, "k");
+    let verifier = Verifier::builder(keys_for(&[&key]))
+        .token_structure(ssr_session::TokenStructure::AnyJwt)
+        .build()
+        .unwrap();
+    let plain_jwt = TokenBuilder::new().claim("sub", "client-1").expires_in(60).sign(&key);
+    assert_valid(&check(&verifier, &plain_jwt).await, "client-1");
 }

@@ -10,9 +10,14 @@
 //! Exit status: 0 valid, 3 needs refresh, 4 invalid, 5 unavailable (the key
 //! source failed), 2 usage or configuration error (message on stderr,
 //! nothing on stdout). The token itself is never printed.
+//!
+//! `--oidc-issuer https://auth.example.com` finds the keys by OpenID
+//! discovery (`{issuer}/.well-known/openid-configuration` → `jwks_uri`) and
+//! requires that issuer as `iss` unless `--issuer` says otherwise; a failed
+//! discovery request is reported as unavailable.
 
 use std::error::Error;
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -23,7 +28,8 @@ use clap::{ArgGroup, Parser};
 use serde::Serialize;
 use serde_json::{Map, Value};
 use ssr_session::{
-    Algorithm, HeaderList, JwksKeyProvider, KeyProvider, SessionOutcome, StaticKeys, Verifier,
+    Algorithm, HeaderList, JwksKeyProvider, KeyProvider, KeySourceError, SessionOutcome,
+    StaticKeys, TokenStructure, Verifier,
 };
 
 /// Exit status for a usage or configuration error (clap's own usage errors
@@ -40,7 +46,11 @@ const EXIT_UNAVAILABLE: u8 = 5;
 /// source failed), 2 usage or configuration error. Set RUST_LOG (e.g.
 /// RUST_LOG=ssr_session=debug) for logs on stderr; tokens are never printed.
 #[derive(Debug, Parser)]
-#[command(name = "verify", group = ArgGroup::new("keys").required(true).args(["jwks_url", "jwks_file"]))]
+#[command(
+    name = "verify",
+    group = ArgGroup::new("keys").required(true).args(["jwks_url", "jwks_file", "oidc_issuer"]),
+    group = ArgGroup::new("remote").args(["jwks_url", "oidc_issuer"])
+)]
 struct Cli {
     /// JWKS endpoint to fetch the verification keys from (fetched by the
     /// library's JwksKeyProvider).
@@ -51,6 +61,11 @@ struct Cli {
     #[arg(long, value_name = "PATH")]
     jwks_file: Option<PathBuf>,
 
+    /// OpenID issuer: the keys come from the `jwks_uri` of its discovery
+    /// document, and it is the required `iss` unless --issuer is given.
+    #[arg(long, value_name = "ISS")]
+    oidc_issuer: Option<String>,
+
     /// Required `iss` claim.
     #[arg(long, value_name = "ISS")]
     issuer: Option<String>,
@@ -58,6 +73,11 @@ struct Cli {
     /// Required `aud` claim (or member of an `aud` array).
     #[arg(long, value_name = "AUD")]
     audience: Option<String>,
+
+    /// Accept any JWT with `sub` and `exp`, not only SuperTokens session
+    /// access tokens (implied by --oidc-issuer).
+    #[arg(long)]
+    any_jwt: bool,
 
     /// Accepted `alg` values, comma-separated (default: whatever the key allows).
     #[arg(long, value_name = "ALGS", value_delimiter = ',', value_parser = parse_algorithm)]
@@ -86,8 +106,8 @@ struct Cli {
     )]
     token: Option<String>,
 
-    /// Timeout of one JWKS fetch, in seconds (default: the library's).
-    #[arg(long, value_name = "N", requires = "jwks_url")]
+    /// Timeout of one JWKS (or discovery) fetch, in seconds (default: the library's).
+    #[arg(long, value_name = "N", requires = "remote")]
     timeout_secs: Option<u64>,
 }
 
@@ -172,16 +192,9 @@ fn main() -> ExitCode {
         tracing_subscriber::fmt()
             .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
             .with_writer(std::io::stderr)
+            .with_ansi(std::io::stderr().is_terminal())
             .init();
     }
-    let verifier = match build_verifier(&cli) {
-        Ok(verifier) => verifier,
-        Err(message) => {
-            let mut command = <Cli as clap::CommandFactory>::command();
-            let _ = command.error(ErrorKind::ValueValidation, message).print();
-            return ExitCode::from(EXIT_USAGE);
-        }
-    };
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -192,13 +205,25 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let outcome = runtime.block_on(async {
-        match &cli.token {
-            Some(token) => verifier.verify_token(token).await,
-            None => verifier.verify(&request_headers(&cli)).await,
+    let (report, status) = match runtime.block_on(build_verifier(&cli)) {
+        Ok(verifier) => {
+            let outcome = runtime.block_on(async {
+                match &cli.token {
+                    Some(token) => verifier.verify_token(token).await,
+                    None => verifier.verify(&request_headers(&cli)).await,
+                }
+            });
+            Report::from_outcome(outcome)
         }
-    });
-    let (report, status) = Report::from_outcome(outcome);
+        Err(BuildError::Usage(message)) => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            let _ = command.error(ErrorKind::ValueValidation, message).print();
+            return ExitCode::from(EXIT_USAGE);
+        }
+        Err(BuildError::Unavailable(message)) => {
+            (Report::Unavailable { message }, EXIT_UNAVAILABLE)
+        }
+    };
     let line = serde_json::to_string(&report).expect("a report serializes to JSON");
     let mut stdout = std::io::stdout().lock();
     if let Err(error) = writeln!(stdout, "{line}").and_then(|()| stdout.flush()) {
@@ -220,12 +245,29 @@ fn request_headers(cli: &Cli) -> HeaderList {
     headers
 }
 
+/// Why no verifier could be built.
+enum BuildError {
+    /// The options describe no verifier (exit 2).
+    Usage(String),
+    /// OpenID discovery could not be fetched (exit 5, like a JWKS outage).
+    Unavailable(String),
+}
+
+impl From<String> for BuildError {
+    fn from(message: String) -> Self {
+        Self::Usage(message)
+    }
+}
+
 /// The verifier the options describe; a message for the user if they do not
 /// describe one.
-fn build_verifier(cli: &Cli) -> Result<Verifier<Map<String, Value>>, String> {
-    let keys = key_provider(cli)?;
+async fn build_verifier(cli: &Cli) -> Result<Verifier<Map<String, Value>>, BuildError> {
+    let keys = match &cli.oidc_issuer {
+        Some(issuer) => discover(cli, issuer).await?,
+        None => key_provider(cli)?,
+    };
     let mut builder = Verifier::<Map<String, Value>>::builder_for(keys);
-    if let Some(issuer) = &cli.issuer {
+    if let Some(issuer) = cli.issuer.as_ref().or(cli.oidc_issuer.as_ref()) {
         builder = builder.issuer(issuer);
     }
     if let Some(audience) = &cli.audience {
@@ -237,7 +279,35 @@ fn build_verifier(cli: &Cli) -> Result<Verifier<Map<String, Value>>, String> {
     if let Some(leeway) = cli.leeway_secs {
         builder = builder.leeway(Duration::from_secs(leeway));
     }
-    builder.build().map_err(|error| error_chain(&error))
+    if cli.any_jwt || cli.oidc_issuer.is_some() {
+        builder = builder.token_structure(TokenStructure::AnyJwt);
+    }
+    Ok(builder.build().map_err(|error| error_chain(&error))?)
+}
+
+/// Keys by OpenID discovery from `issuer`.
+async fn discover(cli: &Cli, issuer: &str) -> Result<Arc<dyn KeyProvider>, BuildError> {
+    let timeout = cli.timeout_secs.map(Duration::from_secs);
+    let provider = JwksKeyProvider::from_oidc_issuer(issuer, |builder| match timeout {
+        Some(timeout) => builder.timeout(timeout),
+        None => builder,
+    })
+    .await;
+    match provider {
+        Ok(provider) => Ok(Arc::new(provider)),
+        Err(error) => {
+            let message = format!("--oidc-issuer: {}", error_chain(&error));
+            // A failed request (not a bad setting or another issuer) is an outage.
+            let fetch_failed = error
+                .source()
+                .is_some_and(|source| source.downcast_ref::<KeySourceError>().is_some());
+            Err(if fetch_failed {
+                BuildError::Unavailable(message)
+            } else {
+                BuildError::Usage(message)
+            })
+        }
+    }
 }
 
 fn key_provider(cli: &Cli) -> Result<Arc<dyn KeyProvider>, String> {

@@ -16,6 +16,18 @@
 //! | `POST /auth/signout` | `200 {"status":"OK"}`, session revoked, cookies cleared |
 //! | `GET /auth?redirectToPath=` | a login page linking to the sign-in route |
 //!
+//! Test controls, for tests that run an example app as a subprocess (dev only, like the rest):
+//!
+//! | route | answer |
+//! |---|---|
+//! | `POST /auth/dev/revoke-all` | `200 {"status":"OK"}`; every refresh token revoked |
+//! | `POST /auth/dev/refresh-mode?mode=normal\|unverifiable\|expired` | `200 {"refreshMode":..}`; see [`RefreshMode`] |
+//! | `GET /auth/dev/stats` | `200 {"refreshCalls":N,"jwksRequests":M}` |
+//! | `GET /auth/dev/expired-access-token?userId=` | `200 {"accessToken":..}`: correctly signed, expired a minute ago |
+//! | `GET /auth/dev/access-tokens` | the request's `sAccessToken` cookies in the order sent, decoded without verification: `{"tokens":[{"sub","exp","kid"}..]}` |
+//! | `POST /auth/dev/jwks-outage?on=true\|false` | `200 {"jwksOutage":..}`; while on, the JWKS route answers `503` (the soak's injected outage) |
+//! | `GET /auth/dev/expired-token?userId=` | `200`, a correctly signed access token that expired a minute ago, as text |
+//!
 //! Not a security boundary: anyone can sign in as anyone. Never expose it beyond localhost.
 
 mod routes;
@@ -23,7 +35,7 @@ mod routes;
 use std::collections::HashMap;
 use std::io;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use base64::Engine as _;
@@ -63,6 +75,58 @@ impl Default for DevIssuerConfig {
     }
 }
 
+/// How the refresh route answers a live refresh token: a test control for refresh loops.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RefreshMode {
+    /// New, valid tokens: what a real backend does.
+    #[default]
+    Normal,
+    /// `200` and new cookies, but the access token is signed by a key that is not in the
+    /// JWKS (its `kid` starts with `rogue-`): the app finds it invalid.
+    Unverifiable,
+    /// `200` and new cookies, but the access token expired a minute ago (correctly signed),
+    /// as when the auth server's clock is behind the app's: the app asks for a refresh again.
+    Expired,
+}
+
+impl RefreshMode {
+    /// The mode's name in the `refresh-mode` route: `normal`, `unverifiable`, `expired`.
+    pub fn name(self) -> &'static str {
+        match self {
+            RefreshMode::Normal => "normal",
+            RefreshMode::Unverifiable => "unverifiable",
+            RefreshMode::Expired => "expired",
+        }
+    }
+
+    /// The mode called `name` (see [`name`](Self::name)).
+    pub fn from_name(name: &str) -> Option<Self> {
+        [
+            RefreshMode::Normal,
+            RefreshMode::Unverifiable,
+            RefreshMode::Expired,
+        ]
+        .into_iter()
+        .find(|mode| mode.name() == name)
+    }
+
+    fn from_u8(value: u8) -> Self {
+        match value {
+            1 => RefreshMode::Unverifiable,
+            2 => RefreshMode::Expired,
+            _ => RefreshMode::Normal,
+        }
+    }
+
+    fn to_u8(self) -> u8 {
+        match self {
+            RefreshMode::Normal => 0,
+            RefreshMode::Unverifiable => 1,
+            RefreshMode::Expired => 2,
+        }
+    }
+}
+
 /// What a sign-in or a refresh hands to the browser.
 #[derive(Clone, Debug)]
 pub struct DevSession {
@@ -88,9 +152,11 @@ struct Inner {
     state: Mutex<State>,
     refresh_calls: AtomicU64,
     jwks_requests: AtomicU64,
-    unverifiable_refresh: AtomicBool,
+    refresh_mode: AtomicU8,
     /// Signs the tokens of the unverifiable-refresh mode; never published.
     rogue_key: OnceLock<TestKey>,
+    /// While set, the JWKS route answers 503 (an injected outage).
+    jwks_outage: AtomicBool,
 }
 
 struct State {
@@ -121,8 +187,9 @@ impl DevIssuer {
                 state: Mutex::new(state),
                 refresh_calls: AtomicU64::new(0),
                 jwks_requests: AtomicU64::new(0),
-                unverifiable_refresh: AtomicBool::new(false),
+                refresh_mode: AtomicU8::new(RefreshMode::Normal.to_u8()),
                 rogue_key: OnceLock::new(),
+                jwks_outage: AtomicBool::new(false),
             }),
         }
     }
@@ -182,7 +249,8 @@ impl DevIssuer {
 
     /// Starts a session for `user_id`: an access token and a live refresh token.
     pub fn mint_session(&self, user_id: &str) -> DevSession {
-        self.issue(user_id, &session_handle(), None)
+        let lifetime = self.inner.config.access_token_secs;
+        self.issue(user_id, &session_handle(), lifetime, None)
     }
 
     /// The JWKS document currently published.
@@ -194,6 +262,13 @@ impl DevIssuer {
     /// The `kid` of the key that signs new tokens.
     pub fn current_kid(&self) -> String {
         self.current_key().kid().to_owned()
+    }
+
+    /// Signs `token` with the key that signs new tokens (its `alg` and `kid` go in the header
+    /// unless set explicitly): for tests that need tokens of unusual shapes from this issuer,
+    /// such as the interop suite's structure checks against supertokens-node.
+    pub fn sign(&self, token: &TokenBuilder) -> String {
+        token.sign(&self.current_key())
     }
 
     /// Adds a new signing key (`kid` `d-<ms>`); older keys stay in the JWKS until
@@ -223,12 +298,39 @@ impl DevIssuer {
     /// Loop-guard test mode: refresh still answers 200, but the new access token is signed by
     /// a key that is not in the JWKS (its `kid` starts with `rogue-`).
     pub fn set_refresh_issues_unverifiable_tokens(&self, on: bool) {
-        self.inner.unverifiable_refresh.store(on, Ordering::SeqCst);
+        let mode = if on {
+            RefreshMode::Unverifiable
+        } else {
+            RefreshMode::Normal
+        };
+        self.set_refresh_mode(mode);
+    }
+
+    /// Sets how refresh answers a live refresh token (see [`RefreshMode`]).
+    pub fn set_refresh_mode(&self, mode: RefreshMode) {
+        self.inner
+            .refresh_mode
+            .store(mode.to_u8(), Ordering::SeqCst);
+    }
+
+    /// How refresh answers a live refresh token.
+    pub fn refresh_mode(&self) -> RefreshMode {
+        RefreshMode::from_u8(self.inner.refresh_mode.load(Ordering::SeqCst))
     }
 
     /// How many refresh calls were received (successful or not).
     pub fn refresh_calls(&self) -> u64 {
         self.inner.refresh_calls.load(Ordering::SeqCst)
+    }
+
+    /// Injects a JWKS outage: while `on`, the JWKS route answers `503`.
+    pub fn set_jwks_outage(&self, on: bool) {
+        self.inner.jwks_outage.store(on, Ordering::SeqCst);
+    }
+
+    /// Whether a JWKS outage is being injected.
+    pub fn is_jwks_outage(&self) -> bool {
+        self.inner.jwks_outage.load(Ordering::SeqCst)
     }
 
     /// How many JWKS requests were served.
@@ -244,22 +346,18 @@ impl DevIssuer {
     /// Consumes `refresh_token` if it is live and continues its session with new tokens.
     fn refresh(&self, refresh_token: &str) -> Option<DevSession> {
         let (user_id, handle) = self.state().refresh_tokens.remove(refresh_token)?;
-        let rogue = self
-            .inner
-            .unverifiable_refresh
-            .load(Ordering::SeqCst)
-            .then(|| {
-                self.inner
-                    .rogue_key
-                    .get_or_init(|| {
-                        TestKey::generate(
-                            self.inner.config.algorithm,
-                            format!("rogue-{}", now_ms()),
-                        )
-                    })
-                    .clone()
-            });
-        Some(self.issue(&user_id, &handle, rogue.as_ref()))
+        let lifetime = self.inner.config.access_token_secs;
+        let session = match self.refresh_mode() {
+            RefreshMode::Normal => self.issue(&user_id, &handle, lifetime, None),
+            RefreshMode::Unverifiable => {
+                let rogue = self.inner.rogue_key.get_or_init(|| {
+                    TestKey::generate(self.inner.config.algorithm, format!("rogue-{}", now_ms()))
+                });
+                self.issue(&user_id, &handle, lifetime, Some(rogue))
+            }
+            RefreshMode::Expired => self.issue(&user_id, &handle, -60, None),
+        };
+        Some(session)
     }
 
     /// Ends the session `session_handle` (revokes its refresh tokens).
@@ -278,9 +376,15 @@ impl DevIssuer {
             .map(|(_, handle)| handle.clone())
     }
 
-    fn issue(&self, user_id: &str, handle: &str, key: Option<&TestKey>) -> DevSession {
-        let lifetime = self.inner.config.access_token_secs;
-        let (access_token, payload) = self.access_token(user_id, handle, lifetime, key);
+    /// Signs an access token with `key` (default: the current key) and starts a refresh token.
+    fn issue(
+        &self,
+        user_id: &str,
+        handle: &str,
+        lifetime_secs: i64,
+        key: Option<&TestKey>,
+    ) -> DevSession {
+        let (access_token, payload) = self.access_token(user_id, handle, lifetime_secs, key);
         let refresh_token = testing::random_hex(32);
         self.state().refresh_tokens.insert(
             refresh_token.clone(),

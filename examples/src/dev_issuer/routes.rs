@@ -26,7 +26,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{DevIssuer, DevSession};
+use super::{DevIssuer, DevSession, RefreshMode};
 
 const FRONT_TOKEN: HeaderName = HeaderName::from_static("front-token");
 const EXPOSE_HEADERS: HeaderName = HeaderName::from_static("access-control-expose-headers");
@@ -49,10 +49,23 @@ pub(super) fn router(issuer: DevIssuer) -> Router {
         .route(&format!("{base}/session/refresh"), post(refresh))
         .route(&format!("{base}/signout"), post(sign_out))
         .route(login, get(login_page))
+        .route(&format!("{base}/dev/revoke-all"), post(revoke_all))
+        .route(&format!("{base}/dev/refresh-mode"), post(set_refresh_mode))
+        .route(&format!("{base}/dev/stats"), get(stats))
+        .route(&format!("{base}/dev/access-tokens"), get(access_tokens))
+        .route(
+            &format!("{base}/dev/expired-access-token"),
+            get(expired_access_token),
+        )
+        .route(&format!("{base}/dev/jwks-outage"), post(set_jwks_outage))
+        .route(&format!("{base}/dev/expired-token"), get(expired_token))
         .with_state(issuer)
 }
 
 async fn jwks(State(issuer): State<DevIssuer>) -> Response {
+    if issuer.is_jwks_outage() {
+        return message(StatusCode::SERVICE_UNAVAILABLE, "injected JWKS outage");
+    }
     let (max_age, body) = issuer.jwks_response_parts();
     let cache_control = format!("max-age={max_age}, must-revalidate");
     ([(CACHE_CONTROL, cache_control)], Json(body)).into_response()
@@ -174,6 +187,106 @@ async fn login_page(
     ))
 }
 
+// Test controls. Answers are `no-store`, so that a browser never shows a stale count.
+
+async fn revoke_all(State(issuer): State<DevIssuer>) -> Response {
+    issuer.revoke_all_refresh_tokens();
+    no_store(json!({ "status": "OK" }))
+}
+
+#[derive(Deserialize)]
+struct RefreshModeQuery {
+    mode: String,
+}
+
+async fn set_refresh_mode(
+    State(issuer): State<DevIssuer>,
+    Query(query): Query<RefreshModeQuery>,
+) -> Response {
+    let Some(mode) = RefreshMode::from_name(&query.mode) else {
+        return message(
+            StatusCode::BAD_REQUEST,
+            "mode must be normal, unverifiable or expired",
+        );
+    };
+    issuer.set_refresh_mode(mode);
+    no_store(json!({ "refreshMode": mode.name() }))
+}
+
+async fn stats(State(issuer): State<DevIssuer>) -> Response {
+    no_store(json!({
+        "refreshCalls": issuer.refresh_calls(),
+        "jwksRequests": issuer.jwks_requests(),
+    }))
+}
+
+/// The request's `sAccessToken` cookies in the order the browser sent them, decoded without
+/// verification (`null` fields for a token that does not decode).
+async fn access_tokens(headers: HeaderMap) -> Response {
+    let tokens: Vec<Value> = cookies(&headers, ACCESS_COOKIE)
+        .map(|token| {
+            let part = |index: usize| -> Value {
+                token
+                    .split('.')
+                    .nth(index)
+                    .and_then(|part| URL_SAFE_NO_PAD.decode(part).ok())
+                    .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+                    .unwrap_or(Value::Null)
+            };
+            let (header, payload) = (part(0), part(1));
+            json!({ "sub": payload["sub"], "exp": payload["exp"], "kid": header["kid"] })
+        })
+        .collect();
+    no_store(json!({ "tokens": tokens }))
+}
+
+#[derive(Deserialize)]
+struct OutageQuery {
+    on: bool,
+}
+
+/// The soak's control: while on, the JWKS route answers 503.
+async fn set_jwks_outage(
+    State(issuer): State<DevIssuer>,
+    Query(query): Query<OutageQuery>,
+) -> Response {
+    issuer.set_jwks_outage(query.on);
+    no_store(json!({ "jwksOutage": query.on }))
+}
+
+/// A correctly signed access token that expired a minute ago, as text.
+async fn expired_token(
+    State(issuer): State<DevIssuer>,
+    Query(query): Query<SignInQuery>,
+) -> Response {
+    let Some(user_id) = valid_user_id(query.user_id.as_deref()) else {
+        return message(StatusCode::BAD_REQUEST, "invalid userId");
+    };
+    let token = issuer.mint_expired_access_token(user_id);
+    ([(CACHE_CONTROL, "no-store")], token).into_response()
+}
+
+#[derive(Deserialize)]
+struct UserQuery {
+    #[serde(rename = "userId")]
+    user_id: Option<String>,
+}
+
+/// A correctly signed access token that expired a minute ago: a stale cookie to plant.
+async fn expired_access_token(
+    State(issuer): State<DevIssuer>,
+    Query(query): Query<UserQuery>,
+) -> Response {
+    let Some(user_id) = valid_user_id(query.user_id.as_deref()) else {
+        return message(StatusCode::BAD_REQUEST, "invalid userId");
+    };
+    no_store(json!({ "accessToken": issuer.mint_expired_access_token(user_id) }))
+}
+
+fn no_store(body: Value) -> Response {
+    ([(CACHE_CONTROL, "no-store")], Json(body)).into_response()
+}
+
 /// `Set-Cookie` for both tokens plus the `front-token` header.
 fn session_headers(issuer: &DevIssuer, session: &DevSession) -> HeaderMap {
     let mut headers = HeaderMap::new();
@@ -228,13 +341,21 @@ fn message(status: StatusCode, message: &str) -> Response {
 
 /// The first cookie called `name` in the request's `Cookie` headers.
 fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    cookies(headers, name).next()
+}
+
+/// Every cookie called `name` in the request's `Cookie` headers, in order.
+fn cookies<'a, 'n>(
+    headers: &'a HeaderMap,
+    name: &'n str,
+) -> impl Iterator<Item = &'a str> + use<'a, 'n> {
     headers
         .get_all(COOKIE)
         .iter()
         .filter_map(|value| value.to_str().ok())
         .flat_map(|value| value.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(key, _)| *key == name)
+        .filter(move |(key, _)| *key == name)
         .map(|(_, value)| value)
 }
 

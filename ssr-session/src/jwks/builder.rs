@@ -195,6 +195,9 @@ impl JwksKeyProviderBuilder {
 
     /// The shortest time a fetched set is fresh, whatever `Cache-Control`
     /// says, including `max-age=0`, `no-cache` and `no-store` (default 30 s).
+    /// Zero lets such an answer make every lookup start a background
+    /// refresh (one at a time, back to back): keep it above zero in
+    /// production.
     pub fn min_ttl(mut self, ttl: Duration) -> Self {
         self.settings.min_ttl = ttl;
         self

@@ -104,7 +104,8 @@ const TARGET: &str = "ssr_session::jwks";
 /// [`timeout`](JwksKeyProviderBuilder::timeout) → [`KeySourceError::Timeout`];
 /// connection, TLS and redirect failures → [`KeySourceError::Fetch`].
 ///
-/// Refreshes run on the Tokio runtime of the lookup that starts them.
+/// Lookups must run inside a Tokio runtime: a refresh is spawned on the
+/// runtime of the lookup that starts it.
 #[derive(Clone)]
 pub struct JwksKeyProvider {
     inner: Arc<Inner>,
@@ -158,7 +159,7 @@ impl JwksKeyProvider {
     /// it is not counted by [`fetch_count`](Self::fetch_count).
     ///
     /// ```no_run
-    /// # async fn run() -> Result<(), ssr_session::DiscoveryError> {
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
     /// use std::time::Duration;
     /// use ssr_session::JwksKeyProvider;
     ///
@@ -166,6 +167,7 @@ impl JwksKeyProvider {
     ///     builder.timeout(Duration::from_secs(2))
     /// })
     /// .await?;
+    /// assert_eq!(keys.urls().len(), 1);
     /// # Ok(()) }
     /// ```
     pub async fn from_oidc_issuer(
@@ -347,10 +349,10 @@ impl Inner {
         if let Some(refresh) = &state.in_flight {
             return Ok(refresh.clone());
         }
-        if let Some(failure) = &state.last_failure {
-            if now.saturating_duration_since(failure.at) < self.settings.failure_backoff {
-                return Err(failure.error.clone());
-            }
+        if let Some(failure) = &state.last_failure
+            && now.saturating_duration_since(failure.at) < self.settings.failure_backoff
+        {
+            return Err(failure.error.clone());
         }
         Ok(self.start_refresh(state, now, "nothing cached"))
     }
@@ -420,7 +422,7 @@ impl Inner {
                 let serving = state.usable(now).map(|cached| cached.stale_until - now);
                 drop(state);
                 let url = url_of(&error).unwrap_or("");
-                let chain = error_chain(&*error);
+                let chain = error_chain(&error);
                 match serving {
                     Some(left) => tracing::warn!(
                         target: TARGET,

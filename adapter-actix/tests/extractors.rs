@@ -1,0 +1,198 @@
+//! Memoisation, a missing configuration, response conversion and custom
+//! claims, through actix's real service pipeline.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use actix_web::http::header;
+use actix_web::{App, HttpResponse, ResponseError, test, web};
+use serde::Deserialize;
+use ssr_session::testing::{TestKey, TokenBuilder, jwks};
+use ssr_session::{
+    Algorithm, KeyLookupError, KeyProvider, KeyRequest, ResponseData, SessionConfig, StaticKeys,
+    Verifier, VerifyingKey, async_trait,
+};
+use ssr_session_actix::{OptionalSession, Outcome, Props, Session, SessionRejection};
+
+/// Counts key lookups: one per verification of a signed token.
+struct CountingKeys {
+    keys: StaticKeys,
+    calls: Arc<AtomicUsize>,
+}
+
+#[async_trait]
+impl KeyProvider for CountingKeys {
+    async fn key(&self, request: &KeyRequest<'_>) -> Result<Arc<VerifyingKey>, KeyLookupError> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        self.keys.key(request).await
+    }
+}
+
+fn counting_verifier<C>(
+    key: &TestKey,
+    build: impl FnOnce(CountingKeys) -> Verifier<C>,
+) -> (Verifier<C>, Arc<AtomicUsize>) {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let keys = StaticKeys::from_jwks_json(&jwks(&[key]).to_string()).unwrap();
+    let verifier = build(CountingKeys {
+        keys,
+        calls: calls.clone(),
+    });
+    (verifier, calls)
+}
+
+fn cookie(token: &str) -> (header::HeaderName, String) {
+    (header::COOKIE, format!("sAccessToken={token}"))
+}
+
+/// All four extractors in one handler (extracted concurrently by actix)
+/// verify the token once per request.
+#[actix_web::test]
+async fn the_outcome_is_computed_once_per_request() {
+    let key = TestKey::generate(Algorithm::RS256, "k1");
+    // Without the core's verified-token cache, so that every verification
+    // shows as a key lookup.
+    let (verifier, calls) = counting_verifier(&key, |keys| {
+        Verifier::builder(keys)
+            .without_token_cache()
+            .build()
+            .unwrap()
+    });
+    let app = test::init_service(
+        App::new()
+            .app_data(web::Data::new(SessionConfig::new(verifier)))
+            .route(
+                "/all",
+                web::get().to(
+                    |session: Session,
+                     optional: OptionalSession,
+                     outcome: Outcome,
+                     props: Props| async move {
+                        assert_eq!(
+                            optional.as_ref().map(|s| s.user_id()),
+                            Some(session.user_id())
+                        );
+                        assert!(outcome.is_valid());
+                        HttpResponse::Ok().json(&*props)
+                    },
+                ),
+            ),
+    )
+    .await;
+    for (round, user) in [(1, "alice"), (2, "alice"), (3, "bob")] {
+        let token = TokenBuilder::supertokens(user, 300).sign(&key);
+        let request = test::TestRequest::get()
+            .uri("/all")
+            .insert_header(cookie(&token))
+            .to_request();
+        let body = test::call_and_read_body(&app, request).await;
+        assert_eq!(body, format!(r#"{{"userId":"{user}"}}"#));
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            round,
+            "one key lookup per request"
+        );
+    }
+}
+
+#[actix_web::test]
+async fn a_missing_configuration_is_a_500_naming_the_setup() {
+    let app = test::init_service(
+        App::new()
+            .route(
+                "/required",
+                web::get().to(|_: Session| async { "unreachable" }),
+            )
+            .route(
+                "/outcome",
+                web::get().to(|_: Outcome| async { "unreachable" }),
+            ),
+    )
+    .await;
+    for path in ["/required", "/outcome"] {
+        let response =
+            test::call_service(&app, test::TestRequest::get().uri(path).to_request()).await;
+        assert_eq!(response.status(), 500);
+        let body = test::read_body(response).await;
+        let body = String::from_utf8_lossy(&body);
+        assert!(
+            body.contains("App::new().app_data(web::Data::new(session_config))"),
+            "{body}"
+        );
+    }
+}
+
+#[actix_web::test]
+async fn rejections_keep_every_header_and_the_body() {
+    let data = ResponseData::new(303, "text/plain", "bye")
+        .with_header("location", "/auth")
+        .with_header("set-cookie", "a=; Max-Age=0")
+        .with_header("set-cookie", "b=; Max-Age=0");
+    let rejection = SessionRejection::from(data);
+    assert_eq!(rejection.status(), 303);
+    assert_eq!(rejection.body_text(), "bye");
+    let response = rejection.error_response();
+    assert_eq!(response.status(), 303);
+    let cookies: Vec<_> = response
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .map(|v| v.to_str().unwrap())
+        .collect();
+    assert_eq!(cookies, ["a=; Max-Age=0", "b=; Max-Age=0"]);
+    assert_eq!(response.headers().get(header::LOCATION).unwrap(), "/auth");
+    assert_eq!(
+        response.headers().get(header::CACHE_CONTROL).unwrap(),
+        "no-store"
+    );
+    let body = actix_web::body::to_bytes(response.into_body())
+        .await
+        .unwrap();
+    assert_eq!(body, "bye");
+}
+
+#[derive(Debug, Deserialize)]
+struct MyClaims {
+    sub: String,
+    plan: String,
+}
+
+#[actix_web::test]
+async fn custom_claims_come_from_their_own_configuration() {
+    let key = TestKey::generate(Algorithm::RS256, "k1");
+    let (verifier, _) = counting_verifier(&key, |keys| {
+        Verifier::<MyClaims>::builder_for(keys).build().unwrap()
+    });
+    let app = test::init_service(
+        App::new()
+            .app_data(web::Data::new(SessionConfig::new(verifier)))
+            .route(
+                "/plan",
+                web::get().to(|session: Session<MyClaims>| async move {
+                    format!("{}:{}", session.claims().sub, session.claims().plan)
+                }),
+            ),
+    )
+    .await;
+    let token = TokenBuilder::supertokens("bob", 300)
+        .claim("plan", "pro")
+        .sign(&key);
+    let request = test::TestRequest::get()
+        .uri("/plan")
+        .insert_header(cookie(&token))
+        .to_request();
+    assert_eq!(test::call_and_read_body(&app, request).await, "bob:pro");
+
+    // The default claims type is another configuration: not provided here.
+    let app = test::init_service(
+        App::new()
+            .app_data(web::Data::new(SessionConfig::new(
+                Verifier::<MyClaims>::builder_for(StaticKeys::default())
+                    .build()
+                    .unwrap(),
+            )))
+            .route("/", web::get().to(|_: Session| async { "unreachable" })),
+    )
+    .await;
+    let response = test::call_service(&app, test::TestRequest::get().uri("/").to_request()).await;
+    assert_eq!(response.status(), 500);
+}

@@ -1,0 +1,158 @@
+//! The JWKS key provider under a herd: 1,000 concurrent verifications on a
+//! cold cache against a real loopback JWKS server (exactly one request,
+//! asserted every iteration), and 10,000 tokens with random unknown `kid`s
+//! (at most one request per cooldown window, asserted).
+//!
+//! `cargo bench -p ssr-session-benches --bench jwks`
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use ssr_session::testing::{TokenBuilder, random_hex};
+use ssr_session::{InvalidKind, JwksKeyProvider, SessionOutcome, Verifier};
+use ssr_session_benches::{Fixture, JwksServer};
+
+const HERD: usize = 1_000;
+const FLOOD: usize = 10_000;
+
+/// Verifies every token concurrently (one task each) and returns how many were valid.
+async fn verify_all(verifier: &Verifier, tokens: &Arc<Vec<String>>) -> usize {
+    let handles: Vec<_> = (0..tokens.len())
+        .map(|index| {
+            let verifier = verifier.clone();
+            let tokens = tokens.clone();
+            tokio::spawn(async move { verifier.verify_token(&tokens[index]).await })
+        })
+        .collect();
+    let mut valid = 0;
+    for handle in handles {
+        match handle.await.expect("verification task") {
+            SessionOutcome::Valid(_) => valid += 1,
+            SessionOutcome::Invalid(invalid) => {
+                assert_eq!(invalid.kind(), &InvalidKind::UnknownKey, "{invalid:?}")
+            }
+            other => panic!("unexpected outcome {other:?}"),
+        }
+    }
+    valid
+}
+
+/// Tokens whose `kid` names no key (random per token). Their signature is
+/// never reached, so it is left as garbage.
+fn unknown_kid_tokens(count: usize) -> Arc<Vec<String>> {
+    Arc::new(
+        (0..count)
+            .map(|_| {
+                TokenBuilder::supertokens("flood", 600)
+                    .header("alg", "RS256")
+                    .header("kid", random_hex(8))
+                    .with_signature(&[7; 256])
+            })
+            .collect(),
+    )
+}
+
+fn benches(c: &mut Criterion) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let fixture = Fixture::generate();
+    let server = runtime.block_on(JwksServer::start(fixture.jwks_json.clone()));
+    let client = reqwest::Client::new();
+    let case = fixture.case("rs256");
+    // 1,000 distinct users' tokens (RS256, as SuperTokens signs them).
+    let herd_tokens: Arc<Vec<String>> = Arc::new(
+        (0..HERD)
+            .map(|i| TokenBuilder::supertokens(&format!("user-{i}"), 3600).sign(&case.key))
+            .collect(),
+    );
+    let flood_tokens = unknown_kid_tokens(FLOOD);
+
+    let provider = |cooldown: Duration| {
+        JwksKeyProvider::builder(&server.url())
+            .client(client.clone())
+            .refetch_cooldown(cooldown)
+            .build()
+            .expect("provider")
+    };
+
+    flood_across_a_fresh_window(&runtime, &server, &provider, &flood_tokens, case);
+
+    let mut group = c.benchmark_group("jwks");
+    group.sample_size(20);
+    group.measurement_time(Duration::from_secs(8));
+    group.bench_function("cold_herd_1000", |b| {
+        b.iter_custom(|iterations| {
+            let mut measured = Duration::ZERO;
+            for _ in 0..iterations {
+                let keys = provider(Duration::from_secs(30));
+                let verifier = Verifier::builder(keys.clone())
+                    .without_token_cache()
+                    .build()
+                    .expect("verifier");
+                let before = server.requests();
+                let start = Instant::now();
+                let valid = runtime.block_on(verify_all(&verifier, &herd_tokens));
+                measured += start.elapsed();
+                assert_eq!(valid, HERD);
+                assert_eq!(server.requests() - before, 1, "one JWKS request per cold herd");
+                assert_eq!(keys.fetch_count(), 1);
+            }
+            measured
+        })
+    });
+    // The steady state: keys fetched recently (inside the cooldown), then a
+    // flood of forged tokens with random `kid`s: no request at all.
+    group.bench_function("unknown_kid_flood_10000", |b| {
+        b.iter_custom(|iterations| {
+            let mut measured = Duration::ZERO;
+            for _ in 0..iterations {
+                let keys = provider(Duration::from_secs(30));
+                let verifier = Verifier::builder(keys.clone()).build().expect("verifier");
+                assert!(runtime.block_on(verifier.verify_token(&case.token)).is_valid());
+                let before = server.requests();
+                let start = Instant::now();
+                let valid = runtime.block_on(verify_all(&verifier, &flood_tokens));
+                measured += start.elapsed();
+                assert_eq!(valid, 0);
+                assert_eq!(server.requests(), before, "no request inside the cooldown");
+            }
+            measured
+        })
+    });
+    group.finish();
+}
+
+/// A window opens (the cooldown since the last fetch has passed), then
+/// 10,000 random `kid`s arrive at once: one refetch, shared, and no more.
+fn flood_across_a_fresh_window(
+    runtime: &tokio::runtime::Runtime,
+    server: &JwksServer,
+    provider: &dyn Fn(Duration) -> JwksKeyProvider,
+    tokens: &Arc<Vec<String>>,
+    case: &ssr_session_benches::Case,
+) {
+    let cooldown = Duration::from_secs(2);
+    let keys = provider(cooldown);
+    let verifier = Verifier::builder(keys.clone()).build().expect("verifier");
+    assert!(runtime.block_on(verifier.verify_token(&case.token)).is_valid());
+    std::thread::sleep(cooldown + Duration::from_millis(100));
+    let before = server.requests();
+    let start = Instant::now();
+    let valid = runtime.block_on(verify_all(&verifier, tokens));
+    let elapsed = start.elapsed();
+    let added = server.requests() - before;
+    println!(
+        "jwks/unknown_kid_window: {FLOOD} tokens with random unknown kids in {elapsed:.2?} \
+         (cooldown {cooldown:?}): {added} JWKS request(s) added"
+    );
+    assert_eq!(valid, 0);
+    // One window may admit one refetch; a flood slower than the window may see a second.
+    let windows = 1 + (elapsed.as_secs_f64() / cooldown.as_secs_f64()) as u64;
+    assert!(added <= windows, "{added} requests in {windows} window(s)");
+}
+
+criterion_group!(jwks, benches);
+criterion_main!(jwks);

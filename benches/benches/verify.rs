@@ -1,0 +1,179 @@
+//! Verification cost: the floor (`raw_signature`, `raw_jsonwebtoken`), the
+//! core path with the token cache off (`core`) and on (`core_cached`),
+//! cookie extraction, and a Rust peer (`peer_jwtk`), all on the same tokens.
+//!
+//! `cargo bench -p ssr-session-benches --bench verify`; with
+//! `SSR_BENCH_EXPORT=dir` the RS256 token and the JWKS are written to `dir`
+//! for `benches/compare.sh`'s Node run.
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use aws_lc_rs::signature::{self as sig, ParsedPublicKey};
+use axum::http::{HeaderMap, HeaderValue, header};
+use criterion::{Criterion, criterion_group, criterion_main};
+use ssr_session::{
+    Algorithm, CookieSource, JwksKeyProvider, SuperTokensClaims, TokenSource, Verifier,
+};
+use ssr_session_benches::{Fixture, JwksServer, cookie_header, poll_once};
+
+fn request_headers(token: &str) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    let mut add = |name: header::HeaderName, value: &str| {
+        headers.append(name, HeaderValue::from_str(value).expect("header value"));
+    };
+    add(header::HOST, "app.example.com");
+    add(
+        header::USER_AGENT,
+        "Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0",
+    );
+    add(
+        header::ACCEPT,
+        "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+    );
+    add(header::ACCEPT_LANGUAGE, "en-GB,en;q=0.5");
+    add(header::ACCEPT_ENCODING, "gzip, deflate, br, zstd");
+    add(header::COOKIE, &cookie_header(token));
+    headers
+}
+
+fn raw_algorithm(alg: Algorithm) -> &'static dyn sig::VerificationAlgorithm {
+    match alg {
+        Algorithm::RS256 => &sig::RSA_PKCS1_2048_8192_SHA256,
+        Algorithm::ES256 => &sig::ECDSA_P256_SHA256_FIXED,
+        Algorithm::EdDSA => &sig::ED25519,
+        other => panic!("no raw bench for {other:?}"),
+    }
+}
+
+fn benches(c: &mut Criterion) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let _context = runtime.enter();
+    let fixture = Fixture::generate();
+    if let Some(dir) = std::env::var_os("SSR_BENCH_EXPORT") {
+        fixture
+            .export(dir.as_ref())
+            .expect("export the bench fixture");
+    }
+    let server = runtime.block_on(JwksServer::start(fixture.jwks_json.clone()));
+    let client = reqwest_client();
+
+    // The floor: the signature operation alone, on a key parsed once.
+    {
+        let mut group = c.benchmark_group("verify/raw_signature");
+        for case in &fixture.cases {
+            let public = case.key.public_key_bytes().expect("public key");
+            let key = ParsedPublicKey::new(raw_algorithm(case.algorithm), public).expect("key");
+            let (message, signature) = case.signing_input_and_signature();
+            group.bench_function(case.name, |b| {
+                b.iter(|| key.verify_sig(black_box(message), black_box(&signature)).is_ok())
+            });
+        }
+        group.finish();
+    }
+
+    // jsonwebtoken 11 (aws_lc_rs backend) with a pre-built key and `Validation`.
+    {
+        let mut group = c.benchmark_group("verify/raw_jsonwebtoken");
+        for case in &fixture.cases {
+            let jwk: jsonwebtoken::jwk::Jwk =
+                serde_json::from_value(case.key.public_jwk()).expect("jwk");
+            let key = jsonwebtoken::DecodingKey::from_jwk(&jwk).expect("decoding key");
+            let mut validation = jsonwebtoken::Validation::new(case.algorithm);
+            validation.leeway = 0;
+            let check = jsonwebtoken::decode::<SuperTokensClaims>(&case.token, &key, &validation)
+                .expect("jsonwebtoken verifies the fixture");
+            assert_eq!(check.claims.sub, "bench-user-7f3c9a");
+            group.bench_function(case.name, |b| {
+                b.iter(|| {
+                    jsonwebtoken::decode::<SuperTokensClaims>(
+                        black_box(&case.token),
+                        &key,
+                        &validation,
+                    )
+                    .is_ok()
+                })
+            });
+        }
+        group.finish();
+    }
+
+    // The core path: request headers → cookie → key (warm JWKS cache) →
+    // signature → claims → outcome; token cache off, then on (a hit).
+    for (group_name, cached) in [("verify/core", false), ("verify/core_cached", true)] {
+        let keys = JwksKeyProvider::builder(&server.url())
+            .client(client.clone())
+            .build()
+            .expect("provider");
+        let builder = Verifier::builder(keys);
+        let verifier = if cached {
+            builder.build()
+        } else {
+            builder.without_token_cache().build()
+        }
+        .expect("verifier");
+        let mut group = c.benchmark_group(group_name);
+        for case in &fixture.cases {
+            let headers = request_headers(&case.token);
+            // Warm the JWKS cache (and, when on, the token cache).
+            let warm = runtime.block_on(verifier.verify(&headers));
+            assert_eq!(
+                warm.session().map(|s| s.user_id()),
+                Some("bench-user-7f3c9a"),
+                "{warm:?}"
+            );
+            group.bench_function(case.name, |b| {
+                b.iter(|| {
+                    let outcome = poll_once(verifier.verify(black_box(&headers)));
+                    debug_assert!(outcome.is_valid());
+                    outcome
+                })
+            });
+        }
+        assert_eq!(verifier.cached_tokens(), if cached { 3 } else { 0 });
+        group.finish();
+    }
+
+    // Finding `sAccessToken` among 20 other cookies.
+    {
+        let headers = request_headers(&fixture.case("rs256").token);
+        let source = CookieSource::default();
+        let mut group = c.benchmark_group("extract");
+        group.bench_function("cookie_20", |b| {
+            b.iter(|| source.tokens(black_box(&headers)).len())
+        });
+        group.finish();
+    }
+
+    // The Rust peer: jwtk's RemoteJwksVerifier (aws-lc backend, RSA only),
+    // warm, on the same token and the same JWKS server.
+    {
+        let case = fixture.case("rs256");
+        let peer = jwtk::jwk::RemoteJwksVerifier::builder(server.url())
+            .with_client(client.clone())
+            .with_cache_duration(Duration::from_secs(600))
+            .build();
+        type Extra = serde_json::Map<String, serde_json::Value>;
+        let warm = runtime
+            .block_on(peer.verify::<Extra>(&case.token))
+            .expect("jwtk verifies the fixture");
+        assert_eq!(warm.claims().sub.as_deref(), Some("bench-user-7f3c9a"));
+        let mut group = c.benchmark_group("verify/peer_jwtk");
+        group.bench_function(case.name, |b| {
+            b.iter(|| poll_once(peer.verify::<Extra>(black_box(&case.token))).is_ok())
+        });
+        group.finish();
+    }
+}
+
+/// One client for ssr-session and jwtk alike (both use reqwest 0.13).
+fn reqwest_client() -> reqwest::Client {
+    reqwest::Client::builder().build().expect("HTTP client")
+}
+
+criterion_group!(verify, benches);
+criterion_main!(verify);

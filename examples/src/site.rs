@@ -1,0 +1,225 @@
+//! The small server-rendered site every example app serves, whatever its
+//! framework: options, the session setup, the pages, and in-process access
+//! to the embedded dev issuer.
+
+use std::net::SocketAddr;
+
+use axum::body::Body;
+use ssr_session::{
+    DefaultResponses, InvalidToken, JwksKeyProvider, NeedsRefreshReason, RequestInfo, Respond,
+    ResponseData, Session, SessionConfig, SuperTokensClaims, Unavailable, Verifier,
+};
+use tower::ServiceExt as _;
+
+use crate::dev_issuer::{DevIssuer, DevIssuerConfig};
+
+/// Options shared by all example apps (flag or environment variable).
+#[derive(Debug, Clone, clap::Parser)]
+#[command(about = "An ssr-session example app")]
+pub struct Options {
+    /// Address to listen on (port 0 picks a free port; the actual address is
+    /// printed as the first line of stdout).
+    #[arg(long, env = "SSR_SESSION_ADDR", default_value = "127.0.0.1:3000")]
+    pub addr: SocketAddr,
+    /// The dev issuer's access-token lifetime in seconds.
+    #[arg(long, env = "SSR_SESSION_ACCESS_TOKEN_SECS", default_value_t = 60)]
+    pub access_token_secs: i64,
+    /// A real SuperTokens backend (`apiDomain`) to use instead of the
+    /// embedded dev issuer: keys from `{api-domain}/auth/jwt/jwks.json`,
+    /// refresh and login on that domain.
+    #[arg(long, env = "SSR_SESSION_API_DOMAIN")]
+    pub api_domain: Option<String>,
+    /// A CSP nonce for the refresh bridge; when set, pages are served with
+    /// `Content-Security-Policy: script-src 'nonce-…'` (for the CSP tests).
+    #[arg(long, env = "SSR_SESSION_CSP_NONCE")]
+    pub csp_nonce: Option<String>,
+}
+
+/// The session setup of a running example.
+pub struct Site {
+    /// What the framework adapter needs.
+    pub session: SessionConfig,
+    /// The embedded dev issuer, unless `--api-domain` was given.
+    pub issuer: Option<DevIssuer>,
+    /// The `Content-Security-Policy` to send with pages, if any.
+    pub content_security_policy: Option<String>,
+}
+
+/// A setup failure (bad `--api-domain`, …).
+pub type SetupError = Box<dyn std::error::Error + Send + Sync>;
+
+impl Site {
+    /// Sets the site up for the address it is actually served on.
+    pub fn new(options: &Options, bound: SocketAddr) -> Result<Self, SetupError> {
+        let mut responses = DefaultResponses::default();
+        if let Some(nonce) = &options.csp_nonce {
+            responses = responses.csp_nonce(nonce.clone());
+        }
+        let content_security_policy = options
+            .csp_nonce
+            .as_ref()
+            .map(|nonce| format!("default-src 'self'; script-src 'nonce-{nonce}'"));
+        let (verifier, issuer) = match &options.api_domain {
+            Some(api_domain) => {
+                let api_domain = api_domain.trim_end_matches('/');
+                let keys = JwksKeyProvider::for_supertokens(api_domain).build()?;
+                responses = responses
+                    .refresh_url(format!("{api_domain}/auth/session/refresh"))
+                    .login_url(format!("{api_domain}/auth"));
+                let verifier = Verifier::builder(keys)
+                    .issuer(format!("{api_domain}/auth"))
+                    .build()?;
+                (verifier, None)
+            }
+            None => {
+                let origin = format!("http://{bound}");
+                let issuer = DevIssuer::new(DevIssuerConfig {
+                    access_token_secs: options.access_token_secs,
+                    issuer: format!("{origin}/auth"),
+                    ..DevIssuerConfig::default()
+                });
+                // The app reads its keys over HTTP from its own origin, as it
+                // would from a real auth server: no shortcut around the JWKS path.
+                let keys = JwksKeyProvider::builder(&format!("{origin}/auth/jwt/jwks.json")).build()?;
+                let verifier = Verifier::builder(keys).issuer(issuer.issuer()).build()?;
+                (verifier, Some(issuer))
+            }
+        };
+        let session = SessionConfig::new(verifier);
+        let session = match &content_security_policy {
+            Some(policy) => session.responses(WithCsp {
+                inner: responses,
+                policy: policy.clone(),
+            }),
+            None => session.responses(responses),
+        };
+        Ok(Self {
+            session,
+            issuer,
+            content_security_policy,
+        })
+    }
+
+    /// Sends one request to the embedded dev issuer, in process; `None`
+    /// when the site uses a real `--api-domain`.
+    pub async fn dispatch_to_issuer(
+        &self,
+        method: &str,
+        path_and_query: &str,
+        headers: &[(String, Vec<u8>)],
+        body: Vec<u8>,
+    ) -> Option<ResponseData> {
+        let issuer = self.issuer.as_ref()?;
+        let mut request = http::Request::builder().method(method).uri(path_and_query);
+        for (name, value) in headers {
+            request = request.header(name.as_str(), value.as_slice());
+        }
+        let Ok(request) = request.body(Body::from(body)) else {
+            return Some(ResponseData::new(400, "text/plain", "bad request"));
+        };
+        let response = issuer.router().oneshot(request).await.ok()?;
+        let (parts, body) = response.into_parts();
+        let body = axum::body::to_bytes(body, 1024 * 1024).await.ok()?;
+        Some(ResponseData {
+            status: parts.status.as_u16(),
+            headers: parts
+                .headers
+                .iter()
+                .filter_map(|(k, v)| Some((k.to_string(), v.to_str().ok()?.to_string())))
+                .collect(),
+            body: body.to_vec(),
+        })
+    }
+}
+
+/// The default responses, with the site's `Content-Security-Policy` on
+/// each: the bridge page's inline script then runs only thanks to its nonce.
+struct WithCsp {
+    inner: DefaultResponses,
+    policy: String,
+}
+
+impl WithCsp {
+    fn add(&self, response: ResponseData) -> ResponseData {
+        response.with_header("content-security-policy", self.policy.clone())
+    }
+}
+
+impl Respond for WithCsp {
+    fn needs_refresh(&self, request: &RequestInfo<'_>, reason: NeedsRefreshReason) -> ResponseData {
+        self.add(self.inner.needs_refresh(request, reason))
+    }
+    fn invalid(&self, request: &RequestInfo<'_>, error: &InvalidToken) -> ResponseData {
+        self.add(self.inner.invalid(request, error))
+    }
+    fn unavailable(&self, request: &RequestInfo<'_>, error: &Unavailable) -> ResponseData {
+        self.add(self.inner.unavailable(request, error))
+    }
+}
+
+/// Prints the address to open as the first line of stdout.
+pub fn print_address(addr: SocketAddr) {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "http://{addr}");
+    let _ = out.flush();
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
+fn page(title: &str, body: &str) -> String {
+    format!(
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title}</title></head>\n\
+         <body>\n<nav><a href=\"/\">Home</a> · <a href=\"/dashboard\">Dashboard</a> · \
+         <a href=\"/optional\">Optional</a></nav>\n{body}\n</body></html>\n"
+    )
+}
+
+/// `/`: public, with a sign-in link.
+pub fn home_page() -> String {
+    page(
+        "ssr-session example",
+        "<h1>ssr-session example</h1>\n<p>This page is public.</p>\n\
+         <p><a id=\"signin\" href=\"/auth/dev/signin?userId=alice&amp;redirectTo=/dashboard\">\
+         Sign in as alice</a> (dev issuer)</p>",
+    )
+}
+
+/// `/dashboard`: the user id and a few claims.
+pub fn dashboard_page(session: &Session<SuperTokensClaims>) -> String {
+    let claims = session.claims();
+    let row = |name: &str, value: &str| format!("<tr><th>{name}</th><td>{}</td></tr>", escape(value));
+    let rows = [
+        row("tenant", claims.tenant_id.as_deref().unwrap_or("-")),
+        row("session", claims.session_handle.as_deref().unwrap_or("-")),
+        row("expires (unix)", &claims.exp.to_string()),
+    ]
+    .concat();
+    page(
+        "Dashboard",
+        &format!(
+            "<h1>Dashboard</h1>\n<p>Signed in as <strong id=\"user-id\">{}</strong></p>\n\
+             <table>{rows}</table>\n\
+             <form method=\"post\" action=\"/auth/signout\"><button>Sign out</button></form>",
+            escape(session.user_id())
+        ),
+    )
+}
+
+/// `/optional`: greets anonymous or signed-in users.
+pub fn optional_page(session: Option<&Session<SuperTokensClaims>>) -> String {
+    let greeting = match session {
+        Some(session) => format!(
+            "Hello, <strong id=\"user-id\">{}</strong>!",
+            escape(session.user_id())
+        ),
+        None => "Hello, <strong id=\"anonymous\">anonymous</strong> visitor.".to_string(),
+    };
+    page("Optional", &format!("<h1>Optional session</h1>\n<p>{greeting}</p>"))
+}

@@ -1,0 +1,80 @@
+// Runs in the page (WebDriver execute/async), after the bundle has been
+// injected into a page of the axum example. The last argument is WebDriver's
+// callback; the first is the access token lifetime in ms.
+//
+// A recording fetch is installed *before* Session.init, so the SDK wraps it:
+// every request the SDK really sends (the page's, the refresh call, the
+// retries) goes through it and is logged with its answer.
+const done = arguments[arguments.length - 1];
+const lifetimeMs = arguments[0];
+const calls = [];
+const originalFetch = window.fetch.bind(window);
+window.fetch = async (input, init = {}) => {
+  const url = typeof input === "string" ? input : input.url;
+  const headers = new Headers(init.headers ?? (typeof input === "string" ? undefined : input.headers));
+  const response = await originalFetch(input, init);
+  const text = await response.clone().text();
+  calls.push({
+    method: (init.method ?? (typeof input === "string" ? "GET" : input.method) ?? "GET").toUpperCase(),
+    path: new URL(url, location.href).pathname,
+    status: response.status,
+    body: text.length < 300 ? text : `${text.slice(0, 300)}…`,
+    frontToken: response.headers.get("front-token") === null ? null : response.headers.get("front-token") === "remove" ? "remove" : "set",
+    requestHeaders: Object.fromEntries(["rid", "fdi-version", "st-auth-mode", "anti-csrf"].filter((h) => headers.has(h)).map((h) => [h, headers.get(h)])),
+  });
+  return response;
+};
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const events = [];
+
+(async () => {
+  const Session = window.supertokensSession;
+  Session.init({
+    apiDomain: location.origin,
+    apiBasePath: "/auth",
+    onHandleEvent: (event) => events.push(event.action),
+  });
+  const result = {};
+
+  // 1. Sign in through the intercepted fetch: the SDK sees the front-token.
+  const signIn = await fetch("/auth/dev/signin", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ userId: "alice" }),
+  });
+  result.signIn = signIn.status;
+  result.sessionAfterSignIn = await Session.doesSessionExist();
+  result.userId = await Session.getUserId();
+
+  // 2. The access token expires; the page fetches /api/me once.
+  await sleep(lifetimeMs + 1500);
+  let mark = calls.length;
+  const me = await fetch("/api/me");
+  result.me = { status: me.status, body: await me.json() };
+  result.meCalls = calls.slice(mark);
+
+  // 3. The SSR way: the props endpoint says needs-refresh, the page calls
+  //    attemptRefreshingSession and asks again.
+  await sleep(lifetimeMs + 1500);
+  mark = calls.length;
+  const before = await (await fetch("/api/props/dashboard")).json();
+  const refreshed = await Session.attemptRefreshingSession();
+  const after = await (await fetch("/api/props/dashboard")).json();
+  result.ssr = { before, refreshed, after, calls: calls.slice(mark) };
+
+  // 4. The session is revoked elsewhere: the refresh answers 401, the SDK
+  //    signs the page out and hands it the 401.
+  await originalFetch("/auth/dev/revoke-all", { method: "POST" });
+  await sleep(lifetimeMs + 1500);
+  mark = calls.length;
+  const revoked = await fetch("/api/me");
+  result.revoked = {
+    status: revoked.status,
+    body: await revoked.json(),
+    sessionExists: await Session.doesSessionExist(),
+    calls: calls.slice(mark),
+  };
+  result.events = events;
+  result.cookies = document.cookie.split(";").map((c) => c.trim().split("=")[0]).filter(Boolean).sort();
+  done(result);
+})().catch((error) => done({ error: String(error && error.stack ? error.stack : error), calls, events }));

@@ -1,0 +1,154 @@
+//! The verified-token cache: hits skip key lookup and signature work, and
+//! can never outlive the token, its key, or its bounds.
+
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, RwLock};
+
+use ssr_session::testing::{TestKey, TokenBuilder, jwks, now_secs};
+use ssr_session::{
+    Algorithm, HeaderList, InvalidKind, KeyLookupError, KeyProvider, KeyRequest, KeySet,
+    NeedsRefreshReason, SessionOutcome, StaticKeys, Verifier, VerifyingKey, async_trait,
+};
+
+/// A provider whose key set can be swapped, counting lookups.
+struct SwappableKeys {
+    set: RwLock<KeySet>,
+    lookups: AtomicUsize,
+}
+
+impl SwappableKeys {
+    fn new(keys: &[&TestKey]) -> Arc<Self> {
+        Arc::new(Self {
+            set: RwLock::new(KeySet::from_jwks_json(jwks(keys).to_string().as_bytes()).unwrap()),
+            lookups: AtomicUsize::new(0),
+        })
+    }
+
+    fn replace(&self, keys: &[&TestKey]) {
+        *self.set.write().unwrap() = KeySet::from_jwks_json(jwks(keys).to_string().as_bytes()).unwrap();
+    }
+}
+
+#[async_trait]
+impl KeyProvider for SwappableKeys {
+    async fn key(&self, request: &KeyRequest<'_>) -> Result<Arc<VerifyingKey>, KeyLookupError> {
+        self.lookups.fetch_add(1, Ordering::SeqCst);
+        self.set.read().unwrap().select(request.kid, request.algorithm).into_result()
+    }
+}
+
+fn cookie(token: &str) -> HeaderList {
+    HeaderList::new().with("Cookie", format!("sAccessToken={token}"))
+}
+
+#[tokio::test]
+async fn a_repeat_visit_skips_key_lookup_and_signature() {
+    let key = TestKey::generate(Algorithm::RS256, "k");
+    let keys = SwappableKeys::new(&[&key]);
+    let verifier = Verifier::builder(keys.clone()).build().unwrap();
+    let token = TokenBuilder::supertokens("alice", 60).sign(&key);
+    for _ in 0..5 {
+        assert_eq!(verifier.verify(&cookie(&token)).await.session().unwrap().user_id(), "alice");
+    }
+    assert_eq!(keys.lookups.load(Ordering::SeqCst), 1);
+    assert_eq!(verifier.cached_tokens(), 1);
+
+    let uncached = Verifier::builder(keys.clone()).without_token_cache().build().unwrap();
+    for _ in 0..3 {
+        assert!(uncached.verify(&cookie(&token)).await.is_valid());
+    }
+    assert_eq!(keys.lookups.load(Ordering::SeqCst), 4);
+    assert_eq!(uncached.cached_tokens(), 0);
+}
+
+#[tokio::test]
+async fn only_valid_outcomes_are_cached_and_other_bytes_never_hit() {
+    let key = TestKey::generate(Algorithm::ES256, "k");
+    let keys = SwappableKeys::new(&[&key]);
+    let verifier = Verifier::builder(keys.clone()).build().unwrap();
+    let token = TokenBuilder::supertokens("alice", 60).sign(&key);
+    assert!(verifier.verify(&cookie(&token)).await.is_valid());
+    // The same token with one signature character changed: full path, invalid.
+    let mut forged = token.clone().into_bytes();
+    let last = forged.len() - 2;
+    forged[last] = if forged[last] == b'A' { b'B' } else { b'A' };
+    let forged = String::from_utf8(forged).unwrap();
+    for _ in 0..2 {
+        assert!(matches!(verifier.verify(&cookie(&forged)).await, SessionOutcome::Invalid(_)));
+    }
+    let expired = TokenBuilder::supertokens("alice", -5).sign(&key);
+    for _ in 0..2 {
+        assert!(verifier.verify(&cookie(&expired)).await.is_needs_refresh());
+    }
+    assert_eq!(verifier.cached_tokens(), 1);
+    assert_eq!(keys.lookups.load(Ordering::SeqCst), 1 + 2 + 2);
+}
+
+#[tokio::test]
+async fn a_hit_rechecks_exp_against_the_clock() {
+    let key = TestKey::generate(Algorithm::EdDSA, "k");
+    let now = Arc::new(AtomicU64::new(now_secs() as u64));
+    let clock = now.clone();
+    let verifier = Verifier::builder(StaticKeys::from_jwks_json(&jwks(&[&key]).to_string()).unwrap())
+        .clock(move || clock.load(Ordering::SeqCst) as f64)
+        .build()
+        .unwrap();
+    let token = TokenBuilder::supertokens("alice", 30).sign(&key);
+    assert!(verifier.verify(&cookie(&token)).await.is_valid());
+    now.fetch_add(31, Ordering::SeqCst);
+    assert!(matches!(
+        verifier.verify(&cookie(&token)).await,
+        SessionOutcome::NeedsRefresh(NeedsRefreshReason::Expired)
+    ));
+}
+
+#[tokio::test]
+async fn a_hit_rechecks_nbf_against_the_clock() {
+    let key = TestKey::generate(Algorithm::EdDSA, "k");
+    let start = now_secs() as u64;
+    let now = Arc::new(AtomicU64::new(start));
+    let clock = now.clone();
+    let verifier = Verifier::builder(StaticKeys::from_jwks_json(&jwks(&[&key]).to_string()).unwrap())
+        .clock(move || clock.load(Ordering::SeqCst) as f64)
+        .build()
+        .unwrap();
+    let token = TokenBuilder::supertokens("alice", 300).claim("nbf", start as i64).sign(&key);
+    assert!(verifier.verify(&cookie(&token)).await.is_valid());
+    // The clock goes backwards (a corrected skew): the cached entry is not trusted.
+    now.store(start - 100, Ordering::SeqCst);
+    match verifier.verify(&cookie(&token)).await {
+        SessionOutcome::Invalid(invalid) => assert!(matches!(invalid.kind(), InvalidKind::Claim(_))),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn removing_the_key_drops_its_cached_tokens() {
+    let old = TestKey::generate(Algorithm::RS256, "old");
+    let new = TestKey::generate(Algorithm::RS256, "new");
+    let keys = SwappableKeys::new(&[&old]);
+    let verifier = Verifier::builder(keys.clone()).build().unwrap();
+    let token = TokenBuilder::supertokens("alice", 600).sign(&old);
+    assert!(verifier.verify(&cookie(&token)).await.is_valid());
+    assert!(verifier.verify(&cookie(&token)).await.is_valid());
+    keys.replace(&[&new]);
+    match verifier.verify(&cookie(&token)).await {
+        SessionOutcome::Invalid(invalid) => assert_eq!(invalid.kind(), &InvalidKind::UnknownKey),
+        other => panic!("a token of a removed key must stop verifying, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn the_cache_stays_within_its_bound() {
+    let key = TestKey::generate(Algorithm::HS256, "hs");
+    let keys = StaticKeys::from_symmetric_secret(Some("hs"), key.hmac_secret().unwrap(), Algorithm::HS256)
+        .unwrap();
+    let verifier = Verifier::builder(keys).token_cache_capacity(200).build().unwrap();
+    for i in 0..3_000 {
+        let token = TokenBuilder::supertokens(&format!("user-{i}"), 600).sign(&key);
+        assert!(verifier.verify(&cookie(&token)).await.is_valid());
+    }
+    let cached = verifier.cached_tokens();
+    assert!(cached <= 200, "{cached} entries cached with a capacity of 200");
+    assert!(cached > 0);
+}
