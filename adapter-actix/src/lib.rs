@@ -360,7 +360,7 @@ impl<C: DeserializeOwned + Send + Sync + 'static> FromRequest for OptionalSessio
     }
 }
 
-impl<C: DeserializeOwned + Clone + Send + Sync + 'static> FromRequest for Outcome<C> {
+impl<C: DeserializeOwned + Send + Sync + 'static> FromRequest for Outcome<C> {
     type Error = SessionRejection;
     type Future = Extraction<Self>;
 

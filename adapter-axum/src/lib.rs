@@ -67,9 +67,9 @@
 //! }
 //! ```
 //!
-//! So a forgotten configuration never reaches a request: the handler does
-//! not compile (`#[axum::debug_handler]` names the missing
-//! `SessionConfig: FromRef<_>` bound). That is why the 500 that the other
+//! So a forgotten configuration never reaches a request: the router does
+//! not compile (`#[axum::debug_handler]` turns axum's generic handler error
+//! into one that names the extractor and the state). That is why the 500 that the other
 //! adapters send for a missing configuration
 //! ([`ResponseData::missing_setup`]) cannot happen here. Request
 //! extensions were considered as a second source and left out: one
@@ -111,10 +111,10 @@
 //! # Nested routers
 //!
 //! The redirect-back parameter is the request's URI as the handler sees it.
-//! Under `Router::nest` axum strips the prefix, and axum's `OriginalUri`
-//! lives in `axum`, not `axum-core`: for pages under a nested router,
-//! set the login URL so that it leads back correctly, or route pages at
-//! the top level.
+//! Under `Router::nest` axum strips the prefix (the full URI is axum's
+//! `OriginalUri`, which lives in `axum`, not `axum-core`), so the way back
+//! would miss it: route pages that need a session at the top level, or
+//! combine routers with `Router::merge`.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -170,6 +170,8 @@ impl<C> Deref for Outcome<C> {
 /// The page props of SuperTokens' Next.js guide: `{"userId":…}` or
 /// `{"fromSupertokens":"needs-refresh"}`. As a response it is that JSON,
 /// with status 200.
+///
+/// Reads the default claims' configuration, `SessionConfig<SuperTokensClaims>`.
 ///
 /// # Rejections
 ///
@@ -285,17 +287,6 @@ where
     (config, outcome)
 }
 
-/// Clones without the `C: Clone` bound that `SessionOutcome`'s derive adds
-/// (a session shares its claims).
-fn clone_outcome<C>(outcome: &SessionOutcome<C>) -> SessionOutcome<C> {
-    match outcome {
-        SessionOutcome::Valid(session) => SessionOutcome::Valid(session.clone()),
-        SessionOutcome::NeedsRefresh(reason) => SessionOutcome::NeedsRefresh(*reason),
-        SessionOutcome::Invalid(error) => SessionOutcome::Invalid(error.clone()),
-        SessionOutcome::Unavailable(error) => SessionOutcome::Unavailable(error.clone()),
-    }
-}
-
 fn request_info(parts: &Parts) -> RequestInfo<'_> {
     let path_and_query = parts.uri.path_and_query().map_or("/", |p| p.as_str());
     RequestInfo::new(&parts.headers, path_and_query)
@@ -344,7 +335,7 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let (_, outcome) = outcome(parts, state).await;
-        Ok(Self(clone_outcome(&outcome)))
+        Ok(Self(SessionOutcome::clone(&outcome)))
     }
 }
 

@@ -117,10 +117,13 @@ async fn request(app: &Router, token: &str) -> (StatusCode, bool, Duration) {
         .body(Body::empty())
         .unwrap();
     let started = Instant::now();
-    let response = tokio::time::timeout(TIMEOUT + Duration::from_secs(5), app.clone().oneshot(request))
-        .await
-        .expect("a request hung")
-        .unwrap();
+    let response = tokio::time::timeout(
+        TIMEOUT + Duration::from_secs(5),
+        app.clone().oneshot(request),
+    )
+    .await
+    .expect("a request hung")
+    .unwrap();
     let retry_after = response.headers().contains_key("retry-after");
     (response.status(), retry_after, started.elapsed())
 }
@@ -153,7 +156,10 @@ async fn outage_under_load_keeps_cached_kids_at_200_and_unknown_kids_at_503() {
     let unknown = sign(&unknown_key);
     let started = Instant::now();
     while request(&app, &unknown).await.0 != StatusCode::SERVICE_UNAVAILABLE {
-        assert!(started.elapsed() < Duration::from_secs(3), "the outage was never noticed");
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "the outage was never noticed"
+        );
         tokio::time::sleep(MS(20)).await;
     }
 
@@ -166,7 +172,11 @@ async fn outage_under_load_keeps_cached_kids_at_200_and_unknown_kids_at_503() {
             let mut seen = Vec::new();
             for i in 0..50 {
                 let cached_kid = (task + i) % 2 == 0;
-                let token = if cached_kid { sign(&k1) } else { unknown.clone() };
+                let token = if cached_kid {
+                    sign(&k1)
+                } else {
+                    unknown.clone()
+                };
                 let (status, retry_after, elapsed) = request(&app, &token).await;
                 seen.push((cached_kid, status, retry_after, elapsed));
                 tokio::time::sleep(MS(10)).await;
@@ -181,9 +191,17 @@ async fn outage_under_load_keeps_cached_kids_at_200_and_unknown_kids_at_503() {
     assert_eq!(seen.len(), 200);
     for (cached_kid, status, retry_after, elapsed) in &seen {
         if *cached_kid {
-            assert_eq!(*status, StatusCode::OK, "a cached kid failed during the outage");
+            assert_eq!(
+                *status,
+                StatusCode::OK,
+                "a cached kid failed during the outage"
+            );
         } else {
-            assert_eq!(*status, StatusCode::SERVICE_UNAVAILABLE, "an unknown kid during the outage");
+            assert_eq!(
+                *status,
+                StatusCode::SERVICE_UNAVAILABLE,
+                "an unknown kid during the outage"
+            );
             assert!(retry_after, "503 without Retry-After");
         }
         assert!(*elapsed < TIMEOUT + MARGIN, "a request took {elapsed:?}");
@@ -198,7 +216,11 @@ async fn outage_under_load_keeps_cached_kids_at_200_and_unknown_kids_at_503() {
         if status == StatusCode::OK {
             break;
         }
-        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "before the refetch: 503, never 401");
+        assert_eq!(
+            status,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "before the refetch: 503, never 401"
+        );
         assert!(
             started.elapsed() < COOLDOWN + MARGIN,
             "the new kid did not verify within one cooldown"

@@ -408,12 +408,14 @@ fn setup_missing<C: Send + Sync + 'static>(rocket: &Rocket<Ignite>) -> bool {
 }
 
 macro_rules! guard {
-    ($name:ident $(+ $bound:ident)?, $decide:expr) => {
+    ($name:ident, $decide:expr) => {
         #[rocket::async_trait]
-        impl<'r, C: DeserializeOwned $(+ $bound)? + Send + Sync + 'static> FromRequest<'r> for $name<C> {
+        impl<'r, C: DeserializeOwned + Send + Sync + 'static> FromRequest<'r> for $name<C> {
             type Error = SessionRejection;
 
-            async fn from_request(request: &'r Request<'_>) -> request::Outcome<Self, SessionRejection> {
+            async fn from_request(
+                request: &'r Request<'_>,
+            ) -> request::Outcome<Self, SessionRejection> {
                 guard::<C, Self>(request, $decide).await
             }
         }
@@ -432,9 +434,7 @@ guard!(Session, |config, outcome, info| {
 guard!(OptionalSession, |config, outcome, info| {
     config.optional(outcome, info).map(OptionalSession)
 });
-guard!(Outcome + Clone, |_, outcome, _| {
-    Ok(Outcome(outcome.clone()))
-});
+guard!(Outcome, |_, outcome, _| { Ok(Outcome(outcome.clone())) });
 guard!(Props, |config, outcome, info| {
     config.props(outcome, info).map(|props| Props {
         props,

@@ -97,7 +97,11 @@ fn benches(c: &mut Criterion) {
                 let valid = runtime.block_on(verify_all(&verifier, &herd_tokens));
                 measured += start.elapsed();
                 assert_eq!(valid, HERD);
-                assert_eq!(server.requests() - before, 1, "one JWKS request per cold herd");
+                assert_eq!(
+                    server.requests() - before,
+                    1,
+                    "one JWKS request per cold herd"
+                );
                 assert_eq!(keys.fetch_count(), 1);
             }
             measured
@@ -111,7 +115,11 @@ fn benches(c: &mut Criterion) {
             for _ in 0..iterations {
                 let keys = provider(Duration::from_secs(30));
                 let verifier = Verifier::builder(keys.clone()).build().expect("verifier");
-                assert!(runtime.block_on(verifier.verify_token(&case.token)).is_valid());
+                assert!(
+                    runtime
+                        .block_on(verifier.verify_token(&case.token))
+                        .is_valid()
+                );
                 let before = server.requests();
                 let start = Instant::now();
                 let valid = runtime.block_on(verify_all(&verifier, &flood_tokens));
@@ -137,7 +145,11 @@ fn flood_across_a_fresh_window(
     let cooldown = Duration::from_secs(2);
     let keys = provider(cooldown);
     let verifier = Verifier::builder(keys.clone()).build().expect("verifier");
-    assert!(runtime.block_on(verifier.verify_token(&case.token)).is_valid());
+    assert!(
+        runtime
+            .block_on(verifier.verify_token(&case.token))
+            .is_valid()
+    );
     std::thread::sleep(cooldown + Duration::from_millis(100));
     let before = server.requests();
     let start = Instant::now();

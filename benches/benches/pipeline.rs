@@ -48,7 +48,9 @@ fn axum_pipeline(c: &mut Criterion, config: &SessionConfig, headers: &[(&'static
     use axum::routing::get;
     use tower::ServiceExt as _;
 
-    async fn dashboard(ssr_session_axum::Session(session): ssr_session_axum::Session) -> Html<String> {
+    async fn dashboard(
+        ssr_session_axum::Session(session): ssr_session_axum::Session,
+    ) -> Html<String> {
         Html(page(session.user_id()))
     }
     async fn public() -> Html<String> {
@@ -87,7 +89,11 @@ fn axum_pipeline(c: &mut Criterion, config: &SessionConfig, headers: &[(&'static
     let mut group = c.benchmark_group("pipeline/axum");
     for (name, path) in [("public", "/public"), ("protected", "/dashboard")] {
         group.bench_function(name, |b| {
-            b.iter_batched(|| request(path), |r| black_box(call(r)), BatchSize::SmallInput)
+            b.iter_batched(
+                || request(path),
+                |r| black_box(call(r)),
+                BatchSize::SmallInput,
+            )
         });
     }
     group.finish();
@@ -133,7 +139,11 @@ fn actix_pipeline(c: &mut Criterion, config: &SessionConfig, headers: &[(&'stati
     let mut group = c.benchmark_group("pipeline/actix");
     for (name, path) in [("public", "/public"), ("protected", "/dashboard")] {
         group.bench_function(name, |b| {
-            b.iter_batched(|| request(path), |r| black_box(call(r)), BatchSize::SmallInput)
+            b.iter_batched(
+                || request(path),
+                |r| black_box(call(r)),
+                BatchSize::SmallInput,
+            )
         });
     }
     group.finish();
@@ -196,7 +206,10 @@ fn benches(c: &mut Criterion) {
     let token = &fixture.case("rs256").token;
     // Warm the JWKS and token caches.
     let mut warm = HeaderMap::new();
-    warm.insert(header::COOKIE, HeaderValue::from_str(&cookie_header(token)).expect("cookie"));
+    warm.insert(
+        header::COOKIE,
+        HeaderValue::from_str(&cookie_header(token)).expect("cookie"),
+    );
     assert!(runtime.block_on(config.verifier().verify(&warm)).is_valid());
     let headers = request_headers(token);
 

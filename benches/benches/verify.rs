@@ -70,7 +70,10 @@ fn benches(c: &mut Criterion) {
             let key = ParsedPublicKey::new(raw_algorithm(case.algorithm), public).expect("key");
             let (message, signature) = case.signing_input_and_signature();
             group.bench_function(case.name, |b| {
-                b.iter(|| key.verify_sig(black_box(message), black_box(&signature)).is_ok())
+                b.iter(|| {
+                    key.verify_sig(black_box(message), black_box(&signature))
+                        .is_ok()
+                })
             });
         }
         group.finish();

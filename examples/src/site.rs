@@ -80,7 +80,8 @@ impl Site {
                 });
                 // The app reads its keys over HTTP from its own origin, as it
                 // would from a real auth server: no shortcut around the JWKS path.
-                let keys = JwksKeyProvider::builder(&format!("{origin}/auth/jwt/jwks.json")).build()?;
+                let keys =
+                    JwksKeyProvider::builder(&format!("{origin}/auth/jwt/jwks.json")).build()?;
                 let verifier = Verifier::builder(keys).issuer(issuer.issuer()).build()?;
                 (verifier, Some(issuer))
             }
@@ -194,7 +195,8 @@ pub fn home_page() -> String {
 /// `/dashboard`: the user id and a few claims.
 pub fn dashboard_page(session: &Session<SuperTokensClaims>) -> String {
     let claims = session.claims();
-    let row = |name: &str, value: &str| format!("<tr><th>{name}</th><td>{}</td></tr>", escape(value));
+    let row =
+        |name: &str, value: &str| format!("<tr><th>{name}</th><td>{}</td></tr>", escape(value));
     let rows = [
         row("tenant", claims.tenant_id.as_deref().unwrap_or("-")),
         row("session", claims.session_handle.as_deref().unwrap_or("-")),
@@ -221,5 +223,8 @@ pub fn optional_page(session: Option<&Session<SuperTokensClaims>>) -> String {
         ),
         None => "Hello, <strong id=\"anonymous\">anonymous</strong> visitor.".to_string(),
     };
-    page("Optional", &format!("<h1>Optional session</h1>\n<p>{greeting}</p>"))
+    page(
+        "Optional",
+        &format!("<h1>Optional session</h1>\n<p>{greeting}</p>"),
+    )
 }

@@ -23,7 +23,9 @@ fn start(jwks_file: &std::path::Path) -> App {
         .spawn()
         .expect("start custom-key-provider");
     let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
     App(child, line.trim().to_string())
 }
 
@@ -52,9 +54,17 @@ async fn keys_come_from_the_file_and_follow_its_changes() {
     let by_first = TokenBuilder::supertokens("alice", 600).sign(&first);
     let by_second = TokenBuilder::supertokens("bob", 600).sign(&second);
 
-    let me = client.get(format!("{}/api/me", app.1)).bearer_auth(&by_first).send().await.unwrap();
+    let me = client
+        .get(format!("{}/api/me", app.1))
+        .bearer_auth(&by_first)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(me.status(), 200);
-    assert_eq!(me.json::<serde_json::Value>().await.unwrap()["userId"], "alice");
+    assert_eq!(
+        me.json::<serde_json::Value>().await.unwrap()["userId"],
+        "alice"
+    );
     assert_eq!(status(&client, &app.1, &by_second).await, 401);
 
     // Rotate: the file now holds only the second key (a new mtime is enough).
@@ -65,7 +75,11 @@ async fn keys_come_from_the_file_and_follow_its_changes() {
 
     // The file disappears: our failure, not the user's.
     std::fs::remove_file(&file).unwrap();
-    assert_eq!(status(&client, &app.1, &by_second).await, 200, "cached token still valid");
+    assert_eq!(
+        status(&client, &app.1, &by_second).await,
+        200,
+        "cached token still valid"
+    );
     let fresh = TokenBuilder::supertokens("carol", 600).sign(&second);
     assert_eq!(status(&client, &app.1, &fresh).await, 503);
 }

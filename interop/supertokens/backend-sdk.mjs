@@ -128,7 +128,7 @@ function checkSessionResponse(label, response) {
 // The cases: tokens minted directly, then tokens from the HTTP routes.
 const CONTRACT = {
   valid: "valid", expired: "needs_refresh", tampered: "invalid", "wrong-key": "invalid", "unknown-kid": "invalid",
-  "wrong-issuer": "invalid", "no-rsub": "valid", "stt-1": "valid", "version-number": "valid", v4: "valid", v3: "valid", "no-kid": "valid", "jwt-recipe": "valid",
+  "wrong-issuer": "invalid", "no-rsub": "invalid", "stt-1": "invalid", "version-number": "invalid", v4: "valid", v3: "valid", "no-kid": "valid", "jwt-recipe": "invalid",
 };
 const cases = [];
 for (const [kind, expected] of Object.entries(CONTRACT)) {

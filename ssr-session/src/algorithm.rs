@@ -52,7 +52,6 @@ pub(crate) fn name_of(alg: Algorithm) -> &'static str {
     }
 }
 
-
 /// A small set of algorithms.
 #[derive(Clone, Copy, PartialEq, Eq, Default)]
 pub struct AlgorithmSet(u16);
@@ -116,7 +115,9 @@ mod tests {
         for alg in ALL {
             assert_eq!(parse(name_of(alg)), Some(alg));
         }
-        for bad in ["none", "None", "NONE", "nOnE", "rs256", "Rs256", "eddsa", "", "HS256 "] {
+        for bad in [
+            "none", "None", "NONE", "nOnE", "rs256", "Rs256", "eddsa", "", "HS256 ",
+        ] {
             assert_eq!(parse(bad), None, "{bad}");
         }
     }
@@ -127,6 +128,9 @@ mod tests {
         assert!(set.contains(Algorithm::RS256));
         assert!(!set.contains(Algorithm::HS256));
         let only_rs: AlgorithmSet = [Algorithm::RS256].into_iter().collect();
-        assert_eq!(set.intersection(only_rs).iter().collect::<Vec<_>>(), [Algorithm::RS256]);
+        assert_eq!(
+            set.intersection(only_rs).iter().collect::<Vec<_>>(),
+            [Algorithm::RS256]
+        );
     }
 }

@@ -45,7 +45,9 @@ impl<C> moka::Expiry<Box<[u8]>, Arc<Verified<C>>> for UntilExpiry {
         _created_at: Instant,
     ) -> Option<Duration> {
         let remaining = verified.exp - crate::verify::now_secs();
-        Some(Duration::from_secs_f64(remaining.clamp(0.0, MAX_ENTRY_TTL.as_secs_f64())))
+        Some(Duration::from_secs_f64(
+            remaining.clamp(0.0, MAX_ENTRY_TTL.as_secs_f64()),
+        ))
     }
 }
 
@@ -64,7 +66,8 @@ impl<C: Send + Sync + 'static> TokenCache<C> {
     pub(crate) fn get(&self, token: &[u8], now: f64, leeway: f64) -> Option<Session<C>> {
         let verified = self.entries.get(token)?;
         let key_alive = verified.key.strong_count() > 0;
-        let in_time = now < verified.exp + leeway && verified.nbf.is_none_or(|nbf| nbf <= now + leeway);
+        let in_time =
+            now < verified.exp + leeway && verified.nbf.is_none_or(|nbf| nbf <= now + leeway);
         if key_alive && in_time {
             return Some(verified.session.clone());
         }

@@ -84,9 +84,9 @@ impl KeyProvider for FixtureKeys {
     async fn key(&self, request: &KeyRequest<'_>) -> Result<Arc<VerifyingKey>, KeyLookupError> {
         if request.kid == Some(UNAVAILABLE_KID) {
             let error = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "JWKS down");
-            return Err(KeyLookupError::Unavailable(Arc::new(KeySourceError::Custom(
-                Box::new(error),
-            ))));
+            return Err(KeyLookupError::Unavailable(Arc::new(
+                KeySourceError::Custom(Box::new(error)),
+            )));
         }
         self.keys.key(request).await
     }
@@ -110,7 +110,10 @@ impl Fixture {
         let verifier = Verifier::builder(FixtureKeys { keys })
             .claim_validator(|claims: &SuperTokensClaims| {
                 if claims.get("role") == Some(&json!("banned")) {
-                    Err(ClaimValidationError::new("role", json!({"message": "banned"})))
+                    Err(ClaimValidationError::new(
+                        "role",
+                        json!({"message": "banned"}),
+                    ))
                 } else {
                     Ok(())
                 }
@@ -126,19 +129,38 @@ impl Fixture {
             ("valid-cookie", Some((valid.clone(), true))),
             ("valid-bearer", Some((valid, false))),
             ("missing", None),
-            ("expired", Some((TokenBuilder::supertokens("alice", -60).sign(&self.key), true))),
-            ("forged", Some((TokenBuilder::supertokens("alice", 300).sign(&self.stranger), true))),
+            (
+                "expired",
+                Some((
+                    TokenBuilder::supertokens("alice", -60).sign(&self.key),
+                    true,
+                )),
+            ),
+            (
+                "forged",
+                Some((
+                    TokenBuilder::supertokens("alice", 300).sign(&self.stranger),
+                    true,
+                )),
+            ),
             ("malformed", Some(("not.a.jwt".to_string(), true))),
             (
                 "unknown-key",
                 Some((
-                    TokenBuilder::supertokens("alice", 300).header("kid", "nope").sign(&self.key),
+                    TokenBuilder::supertokens("alice", 300)
+                        .header("kid", "nope")
+                        .sign(&self.key),
                     true,
                 )),
             ),
             (
                 "claim",
-                Some((TokenBuilder::supertokens("alice", 300).claim("role", "banned").sign(&self.key), true)),
+                Some((
+                    TokenBuilder::supertokens("alice", 300)
+                        .claim("role", "banned")
+                        .sign(&self.key),
+                    true,
+                )),
             ),
             (
                 "unavailable",
@@ -188,21 +210,37 @@ where
                     headers: headers.clone(),
                 };
                 let response = send(request).await;
-                let name = format!("{token_case} {route} {}", if html { "html" } else { "json" });
-                let view = headers
-                    .iter()
-                    .fold(HeaderList::new(), |list, (k, v)| list.with(k.as_str(), v.as_str()));
+                let name = format!(
+                    "{token_case} {route} {}",
+                    if html { "html" } else { "json" }
+                );
+                let view = headers.iter().fold(HeaderList::new(), |list, (k, v)| {
+                    list.with(k.as_str(), v.as_str())
+                });
                 let outcome = config.outcome(&view).await;
                 let info = RequestInfo::new(&view, &path);
-                if let Err(problem) = check(&config, &outcome, &info, token_case, route, html, &response) {
-                    failures.push(format!("{name}: {problem} (got {} {:?})", response.status,
-                        String::from_utf8_lossy(&response.body).chars().take(200).collect::<String>()));
+                if let Err(problem) =
+                    check(&config, &outcome, &info, token_case, route, html, &response)
+                {
+                    failures.push(format!(
+                        "{name}: {problem} (got {} {:?})",
+                        response.status,
+                        String::from_utf8_lossy(&response.body)
+                            .chars()
+                            .take(200)
+                            .collect::<String>()
+                    ));
                 }
             }
         }
     }
     assert!(cases == 72, "the suite ran {cases} cases");
-    assert!(failures.is_empty(), "{} of {cases} conformance cases failed:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {cases} conformance cases failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 fn check(
@@ -252,22 +290,34 @@ fn check(
     match (token_case, html) {
         ("missing" | "expired", true) => {
             let body = String::from_utf8_lossy(&response.body);
-            if response.status != 401 || !body.contains("/auth/session/refresh") || !body.contains("<noscript>") {
+            if response.status != 401
+                || !body.contains("/auth/session/refresh")
+                || !body.contains("<noscript>")
+            {
                 return Err("expected the refresh bridge page".into());
             }
             Ok(())
         }
-        ("missing" | "expired", false) => expect_json(response, 401, &json!({"message": "try refresh token"})),
+        ("missing" | "expired", false) => {
+            expect_json(response, 401, &json!({"message": "try refresh token"}))
+        }
         ("forged" | "malformed" | "unknown-key", true) => {
             let location = response.header("location").unwrap_or_default();
             let cookie = response.header("set-cookie").unwrap_or_default();
             let expected_location = format!("/auth?redirectToPath=%2F{}%3Fx%3D1", &route[1..]);
-            if response.status != 303 || location != expected_location || !cookie.starts_with("sAccessToken=;") {
-                return Err(format!("expected 303 to {expected_location} expiring sAccessToken"));
+            if response.status != 303
+                || location != expected_location
+                || !cookie.starts_with("sAccessToken=;")
+            {
+                return Err(format!(
+                    "expected 303 to {expected_location} expiring sAccessToken"
+                ));
             }
             Ok(())
         }
-        ("forged" | "malformed" | "unknown-key", false) => expect_json(response, 401, &json!({"message": "unauthorised"})),
+        ("forged" | "malformed" | "unknown-key", false) => {
+            expect_json(response, 401, &json!({"message": "unauthorised"}))
+        }
         ("claim", _) => expect_json(
             response,
             403,
@@ -278,7 +328,11 @@ fn check(
                 return Err("expected 503 with retry-after".into());
             }
             if !html {
-                return expect_json(response, 503, &json!({"message": "session verification unavailable"}));
+                return expect_json(
+                    response,
+                    503,
+                    &json!({"message": "session verification unavailable"}),
+                );
             }
             Ok(())
         }

@@ -56,7 +56,11 @@ impl VerifyingKey {
             )));
         }
         let der = rsa_public_key_der(modulus, strip_leading_zeros(exponent));
-        let wanted = if algorithms.is_empty() { &RSA_FAMILY[..] } else { algorithms };
+        let wanted = if algorithms.is_empty() {
+            &RSA_FAMILY[..]
+        } else {
+            algorithms
+        };
         Self::from_public_bytes(&der, wanted, &RSA_FAMILY)
     }
 
@@ -66,7 +70,11 @@ impl VerifyingKey {
         let alg = match point.len() {
             65 => Algorithm::ES256,
             97 => Algorithm::ES384,
-            n => return Err(KeyError::new(format!("EC point of {n} bytes is not P-256 or P-384"))),
+            n => {
+                return Err(KeyError::new(format!(
+                    "EC point of {n} bytes is not P-256 or P-384"
+                )));
+            }
         };
         Self::from_public_bytes(point, &[alg], &[alg])
     }
@@ -84,13 +92,11 @@ impl VerifyingKey {
     pub fn from_pem(pem: &str) -> Result<Self, KeyError> {
         use jsonwebtoken::{DecodingKey, DecodingKeyKind};
         let bytes = pem.as_bytes();
-        let from_der = |key: DecodingKey, make: &dyn Fn(&[u8]) -> Result<Self, KeyError>| {
-            match key.kind() {
-                DecodingKeyKind::SecretOrDer(der) => make(der),
-                DecodingKeyKind::RsaModulusExponent { n, e } => {
-                    Self::from_rsa_components(n, e, &[])
-                }
-            }
+        let from_der = |key: DecodingKey, make: &dyn Fn(&[u8]) -> Result<Self, KeyError>| match key
+            .kind()
+        {
+            DecodingKeyKind::SecretOrDer(der) => make(der),
+            DecodingKeyKind::RsaModulusExponent { n, e } => Self::from_rsa_components(n, e, &[]),
         };
         if let Ok(key) = DecodingKey::from_rsa_pem(bytes) {
             return from_der(key, &|der| {
@@ -132,7 +138,10 @@ impl VerifyingKey {
             kid: None,
             jwk_digest: None,
             algorithms: [alg].into_iter().collect(),
-            verifiers: vec![(alg, Material::Hmac(Box::new(aws_lc_rs::hmac::Key::new(hmac_alg, secret))))],
+            verifiers: vec![(
+                alg,
+                Material::Hmac(Box::new(aws_lc_rs::hmac::Key::new(hmac_alg, secret))),
+            )],
         })
     }
 
@@ -339,7 +348,10 @@ fn rsa_public_key_der(modulus: &[u8], exponent: &[u8]) -> Vec<u8> {
             out.push(len as u8);
         } else {
             let bytes = len.to_be_bytes();
-            let skip = bytes.iter().position(|&b| b != 0).unwrap_or(bytes.len() - 1);
+            let skip = bytes
+                .iter()
+                .position(|&b| b != 0)
+                .unwrap_or(bytes.len() - 1);
             out.push(0x80 | (bytes.len() - skip) as u8);
             out.extend_from_slice(&bytes[skip..]);
         }
@@ -365,7 +377,9 @@ fn parse_rsa_public_key_der(der: &[u8]) -> Option<(&[u8], &[u8])> {
         if count == 0 || count > 4 || rest.len() < count {
             return None;
         }
-        let len = rest[..count].iter().fold(0usize, |acc, &b| (acc << 8) | b as usize);
+        let len = rest[..count]
+            .iter()
+            .fold(0usize, |acc, &b| (acc << 8) | b as usize);
         Some((len, &rest[count..]))
     }
     fn read_tlv(input: &[u8], tag: u8) -> Option<(&[u8], &[u8])> {
@@ -449,9 +463,8 @@ impl KeySet {
         let mut keys = Vec::with_capacity(document.keys.len());
         for (index, member) in document.keys.into_iter().enumerate() {
             let digest = jwk_digest(&member);
-            let known = previous.and_then(|set| {
-                set.keys.iter().find(|key| key.jwk_digest == Some(digest))
-            });
+            let known =
+                previous.and_then(|set| set.keys.iter().find(|key| key.jwk_digest == Some(digest)));
             if let Some(known) = known {
                 keys.push(known.clone());
                 continue;
@@ -654,13 +667,16 @@ impl StaticKeys {
         secret: &[u8],
         alg: Algorithm,
     ) -> Result<Self, KeyError> {
-        let key = VerifyingKey::from_symmetric_secret(secret, alg)?.with_kid(kid.map(str::to_owned));
+        let key =
+            VerifyingKey::from_symmetric_secret(secret, alg)?.with_kid(kid.map(str::to_owned));
         Ok(Self::from_keys([key]))
     }
 
     /// Keys you built yourself.
     pub fn from_keys(keys: impl IntoIterator<Item = VerifyingKey>) -> Self {
-        Self { set: KeySet::new(keys) }
+        Self {
+            set: KeySet::new(keys),
+        }
     }
 
     /// The key set.
@@ -672,7 +688,9 @@ impl StaticKeys {
 #[async_trait]
 impl KeyProvider for StaticKeys {
     async fn key(&self, request: &KeyRequest<'_>) -> Result<Arc<VerifyingKey>, KeyLookupError> {
-        self.set.select(request.kid, request.algorithm).into_result()
+        self.set
+            .select(request.kid, request.algorithm)
+            .into_result()
     }
 }
 

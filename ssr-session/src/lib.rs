@@ -118,7 +118,9 @@
 #![deny(missing_docs)]
 
 #[cfg(not(feature = "aws-lc-rs"))]
-compile_error!("ssr-session needs its `aws-lc-rs` feature (the signature backend); it is on by default");
+compile_error!(
+    "ssr-session needs its `aws-lc-rs` feature (the signature backend); it is on by default"
+);
 
 mod algorithm;
 mod cache;
@@ -149,7 +151,7 @@ pub use async_trait::async_trait;
 pub use cache::DEFAULT_TOKEN_CACHE_CAPACITY;
 pub use claims::{ClaimValidationError, ClaimValidator, SuperTokensClaims};
 pub use error::{ClaimFailure, ConfigError, InvalidKind, InvalidToken, KeyError, KeySourceError};
-pub use jwks::{JwksKeyProvider, JwksKeyProviderBuilder};
+pub use jwks::{DiscoveryError, JwksKeyProvider, JwksKeyProviderBuilder};
 pub use keys::{
     KeyLookupError, KeyProvider, KeyRequest, KeySelection, KeySet, MIN_RSA_BITS, StaticKeys,
     VerifyingKey,

@@ -77,7 +77,9 @@ impl RequestKind {
     pub fn from_headers(headers: &dyn Headers) -> Self {
         let mut html = false;
         headers.for_each_value("accept", &mut |value| {
-            html |= value.windows(9).any(|w| w.eq_ignore_ascii_case(b"text/html"));
+            html |= value
+                .windows(9)
+                .any(|w| w.eq_ignore_ascii_case(b"text/html"));
         });
         if html { Self::Html } else { Self::Data }
     }
@@ -274,9 +276,17 @@ impl DefaultResponses {
 
     /// The login URL with the redirect-back parameter set to `path_and_query`.
     pub fn login_redirect(&self, path_and_query: &str) -> String {
-        let separator = if self.login_url.contains('?') { '&' } else { '?' };
-        let value: String = url::form_urlencoded::byte_serialize(path_and_query.as_bytes()).collect();
-        format!("{}{separator}{}={value}", self.login_url, self.redirect_param)
+        let separator = if self.login_url.contains('?') {
+            '&'
+        } else {
+            '?'
+        };
+        let value: String =
+            url::form_urlencoded::byte_serialize(path_and_query.as_bytes()).collect();
+        format!(
+            "{}{separator}{}={value}",
+            self.login_url, self.redirect_param
+        )
     }
 
     /// The bridge's inline script (constant for a given configuration).
@@ -371,7 +381,11 @@ fn html_escape(text: &str) -> String {
 }
 
 impl Respond for DefaultResponses {
-    fn needs_refresh(&self, request: &RequestInfo<'_>, _reason: NeedsRefreshReason) -> ResponseData {
+    fn needs_refresh(
+        &self,
+        request: &RequestInfo<'_>,
+        _reason: NeedsRefreshReason,
+    ) -> ResponseData {
         match request.kind {
             RequestKind::Html => ResponseData::new(
                 self.bridge_status,

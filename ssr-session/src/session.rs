@@ -3,8 +3,8 @@
 
 use std::sync::Arc;
 
-use serde::de::DeserializeOwned;
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 use crate::claims::SuperTokensClaims;
 use crate::outcome::{NeedsRefreshReason, Session, SessionOutcome};
@@ -89,7 +89,9 @@ impl<C: DeserializeOwned + Send + Sync + 'static> SessionConfig<C> {
     ) -> Result<Session<C>, ResponseData> {
         match outcome {
             SessionOutcome::Valid(session) => Ok(session.clone()),
-            other => Err(self.rejection(other, request).unwrap_or_else(unreachable_valid)),
+            other => Err(self
+                .rejection(other, request)
+                .unwrap_or_else(unreachable_valid)),
         }
     }
 
@@ -118,7 +120,9 @@ impl<C: DeserializeOwned + Send + Sync + 'static> SessionConfig<C> {
         match outcome {
             SessionOutcome::Valid(session) => Ok(SessionProps::user(session.user_id())),
             SessionOutcome::NeedsRefresh(_) => Ok(SessionProps::NeedsRefresh),
-            other => Err(self.rejection(other, request).unwrap_or_else(unreachable_valid)),
+            other => Err(self
+                .rejection(other, request)
+                .unwrap_or_else(unreachable_valid)),
         }
     }
 }

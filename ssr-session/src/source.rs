@@ -130,7 +130,11 @@ impl<'h> Tokens<'h> {
 impl std::fmt::Debug for Tokens<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_list()
-            .entries(self.as_slice().iter().map(|t| crate::redact::Fingerprint(t)))
+            .entries(
+                self.as_slice()
+                    .iter()
+                    .map(|t| crate::redact::Fingerprint(t)),
+            )
             .finish()
     }
 }
@@ -299,7 +303,9 @@ impl TokenSource for BearerSource {
         headers.for_each_value("authorization", &mut |value| {
             first.get_or_insert(value);
         });
-        first.and_then(bearer_token).map_or_else(Tokens::none, Tokens::one)
+        first
+            .and_then(bearer_token)
+            .map_or_else(Tokens::none, Tokens::one)
     }
 }
 
@@ -361,7 +367,10 @@ impl SourceChain {
 
     /// SuperTokens' default: the `sAccessToken` cookie, then `Authorization: Bearer`.
     pub fn supertokens() -> Self {
-        Self::new(vec![Box::new(CookieSource::default()), Box::new(BearerSource)])
+        Self::new(vec![
+            Box::new(CookieSource::default()),
+            Box::new(BearerSource),
+        ])
     }
 }
 
@@ -405,7 +414,11 @@ mod tests {
 
     fn bearer(raw: &str) -> Option<Vec<u8>> {
         let headers = HeaderList::new().with("Authorization", raw);
-        BearerSource.tokens(&headers).as_slice().first().map(|t| t.to_vec())
+        BearerSource
+            .tokens(&headers)
+            .as_slice()
+            .first()
+            .map(|t| t.to_vec())
     }
 
     #[test]
@@ -477,8 +490,20 @@ mod tests {
             state
         };
         let pieces: [&[u8]; 14] = [
-            b"sAccessToken", b"sAccessTokenX", b"XsAccessToken", b"aa", b"a", b"=", b";", b" ",
-            b"\t", b"\"", b"tok", b"\x0c", b"sAccess", b"Token",
+            b"sAccessToken",
+            b"sAccessTokenX",
+            b"XsAccessToken",
+            b"aa",
+            b"a",
+            b"=",
+            b";",
+            b" ",
+            b"\t",
+            b"\"",
+            b"tok",
+            b"\x0c",
+            b"sAccess",
+            b"Token",
         ];
         for name in ["sAccessToken", "a", "aa", "Token"] {
             let source = CookieSource::new(name);
@@ -486,7 +511,11 @@ mod tests {
             for _ in 0..20_000 {
                 let len = next() % 14;
                 let header: Vec<u8> = (0..len)
-                    .flat_map(|_| pieces[(next() % pieces.len() as u64) as usize].iter().copied())
+                    .flat_map(|_| {
+                        pieces[(next() % pieces.len() as u64) as usize]
+                            .iter()
+                            .copied()
+                    })
                     .collect();
                 let (mut searched, mut split) = (Tokens::none(), Tokens::none());
                 search_cookies(&header, finder, &mut searched);
@@ -507,7 +536,10 @@ mod tests {
         assert!(CookieSource::new("a b").finder.is_none());
         assert!(CookieSource::new("a=b").finder.is_none());
         let headers = HeaderList::new().with("Cookie", "x=1; =anonymous; y=2");
-        assert_eq!(CookieSource::new("").tokens(&headers).as_slice(), [b"anonymous"]);
+        assert_eq!(
+            CookieSource::new("").tokens(&headers).as_slice(),
+            [b"anonymous"]
+        );
     }
 
     #[test]
@@ -551,11 +583,17 @@ mod tests {
     fn named_header_is_trimmed() {
         let headers = HeaderList::new().with("X-Access-Token", "  tok ");
         assert_eq!(
-            HeaderSource::new("X-Access-Token").tokens(&headers).as_slice(),
+            HeaderSource::new("X-Access-Token")
+                .tokens(&headers)
+                .as_slice(),
             [b"tok"]
         );
         let blank = HeaderList::new().with("X-Access-Token", "  ");
-        assert!(HeaderSource::new("x-access-token").tokens(&blank).is_empty());
+        assert!(
+            HeaderSource::new("x-access-token")
+                .tokens(&blank)
+                .is_empty()
+        );
     }
 
     #[test]

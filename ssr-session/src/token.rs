@@ -120,8 +120,14 @@ mod tests {
             format!("{}.{body}.sig", b64("[\"RS256\"]")),
             format!("{}.{body}.sig", b64("{\"alg\":5}")),
             format!("{}.{body}.sig", b64("{\"kid\":\"k\"}")),
-            format!("{}.{body}.sig", b64("{\"alg\":\"RS256\",\"crit\":[\"exp\"]}")),
-            format!("{}.{body}.sig", b64("{\"alg\":\"RS256\",\"alg\":\"HS256\"}")),
+            format!(
+                "{}.{body}.sig",
+                b64("{\"alg\":\"RS256\",\"crit\":[\"exp\"]}")
+            ),
+            format!(
+                "{}.{body}.sig",
+                b64("{\"alg\":\"RS256\",\"alg\":\"HS256\"}")
+            ),
             format!("{}.{body}.sig", b64("not json")),
         ] {
             assert!(split(bad.as_bytes()).is_err(), "{bad}");

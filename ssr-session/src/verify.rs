@@ -231,7 +231,10 @@ impl<C: DeserializeOwned + Send + Sync + 'static> Verifier<C> {
     async fn check(&self, token: &[u8]) -> SessionOutcome<C> {
         let policy = &self.inner.policy;
         if token.len() > policy.max_token_bytes {
-            return invalid(InvalidKind::TooLarge, "token larger than the configured cap");
+            return invalid(
+                InvalidKind::TooLarge,
+                "token larger than the configured cap",
+            );
         }
         let jws = match token::split(token) {
             Ok(jws) => jws,
@@ -243,7 +246,10 @@ impl<C: DeserializeOwned + Send + Sync + 'static> Verifier<C> {
         if let Some(allowed) = policy.algorithms
             && !allowed.contains(alg)
         {
-            return invalid(InvalidKind::AlgorithmNotAllowed, "`alg` outside the allow-list");
+            return invalid(
+                InvalidKind::AlgorithmNotAllowed,
+                "`alg` outside the allow-list",
+            );
         }
         let request = KeyRequest {
             kid: jws.header.kid.as_deref(),
@@ -275,7 +281,10 @@ impl<C: DeserializeOwned + Send + Sync + 'static> Verifier<C> {
             }
         };
         if !key.allows(alg) {
-            return invalid(InvalidKind::AlgorithmNotAllowed, "the key may not verify this `alg`");
+            return invalid(
+                InvalidKind::AlgorithmNotAllowed,
+                "the key may not verify this `alg`",
+            );
         }
         let Some(signature) = token::decode(jws.signature) else {
             return invalid(InvalidKind::Malformed, "signature is not base64url");
@@ -289,10 +298,10 @@ impl<C: DeserializeOwned + Send + Sync + 'static> Verifier<C> {
         let Some(registered) = token::parse_object::<Registered>(&payload) else {
             return invalid(InvalidKind::Malformed, "payload is not a JSON object");
         };
-        if policy.structure == TokenStructure::SuperTokensSession {
-            if let Err(detail) = supertokens_structure(jws.header.version.as_ref(), &registered) {
-                return claim(ClaimFailure::SessionStructure, detail);
-            }
+        if policy.structure == TokenStructure::SuperTokensSession
+            && let Err(detail) = supertokens_structure(jws.header.version.as_ref(), &registered)
+        {
+            return claim(ClaimFailure::SessionStructure, detail);
         }
         let (exp, nbf) = match self.check_registered(&registered) {
             Ok(times) => times,
@@ -312,19 +321,33 @@ impl<C: DeserializeOwned + Send + Sync + 'static> Verifier<C> {
             .filter_map(|validator| validator.validate(&claims).err())
             .collect();
         if !failures.is_empty() {
-            return claim(ClaimFailure::Validators(failures), "a claim validator refused the token");
+            return claim(
+                ClaimFailure::Validators(failures),
+                "a claim validator refused the token",
+            );
         }
         let session = Session::new(user_id.into(), Arc::new(claims), exp as i64);
         if let Some(cache) = &self.inner.cache {
             let key = Arc::downgrade(&key);
-            cache.insert(token, Verified { session: session.clone(), exp, nbf, key });
+            cache.insert(
+                token,
+                Verified {
+                    session: session.clone(),
+                    exp,
+                    nbf,
+                    key,
+                },
+            );
         }
         SessionOutcome::Valid(session)
     }
 
     /// Registered claims in the order of precedence; `exp` last, so that
     /// *expired* only ever means "valid but for `exp`".
-    fn check_registered(&self, claims: &Registered) -> Result<(f64, Option<f64>), SessionOutcome<C>> {
+    fn check_registered(
+        &self,
+        claims: &Registered,
+    ) -> Result<(f64, Option<f64>), SessionOutcome<C>> {
         let policy = &self.inner.policy;
         let leeway = policy.leeway_secs as f64;
         let now = policy.now();
@@ -344,7 +367,10 @@ impl<C: DeserializeOwned + Send + Sync + 'static> Verifier<C> {
         if let Some(issuer) = &policy.issuer
             && claims.iss.as_ref().and_then(Value::as_str) != Some(issuer.as_str())
         {
-            return Err(claim(ClaimFailure::Issuer, "`iss` missing or not the expected issuer"));
+            return Err(claim(
+                ClaimFailure::Issuer,
+                "`iss` missing or not the expected issuer",
+            ));
         }
         if let Some(audience) = &policy.audience {
             let matches = match &claims.aud {
@@ -353,7 +379,10 @@ impl<C: DeserializeOwned + Send + Sync + 'static> Verifier<C> {
                 _ => false,
             };
             if !matches {
-                return Err(claim(ClaimFailure::Audience, "`aud` missing or without the expected audience"));
+                return Err(claim(
+                    ClaimFailure::Audience,
+                    "`aud` missing or without the expected audience",
+                ));
             }
         }
         if now >= exp + leeway {
@@ -374,13 +403,12 @@ impl<C: DeserializeOwned + Send + Sync + 'static> Verifier<C> {
 }
 
 /// `supertokens-node`'s `validateAccessTokenStructure`, for versions 3+.
-fn supertokens_structure(
-    version: Option<&Value>,
-    claims: &Registered,
-) -> Result<(), &'static str> {
+fn supertokens_structure(version: Option<&Value>, claims: &Registered) -> Result<(), &'static str> {
     let version = match version {
         None => 3,
-        Some(Value::String(v)) => v.parse::<u32>().map_err(|_| "header `version` is not a number")?,
+        Some(Value::String(v)) => v
+            .parse::<u32>()
+            .map_err(|_| "header `version` is not a number")?,
         Some(_) => return Err("header `version` is not a string"),
     };
     if version < 3 {
@@ -549,10 +577,14 @@ impl<C: DeserializeOwned + Send + Sync + 'static> VerifierBuilder<C> {
     /// Builds the verifier.
     pub fn build(self) -> Result<Verifier<C>, ConfigError> {
         if self.policy.max_token_bytes == 0 {
-            return Err(ConfigError::Setting("max_token_bytes must be above 0".into()));
+            return Err(ConfigError::Setting(
+                "max_token_bytes must be above 0".into(),
+            ));
         }
         if self.policy.algorithms.is_some_and(AlgorithmSet::is_empty) {
-            return Err(ConfigError::Setting("the algorithm allow-list is empty".into()));
+            return Err(ConfigError::Setting(
+                "the algorithm allow-list is empty".into(),
+            ));
         }
         Ok(Verifier {
             inner: Arc::new(Inner {

@@ -38,7 +38,10 @@ fn assert_valid(outcome: &SessionOutcome, user: &str) {
 
 fn assert_expired(outcome: &SessionOutcome) {
     assert!(
-        matches!(outcome, SessionOutcome::NeedsRefresh(NeedsRefreshReason::Expired)),
+        matches!(
+            outcome,
+            SessionOutcome::NeedsRefresh(NeedsRefreshReason::Expired)
+        ),
         "expected expired, got {outcome:?}"
     );
 }
@@ -79,19 +82,31 @@ async fn keys_without_alg_infer_it_from_their_type() {
         assert_valid(&check(&verifier, &token).await, "u");
     }
     // An RSA key without `alg` verifies the whole RSA family: RS256 with the same key.
-    let rs256 = TokenBuilder::supertokens("u", 60).header("alg", "RS256").sign(&rsa);
+    let rs256 = TokenBuilder::supertokens("u", 60)
+        .header("alg", "RS256")
+        .sign(&rsa);
     assert_valid(&check(&verifier, &rs256).await, "u");
     // …but an EC P-384 key never verifies ES256.
-    let es256 = TokenBuilder::supertokens("u", 60).header("alg", "ES256").sign(&ec);
-    assert_eq!(kind(&check(&verifier, &es256).await), InvalidKind::AlgorithmNotAllowed);
+    let es256 = TokenBuilder::supertokens("u", 60)
+        .header("alg", "ES256")
+        .sign(&ec);
+    assert_eq!(
+        kind(&check(&verifier, &es256).await),
+        InvalidKind::AlgorithmNotAllowed
+    );
 }
 
 #[tokio::test]
 async fn jwk_alg_must_allow_the_header_alg() {
     let key = TestKey::generate(Algorithm::RS256, "k");
     let verifier = verifier(&[&key]);
-    let ps256 = TokenBuilder::supertokens("u", 60).header("alg", "PS256").sign(&key);
-    assert_eq!(kind(&check(&verifier, &ps256).await), InvalidKind::AlgorithmNotAllowed);
+    let ps256 = TokenBuilder::supertokens("u", 60)
+        .header("alg", "PS256")
+        .sign(&key);
+    assert_eq!(
+        kind(&check(&verifier, &ps256).await),
+        InvalidKind::AlgorithmNotAllowed
+    );
 }
 
 #[tokio::test]
@@ -146,19 +161,33 @@ async fn duplicate_cookies_first_valid_wins_else_first_decides() {
     let verifier = verifier(&[&key]);
     let good = TokenBuilder::supertokens("carol", 60).sign(&key);
     let expired = TokenBuilder::supertokens("carol", -60).sign(&key);
-    let stale_then_good =
-        HeaderList::new().with("Cookie", format!("sAccessToken={expired}; sAccessToken={good}"));
+    let stale_then_good = HeaderList::new().with(
+        "Cookie",
+        format!("sAccessToken={expired}; sAccessToken={good}"),
+    );
     assert_valid(&verifier.verify(&stale_then_good).await, "carol");
-    let expired_then_garbage =
-        HeaderList::new().with("Cookie", format!("sAccessToken={expired}; sAccessToken=x.y.z"));
+    let expired_then_garbage = HeaderList::new().with(
+        "Cookie",
+        format!("sAccessToken={expired}; sAccessToken=x.y.z"),
+    );
     assert_expired(&verifier.verify(&expired_then_garbage).await);
-    let garbage_then_expired =
-        HeaderList::new().with("Cookie", format!("sAccessToken=x.y.z; sAccessToken={expired}"));
-    assert_eq!(kind(&verifier.verify(&garbage_then_expired).await), InvalidKind::Malformed);
+    let garbage_then_expired = HeaderList::new().with(
+        "Cookie",
+        format!("sAccessToken=x.y.z; sAccessToken={expired}"),
+    );
+    assert_eq!(
+        kind(&verifier.verify(&garbage_then_expired).await),
+        InvalidKind::Malformed
+    );
     // At most four are tried.
-    let four_bad = std::iter::repeat_n("sAccessToken=a.b.c", 4).collect::<Vec<_>>().join("; ");
+    let four_bad = std::iter::repeat_n("sAccessToken=a.b.c", 4)
+        .collect::<Vec<_>>()
+        .join("; ");
     let fifth_good = HeaderList::new().with("Cookie", format!("{four_bad}; sAccessToken={good}"));
-    assert_eq!(kind(&verifier.verify(&fifth_good).await), InvalidKind::Malformed);
+    assert_eq!(
+        kind(&verifier.verify(&fifth_good).await),
+        InvalidKind::Malformed
+    );
 }
 
 #[tokio::test]
@@ -170,12 +199,19 @@ async fn alg_none_in_any_case_is_refused() {
             .header("alg", none)
             .header("kid", "k")
             .with_signature(b"");
-        assert_eq!(kind(&check(&verifier, &token).await), InvalidKind::AlgorithmNotAllowed, "{none}");
+        assert_eq!(
+            kind(&check(&verifier, &token).await),
+            InvalidKind::AlgorithmNotAllowed,
+            "{none}"
+        );
         let with_sig = TokenBuilder::supertokens("u", 60)
             .header("alg", none)
             .header("kid", "k")
             .with_signature(b"x");
-        assert_eq!(kind(&check(&verifier, &with_sig).await), InvalidKind::AlgorithmNotAllowed);
+        assert_eq!(
+            kind(&check(&verifier, &with_sig).await),
+            InvalidKind::AlgorithmNotAllowed
+        );
     }
 }
 
@@ -183,8 +219,13 @@ async fn alg_none_in_any_case_is_refused() {
 async fn hs256_signed_with_the_rsa_public_key_is_refused() {
     let key = TestKey::generate(Algorithm::RS256, "k");
     let verifier = verifier(&[&key]);
-    let builder = TokenBuilder::supertokens("u", 60).header("alg", "HS256").header("kid", "k");
-    for secret in [key.public_key_pem().unwrap().into_bytes(), key.public_key_der().unwrap()] {
+    let builder = TokenBuilder::supertokens("u", 60)
+        .header("alg", "HS256")
+        .header("kid", "k");
+    for secret in [
+        key.public_key_pem().unwrap().into_bytes(),
+        key.public_key_der().unwrap(),
+    ] {
         let unsigned = builder.with_signature(b"");
         let signing_input = unsigned.trim_end_matches('.');
         let hmac = aws_lc_rs::hmac::sign(
@@ -192,7 +233,10 @@ async fn hs256_signed_with_the_rsa_public_key_is_refused() {
             signing_input.as_bytes(),
         );
         let token = format!("{signing_input}.{}", b64url(hmac.as_ref()));
-        assert_eq!(kind(&check(&verifier, &token).await), InvalidKind::AlgorithmNotAllowed);
+        assert_eq!(
+            kind(&check(&verifier, &token).await),
+            InvalidKind::AlgorithmNotAllowed
+        );
     }
 }
 
@@ -203,14 +247,20 @@ async fn symmetric_keys_are_explicit_and_work() {
         StaticKeys::from_symmetric_secret(Some("hs"), key.hmac_secret().unwrap(), Algorithm::HS256)
             .unwrap();
     let verifier = Verifier::builder(keys).build().unwrap();
-    assert_valid(&check(&verifier, &TokenBuilder::supertokens("h", 60).sign(&key)).await, "h");
+    assert_valid(
+        &check(&verifier, &TokenBuilder::supertokens("h", 60).sign(&key)).await,
+        "h",
+    );
     // An `oct` key inside a JWKS is never used.
     let set = json!({"keys": [key.public_jwk()]});
     let from_jwks = Verifier::builder(StaticKeys::from_jwks_json(&set.to_string()).unwrap())
         .build()
         .unwrap();
     let token = TokenBuilder::supertokens("h", 60).sign(&key);
-    assert_eq!(kind(&check(&from_jwks, &token).await), InvalidKind::UnknownKey);
+    assert_eq!(
+        kind(&check(&from_jwks, &token).await),
+        InvalidKind::UnknownKey
+    );
 }
 
 #[tokio::test]
@@ -224,7 +274,10 @@ async fn embedded_keys_and_key_urls_in_the_header_are_ignored() {
         .header("x5u", "http://127.0.0.1:1/cert.pem")
         .header("x5c", json!(["MIIB"]))
         .sign(&attacker);
-    assert_eq!(kind(&check(&verifier, &forged).await), InvalidKind::BadSignature);
+    assert_eq!(
+        kind(&check(&verifier, &forged).await),
+        InvalidKind::BadSignature
+    );
     let genuine = TokenBuilder::supertokens("u", 60)
         .header("jku", "http://127.0.0.1:1/jwks.json")
         .sign(&ours);
@@ -236,8 +289,13 @@ async fn crit_header_is_refused() {
     let key = TestKey::generate(Algorithm::RS256, "k");
     let verifier = verifier(&[&key]);
     for crit in [json!(["exp"]), json!(["b64"]), json!([]), json!("x")] {
-        let token = TokenBuilder::supertokens("u", 60).header("crit", crit).sign(&key);
-        assert_eq!(kind(&check(&verifier, &token).await), InvalidKind::Malformed);
+        let token = TokenBuilder::supertokens("u", 60)
+            .header("crit", crit)
+            .sign(&key);
+        assert_eq!(
+            kind(&check(&verifier, &token).await),
+            InvalidKind::Malformed
+        );
     }
 }
 
@@ -250,19 +308,40 @@ async fn ecdsa_signature_of_zeros_is_refused() {
         .header("alg", "ES256")
         .header("kid", "ec")
         .with_signature(&[0u8; 64]);
-    assert_eq!(kind(&check(&verifier, &token).await), InvalidKind::BadSignature);
+    assert_eq!(
+        kind(&check(&verifier, &token).await),
+        InvalidKind::BadSignature
+    );
 }
 
 #[tokio::test]
 async fn kids_are_exact_and_unknown_ones_are_invalid() {
     let key = TestKey::generate(Algorithm::RS256, "Key-1");
     let verifier = verifier(&[&key]);
-    for kid in [json!("key-1"), json!("Key-1 "), json!(""), json!("../../etc/passwd"), json!("ключ"), json!("\u{0}")] {
-        let token = TokenBuilder::supertokens("u", 60).header("kid", kid.clone()).sign(&key);
-        assert_eq!(kind(&check(&verifier, &token).await), InvalidKind::UnknownKey, "{kid}");
+    for kid in [
+        json!("key-1"),
+        json!("Key-1 "),
+        json!(""),
+        json!("../../etc/passwd"),
+        json!("ключ"),
+        json!("\u{0}"),
+    ] {
+        let token = TokenBuilder::supertokens("u", 60)
+            .header("kid", kid.clone())
+            .sign(&key);
+        assert_eq!(
+            kind(&check(&verifier, &token).await),
+            InvalidKind::UnknownKey,
+            "{kid}"
+        );
     }
-    let numeric = TokenBuilder::supertokens("u", 60).header("kid", 5).sign(&key);
-    assert_eq!(kind(&check(&verifier, &numeric).await), InvalidKind::Malformed);
+    let numeric = TokenBuilder::supertokens("u", 60)
+        .header("kid", 5)
+        .sign(&key);
+    assert_eq!(
+        kind(&check(&verifier, &numeric).await),
+        InvalidKind::Malformed
+    );
     let exact = TokenBuilder::supertokens("u", 60).sign(&key);
     assert_valid(&check(&verifier, &exact).await, "u");
 }
@@ -271,7 +350,10 @@ async fn kids_are_exact_and_unknown_ones_are_invalid() {
 async fn unicode_kids_match_exactly() {
     let key = TestKey::generate(Algorithm::EdDSA, "ключ-1");
     let verifier = verifier(&[&key]);
-    assert_valid(&check(&verifier, &TokenBuilder::supertokens("u", 60).sign(&key)).await, "u");
+    assert_valid(
+        &check(&verifier, &TokenBuilder::supertokens("u", 60).sign(&key)).await,
+        "u",
+    );
 }
 
 #[tokio::test]
@@ -295,7 +377,10 @@ async fn key_choice_rules() {
     let b = TestKey::generate(Algorithm::RS256, "same");
     let ambiguous = verifier(&[&a, &b]);
     let token = TokenBuilder::supertokens("u", 60).sign(&a);
-    assert_eq!(kind(&check(&ambiguous, &token).await), InvalidKind::AmbiguousKey);
+    assert_eq!(
+        kind(&check(&ambiguous, &token).await),
+        InvalidKind::AmbiguousKey
+    );
 
     // Another key type sharing the kid is simply not a candidate.
     let ec = TestKey::generate(Algorithm::ES256, "same");
@@ -306,7 +391,9 @@ async fn key_choice_rules() {
 
     // A token without kid uses the single key for its alg…
     let lone = verifier(&[&a, &ec]);
-    let no_kid = TokenBuilder::supertokens("u", 60).without_header("kid").sign(&a);
+    let no_kid = TokenBuilder::supertokens("u", 60)
+        .without_header("kid")
+        .sign(&a);
     assert_valid(&check(&lone, &no_kid).await, "u");
     // …and is ambiguous when two keys fit.
     let c = TestKey::generate(Algorithm::RS256, "c");
@@ -320,7 +407,10 @@ async fn key_choice_rules() {
     let anonymous = Verifier::builder(StaticKeys::from_jwks_json(&set.to_string()).unwrap())
         .build()
         .unwrap();
-    assert_eq!(kind(&check(&anonymous, &token).await), InvalidKind::UnknownKey);
+    assert_eq!(
+        kind(&check(&anonymous, &token).await),
+        InvalidKind::UnknownKey
+    );
     assert_valid(&check(&anonymous, &no_kid).await, "u");
 }
 
@@ -344,10 +434,19 @@ async fn unusable_members_of_a_key_set_are_skipped() {
     let keys = StaticKeys::from_jwks_json(&set.to_string()).unwrap();
     assert_eq!(keys.key_set().keys().len(), 1);
     let verifier = Verifier::builder(keys).build().unwrap();
-    assert_valid(&check(&verifier, &TokenBuilder::supertokens("u", 60).sign(&good)).await, "u");
+    assert_valid(
+        &check(&verifier, &TokenBuilder::supertokens("u", 60).sign(&good)).await,
+        "u",
+    );
     for kid in ["enc", "ops", "small"] {
-        let token = TokenBuilder::supertokens("u", 60).header("kid", kid).sign(&good);
-        assert_eq!(kind(&check(&verifier, &token).await), InvalidKind::UnknownKey, "{kid}");
+        let token = TokenBuilder::supertokens("u", 60)
+            .header("kid", kid)
+            .sign(&good);
+        assert_eq!(
+            kind(&check(&verifier, &token).await),
+            InvalidKind::UnknownKey,
+            "{kid}"
+        );
     }
 }
 
@@ -359,11 +458,19 @@ async fn small_rsa_keys_are_refused() {
 
 #[tokio::test]
 async fn pem_keys_verify() {
-    for alg in [Algorithm::RS256, Algorithm::ES256, Algorithm::ES384, Algorithm::EdDSA] {
+    for alg in [
+        Algorithm::RS256,
+        Algorithm::ES256,
+        Algorithm::ES384,
+        Algorithm::EdDSA,
+    ] {
         let key = TestKey::generate(alg, "pem");
         let keys = StaticKeys::from_pem(Some("pem"), &key.public_key_pem().unwrap()).unwrap();
         let verifier = Verifier::builder(keys).build().unwrap();
-        assert_valid(&check(&verifier, &TokenBuilder::supertokens("p", 60).sign(&key)).await, "p");
+        assert_valid(
+            &check(&verifier, &TokenBuilder::supertokens("p", 60).sign(&key)).await,
+            "p",
+        );
     }
 }
 
@@ -388,12 +495,21 @@ async fn broken_structure_is_malformed() {
         }
         let outcome = check(&verifier, &bad).await;
         assert!(
-            matches!(kind(&outcome), InvalidKind::Malformed | InvalidKind::BadSignature),
+            matches!(
+                kind(&outcome),
+                InvalidKind::Malformed | InvalidKind::BadSignature
+            ),
             "{outcome:?}"
         );
     }
-    assert_eq!(kind(&check(&verifier, &format!("{good}=")).await), InvalidKind::Malformed);
-    assert_eq!(kind(&check(&verifier, &head[..head.len() - 3]).await), InvalidKind::Malformed);
+    assert_eq!(
+        kind(&check(&verifier, &format!("{good}=")).await),
+        InvalidKind::Malformed
+    );
+    assert_eq!(
+        kind(&check(&verifier, &head[..head.len() - 3]).await),
+        InvalidKind::Malformed
+    );
 }
 
 #[tokio::test]
@@ -409,7 +525,10 @@ async fn truncated_signature_is_bad() {
         ));
     }
     let whole_signature_gone = &good[..good.rfind('.').unwrap() + 1];
-    assert_eq!(kind(&check(&verifier, whole_signature_gone).await), InvalidKind::BadSignature);
+    assert_eq!(
+        kind(&check(&verifier, whole_signature_gone).await),
+        InvalidKind::BadSignature
+    );
 }
 
 #[tokio::test]
@@ -426,7 +545,10 @@ async fn payload_must_be_a_json_object_in_utf8() {
         b"{\"sub\":\"u\",\"exp\":99999999999,\"exp\":1}",
     ] {
         let token = TokenBuilder::new().sign_payload_bytes(payload, &key);
-        assert_eq!(kind(&check(&verifier, &token).await), InvalidKind::Malformed);
+        assert_eq!(
+            kind(&check(&verifier, &token).await),
+            InvalidKind::Malformed
+        );
     }
 }
 
@@ -434,12 +556,20 @@ async fn payload_must_be_a_json_object_in_utf8() {
 async fn exp_is_required_and_numeric() {
     let key = TestKey::generate(Algorithm::RS256, "k");
     let verifier = verifier(&[&key]);
-    let missing = TokenBuilder::supertokens("u", 60).without_claim("exp").sign(&key);
-    assert_eq!(kind(&check(&verifier, &missing).await), InvalidKind::Claim(ClaimFailure::Expiry));
+    let missing = TokenBuilder::supertokens("u", 60)
+        .without_claim("exp")
+        .sign(&key);
+    assert_eq!(
+        kind(&check(&verifier, &missing).await),
+        InvalidKind::Claim(ClaimFailure::Expiry)
+    );
     let string = TokenBuilder::supertokens("u", 60)
         .claim("exp", (ssr_session::testing::now_secs() + 60).to_string())
         .sign(&key);
-    assert_eq!(kind(&check(&verifier, &string).await), InvalidKind::Claim(ClaimFailure::Expiry));
+    assert_eq!(
+        kind(&check(&verifier, &string).await),
+        InvalidKind::Claim(ClaimFailure::Expiry)
+    );
 }
 
 #[tokio::test]
@@ -449,26 +579,43 @@ async fn sub_is_required() {
         .token_structure(ssr_session::TokenStructure::AnyJwt)
         .build()
         .unwrap();
-    let token = TokenBuilder::supertokens("u", 60).claim("sub", 5).sign(&key);
-    assert_eq!(kind(&check(&verifier, &token).await), InvalidKind::Claim(ClaimFailure::Subject));
+    let token = TokenBuilder::supertokens("u", 60)
+        .claim("sub", 5)
+        .sign(&key);
+    assert_eq!(
+        kind(&check(&verifier, &token).await),
+        InvalidKind::Claim(ClaimFailure::Subject)
+    );
 }
 
 #[tokio::test]
 async fn nbf_in_the_future_is_invalid_and_leeway_applies() {
     let key = TestKey::generate(Algorithm::RS256, "k");
     let now = ssr_session::testing::now_secs();
-    let future = TokenBuilder::supertokens("u", 600).claim("nbf", now + 100).sign(&key);
+    let future = TokenBuilder::supertokens("u", 600)
+        .claim("nbf", now + 100)
+        .sign(&key);
     let strict = verifier(&[&key]);
-    assert_eq!(kind(&check(&strict, &future).await), InvalidKind::Claim(ClaimFailure::NotYetValid));
+    assert_eq!(
+        kind(&check(&strict, &future).await),
+        InvalidKind::Claim(ClaimFailure::NotYetValid)
+    );
     let lenient = Verifier::builder(keys_for(&[&key]))
         .leeway(Duration::from_secs(200))
         .build()
         .unwrap();
     assert_valid(&check(&lenient, &future).await, "u");
-    let past = TokenBuilder::supertokens("u", 600).claim("nbf", now - 5).sign(&key);
+    let past = TokenBuilder::supertokens("u", 600)
+        .claim("nbf", now - 5)
+        .sign(&key);
     assert_valid(&check(&strict, &past).await, "u");
-    let string_nbf = TokenBuilder::supertokens("u", 600).claim("nbf", "0").sign(&key);
-    assert_eq!(kind(&check(&strict, &string_nbf).await), InvalidKind::Claim(ClaimFailure::NotYetValid));
+    let string_nbf = TokenBuilder::supertokens("u", 600)
+        .claim("nbf", "0")
+        .sign(&key);
+    assert_eq!(
+        kind(&check(&strict, &string_nbf).await),
+        InvalidKind::Claim(ClaimFailure::NotYetValid)
+    );
 }
 
 #[tokio::test]
@@ -501,24 +648,58 @@ async fn issuer_and_audience() {
         .build()
         .unwrap();
     let base = TokenBuilder::supertokens("u", 60).claim("iss", "https://api.example.com/auth");
-    assert_valid(&check(&verifier, &base.clone().claim("aud", "app").sign(&key)).await, "u");
     assert_valid(
-        &check(&verifier, &base.clone().claim("aud", json!(["x", "app"])).sign(&key)).await,
+        &check(&verifier, &base.clone().claim("aud", "app").sign(&key)).await,
+        "u",
+    );
+    assert_valid(
+        &check(
+            &verifier,
+            &base.clone().claim("aud", json!(["x", "app"])).sign(&key),
+        )
+        .await,
         "u",
     );
     for (token, failure) in [
-        (base.clone().claim("aud", "other").sign(&key), ClaimFailure::Audience),
-        (base.clone().claim("aud", json!(["x"])).sign(&key), ClaimFailure::Audience),
+        (
+            base.clone().claim("aud", "other").sign(&key),
+            ClaimFailure::Audience,
+        ),
+        (
+            base.clone().claim("aud", json!(["x"])).sign(&key),
+            ClaimFailure::Audience,
+        ),
         (base.clone().sign(&key), ClaimFailure::Audience),
-        (base.clone().claim("aud", json!([1])).sign(&key), ClaimFailure::Audience),
-        (base.clone().claim("aud", "app").claim("iss", "https://evil/auth").sign(&key), ClaimFailure::Issuer),
-        (base.clone().claim("aud", "app").without_claim("iss").sign(&key), ClaimFailure::Issuer),
+        (
+            base.clone().claim("aud", json!([1])).sign(&key),
+            ClaimFailure::Audience,
+        ),
+        (
+            base.clone()
+                .claim("aud", "app")
+                .claim("iss", "https://evil/auth")
+                .sign(&key),
+            ClaimFailure::Issuer,
+        ),
+        (
+            base.clone()
+                .claim("aud", "app")
+                .without_claim("iss")
+                .sign(&key),
+            ClaimFailure::Issuer,
+        ),
     ] {
-        assert_eq!(kind(&check(&verifier, &token).await), InvalidKind::Claim(failure));
+        assert_eq!(
+            kind(&check(&verifier, &token).await),
+            InvalidKind::Claim(failure)
+        );
     }
     // aud present while none is configured is fine.
     let plain = self::verifier(&[&key]);
-    assert_valid(&check(&plain, &base.claim("aud", "anything").sign(&key)).await, "u");
+    assert_valid(
+        &check(&plain, &base.claim("aud", "anything").sign(&key)).await,
+        "u",
+    );
 }
 
 #[tokio::test]
@@ -535,15 +716,33 @@ async fn expired_only_when_valid_but_for_exp() {
         .claim("aud", "app");
     assert_expired(&check(&verifier, &expired.clone().sign(&key)).await);
     // Forged + expired → invalid, never needs refresh.
-    assert_eq!(kind(&check(&verifier, &expired.clone().sign(&attacker)).await), InvalidKind::BadSignature);
+    assert_eq!(
+        kind(&check(&verifier, &expired.clone().sign(&attacker)).await),
+        InvalidKind::BadSignature
+    );
     let wrong_iss = expired.clone().claim("iss", "https://evil/auth").sign(&key);
-    assert_eq!(kind(&check(&verifier, &wrong_iss).await), InvalidKind::Claim(ClaimFailure::Issuer));
+    assert_eq!(
+        kind(&check(&verifier, &wrong_iss).await),
+        InvalidKind::Claim(ClaimFailure::Issuer)
+    );
     let wrong_aud = expired.clone().claim("aud", "nope").sign(&key);
-    assert_eq!(kind(&check(&verifier, &wrong_aud).await), InvalidKind::Claim(ClaimFailure::Audience));
-    let future_nbf = expired.clone().claim("nbf", ssr_session::testing::now_secs() + 999).sign(&key);
-    assert_eq!(kind(&check(&verifier, &future_nbf).await), InvalidKind::Claim(ClaimFailure::NotYetValid));
+    assert_eq!(
+        kind(&check(&verifier, &wrong_aud).await),
+        InvalidKind::Claim(ClaimFailure::Audience)
+    );
+    let future_nbf = expired
+        .clone()
+        .claim("nbf", ssr_session::testing::now_secs() + 999)
+        .sign(&key);
+    assert_eq!(
+        kind(&check(&verifier, &future_nbf).await),
+        InvalidKind::Claim(ClaimFailure::NotYetValid)
+    );
     let wrong_alg = expired.clone().header("alg", "PS256").sign(&key);
-    assert_eq!(kind(&check(&verifier, &wrong_alg).await), InvalidKind::AlgorithmNotAllowed);
+    assert_eq!(
+        kind(&check(&verifier, &wrong_alg).await),
+        InvalidKind::AlgorithmNotAllowed
+    );
     let crit = expired.header("crit", json!(["x"])).sign(&key);
     assert_eq!(kind(&check(&verifier, &crit).await), InvalidKind::Malformed);
 }
@@ -556,8 +755,16 @@ async fn algorithm_allow_list_narrows() {
         .build()
         .unwrap();
     let token = TokenBuilder::supertokens("u", 60).sign(&key);
-    assert_eq!(kind(&check(&verifier, &token).await), InvalidKind::AlgorithmNotAllowed);
-    assert!(Verifier::builder(keys_for(&[&key])).algorithms([]).build().is_err());
+    assert_eq!(
+        kind(&check(&verifier, &token).await),
+        InvalidKind::AlgorithmNotAllowed
+    );
+    assert!(
+        Verifier::builder(keys_for(&[&key]))
+            .algorithms([])
+            .build()
+            .is_err()
+    );
 }
 
 #[tokio::test]
@@ -568,10 +775,18 @@ async fn oversized_tokens_are_refused_without_work() {
         .claim("padding", "x".repeat(100 * 1024))
         .sign(&key);
     assert_eq!(kind(&check(&verifier, &big).await), InvalidKind::TooLarge);
-    let just_under = TokenBuilder::supertokens("u", 60).claim("p", "x".repeat(8 * 1024)).sign(&key);
+    let just_under = TokenBuilder::supertokens("u", 60)
+        .claim("p", "x".repeat(8 * 1024))
+        .sign(&key);
     assert_valid(&check(&verifier, &just_under).await, "u");
-    let small_cap = Verifier::builder(keys_for(&[&key])).max_token_bytes(100).build().unwrap();
-    assert_eq!(kind(&check(&small_cap, &just_under).await), InvalidKind::TooLarge);
+    let small_cap = Verifier::builder(keys_for(&[&key]))
+        .max_token_bytes(100)
+        .build()
+        .unwrap();
+    assert_eq!(
+        kind(&check(&small_cap, &just_under).await),
+        InvalidKind::TooLarge
+    );
 }
 
 #[tokio::test]
@@ -580,7 +795,10 @@ async fn claim_validators_run_only_on_valid_unexpired_tokens() {
     let verifier = Verifier::builder(keys_for(&[&key]))
         .claim_validator(|claims: &SuperTokensClaims| match claims.get("st-ev.v") {
             Some(serde_json::Value::Bool(true)) => Ok(()),
-            _ => Err(ClaimValidationError::new("st-ev", json!({"message": "wrong value", "expectedValue": true}))),
+            _ => Err(ClaimValidationError::new(
+                "st-ev",
+                json!({"message": "wrong value", "expectedValue": true}),
+            )),
         })
         .build()
         .unwrap();
@@ -611,9 +829,13 @@ struct MyClaims {
 #[tokio::test]
 async fn any_deserializable_claims_type_works() {
     let key = TestKey::generate(Algorithm::RS256, "k");
-    let verifier = Verifier::<MyClaims>::builder_for(keys_for(&[&key])).build().unwrap();
+    let verifier = Verifier::<MyClaims>::builder_for(keys_for(&[&key]))
+        .build()
+        .unwrap();
     let headers = |t: &str| HeaderList::new().with("Cookie", format!("sAccessToken={t}"));
-    let token = TokenBuilder::supertokens("u", 60).claim("role", "admin").sign(&key);
+    let token = TokenBuilder::supertokens("u", 60)
+        .claim("role", "admin")
+        .sign(&key);
     let outcome = verifier.verify(&headers(&token)).await;
     let session = outcome.session().unwrap();
     assert_eq!(session.claims().role, "admin");
@@ -632,10 +854,15 @@ async fn tampering_any_part_is_invalid() {
     let good = TokenBuilder::supertokens("u", 60).sign(&key);
     let parts: Vec<&str> = good.split('.').collect();
     let evil_payload = b64url(
-        serde_json::to_string(&json!({"sub": "admin", "exp": 9999999999i64})).unwrap().as_bytes(),
+        serde_json::to_string(&json!({"sub": "admin", "exp": 9999999999i64}))
+            .unwrap()
+            .as_bytes(),
     );
     let swapped = format!("{}.{}.{}", parts[0], evil_payload, parts[2]);
-    assert_eq!(kind(&check(&verifier, &swapped).await), InvalidKind::BadSignature);
+    assert_eq!(
+        kind(&check(&verifier, &swapped).await),
+        InvalidKind::BadSignature
+    );
 }
 
 #[tokio::test]
@@ -645,16 +872,36 @@ async fn only_supertokens_session_tokens_count_by_default() {
     let structure = InvalidKind::Claim(ClaimFailure::SessionStructure);
     // An OAuth2-provider token signed by the same keys (`stt: 1`), even expired.
     for lifetime in [60, -60] {
-        let oauth = TokenBuilder::supertokens("u", lifetime).claim("stt", 1).sign(&key);
+        let oauth = TokenBuilder::supertokens("u", lifetime)
+            .claim("stt", 1)
+            .sign(&key);
         assert_eq!(kind(&check(&verifier, &oauth).await), structure);
     }
-    assert_valid(&check(&verifier, &TokenBuilder::supertokens("u", 60).claim("stt", 0).sign(&key)).await, "u");
+    assert_valid(
+        &check(
+            &verifier,
+            &TokenBuilder::supertokens("u", 60)
+                .claim("stt", 0)
+                .sign(&key),
+        )
+        .await,
+        "u",
+    );
     // A JWT-recipe token (`createJWT`): signed by the same keys, no session claims.
-    let plain_jwt = TokenBuilder::new().claim("sub", "u").expires_in(60).sign(&key);
+    let plain_jwt = TokenBuilder::new()
+        .claim("sub", "u")
+        .expires_in(60)
+        .sign(&key);
     assert_eq!(kind(&check(&verifier, &plain_jwt).await), structure);
     for missing in ["sessionHandle", "refreshTokenHash1", "iat", "rsub"] {
-        let token = TokenBuilder::supertokens("u", 60).without_claim(missing).sign(&key);
-        assert_eq!(kind(&check(&verifier, &token).await), structure, "{missing}");
+        let token = TokenBuilder::supertokens("u", 60)
+            .without_claim(missing)
+            .sign(&key);
+        assert_eq!(
+            kind(&check(&verifier, &token).await),
+            structure,
+            "{missing}"
+        );
     }
     // v4 and v3 tokens have no `rsub`.
     for version in ["4", "3"] {
@@ -664,11 +911,20 @@ async fn only_supertokens_session_tokens_count_by_default() {
             .sign(&key);
         assert_valid(&check(&verifier, &token).await, "u");
     }
-    let no_version = TokenBuilder::supertokens("u", 60).without_header("version").without_claim("rsub").sign(&key);
+    let no_version = TokenBuilder::supertokens("u", 60)
+        .without_header("version")
+        .without_claim("rsub")
+        .sign(&key);
     assert_valid(&check(&verifier, &no_version).await, "u");
     for version in [json!(5), json!("2"), json!("v5")] {
-        let token = TokenBuilder::supertokens("u", 60).header("version", version.clone()).sign(&key);
-        assert_eq!(kind(&check(&verifier, &token).await), structure, "{version}");
+        let token = TokenBuilder::supertokens("u", 60)
+            .header("version", version.clone())
+            .sign(&key);
+        assert_eq!(
+            kind(&check(&verifier, &token).await),
+            structure,
+            "{version}"
+        );
     }
 }
 
@@ -679,6 +935,9 @@ async fn any_jwt_structure_accepts_plain_jwts() {
         .token_structure(ssr_session::TokenStructure::AnyJwt)
         .build()
         .unwrap();
-    let plain_jwt = TokenBuilder::new().claim("sub", "client-1").expires_in(60).sign(&key);
+    let plain_jwt = TokenBuilder::new()
+        .claim("sub", "client-1")
+        .expires_in(60)
+        .sign(&key);
     assert_valid(&check(&verifier, &plain_jwt).await, "client-1");
 }

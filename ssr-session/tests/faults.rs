@@ -146,15 +146,17 @@ async fn answer(mut stream: TcpStream, mode: Arc<Mutex<Mode>>, hits: Arc<AtomicU
              connection: close\r\n\r\n{body}",
             body.len()
         ),
-        Mode::Status(status) => format!(
-            "HTTP/1.1 {status} Oops\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
-        ),
+        Mode::Status(status) => {
+            format!("HTTP/1.1 {status} Oops\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+        }
         Mode::Hang => {
             std::future::pending::<()>().await;
             unreachable!()
         }
         Mode::DribbleHeaders(interval) => {
-            let mut bytes = b"HTTP/1.1 200 OK\r\nx-slow: ".iter().chain(std::iter::repeat(&b'a'));
+            let mut bytes = b"HTTP/1.1 200 OK\r\nx-slow: "
+                .iter()
+                .chain(std::iter::repeat(&b'a'));
             loop {
                 let byte = *bytes.next().unwrap();
                 if stream.write_all(&[byte]).await.is_err() {
@@ -229,7 +231,10 @@ async fn verify_within(
     let headers = cookie(token);
     match tokio::time::timeout(bound + Duration::from_secs(5), verifier.verify(&headers)).await {
         Ok(outcome) => (outcome, started.elapsed()),
-        Err(_) => panic!("a verification hung for more than {:?}", bound + Duration::from_secs(5)),
+        Err(_) => panic!(
+            "a verification hung for more than {:?}",
+            bound + Duration::from_secs(5)
+        ),
     }
 }
 
@@ -362,7 +367,10 @@ async fn outage_during_load_serves_stale_keys_and_recovers_within_a_cooldown() {
     // Retries during the outage: at most one per cooldown (400 ms).
     let attempts = u128::from(keys.fetch_count() - fetches_before);
     let bound = outage.as_millis() / 400 + 2;
-    assert!(attempts <= bound, "{attempts} fetches over {outage:?}, at most {bound}");
+    assert!(
+        attempts <= bound,
+        "{attempts} fetches over {outage:?}, at most {bound}"
+    );
     assert!(tally.unexpected.is_empty(), "{:#?}", tally.unexpected);
     assert_eq!(tally.requests, 200);
     assert!(
@@ -370,8 +378,15 @@ async fn outage_during_load_serves_stale_keys_and_recovers_within_a_cooldown() {
         "a request took {:?} (fetch timeout 500 ms)",
         tally.slowest
     );
-    assert_eq!(server.hits(), hits_before, "the server was down: nothing arrived");
-    assert_eq!(status_of(&verify_within(&verifier, &unknown, MARGIN).await.0), 503);
+    assert_eq!(
+        server.hits(),
+        hits_before,
+        "the server was down: nothing arrived"
+    );
+    assert_eq!(
+        status_of(&verify_within(&verifier, &unknown, MARGIN).await.0),
+        503
+    );
 
     // Recovery with a rotated-in key: within one cooldown (400 ms) of the
     // last attempt, the new kid verifies.
@@ -451,7 +466,10 @@ async fn a_hanging_server_delays_no_cached_kid_and_the_fetch_times_out() {
         slowest = slowest.max(elapsed);
         tokio::time::sleep(MS(20)).await;
     }
-    assert!(slowest < MS(250), "a cached kid waited {slowest:?} behind a hanging fetch");
+    assert!(
+        slowest < MS(250),
+        "a cached kid waited {slowest:?} behind a hanging fetch"
+    );
     let (outcome, elapsed) = waiting.await.unwrap();
     match &outcome {
         SessionOutcome::Unavailable(unavailable) => assert!(
@@ -474,8 +492,7 @@ async fn dribbled_headers_time_out() {
     let server = ControlledServer::start(Mode::DribbleHeaders(MS(50))).await;
     let keys = provider(&server.url()).timeout(MS(600)).build().unwrap();
     let verifier = uncached(&keys);
-    let (outcome, elapsed) =
-        verify_within(&verifier, &token(&es256("kid-1")), MS(600)).await;
+    let (outcome, elapsed) = verify_within(&verifier, &token(&es256("kid-1")), MS(600)).await;
     match &outcome {
         SessionOutcome::Unavailable(unavailable) => assert!(
             matches!(unavailable.error(), KeySourceError::Timeout { .. }),
@@ -505,9 +522,11 @@ impl tracing::Subscriber for Capture {
     fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
     fn event(&self, event: &tracing::Event<'_>) {
         let mut line = event.metadata().target().to_owned();
-        event.record(&mut |field: &tracing::field::Field, value: &dyn fmt::Debug| {
-            let _ = write!(line, " {}={value:?}", field.name());
-        });
+        event.record(
+            &mut |field: &tracing::field::Field, value: &dyn fmt::Debug| {
+                let _ = write!(line, " {}={value:?}", field.name());
+            },
+        );
         self.0.lock().unwrap().push(line);
     }
     fn enter(&self, _: &tracing::span::Id) {}
@@ -519,9 +538,7 @@ async fn self_signed_https() -> String {
     use tokio_rustls::rustls;
     let certified = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()]).unwrap();
     let cert = certified.cert.der().clone();
-    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(
-        certified.signing_key.serialize_der().into(),
-    );
+    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(certified.signing_key.serialize_der().into());
     let config = rustls::ServerConfig::builder_with_provider(Arc::new(
         rustls::crypto::aws_lc_rs::default_provider(),
     ))
@@ -572,7 +589,11 @@ async fn refused() -> String {
 #[tokio::test(flavor = "current_thread")]
 async fn unreachable_sources_are_unavailable_with_a_useful_log_line() {
     let cases = [
-        ("unresolvable host", "http://jwks.invalid/jwks.json".to_owned(), "dns error"),
+        (
+            "unresolvable host",
+            "http://jwks.invalid/jwks.json".to_owned(),
+            "dns error",
+        ),
         ("connection refused", refused().await, "connection refused"),
         ("TLS failure", self_signed_https().await, "certificate"),
         ("redirect loop", redirect_loop().await, "redirect"),
@@ -580,7 +601,10 @@ async fn unreachable_sources_are_unavailable_with_a_useful_log_line() {
     for (name, url, cause) in cases {
         let lines = Arc::new(Mutex::new(Vec::new()));
         let guard = tracing::subscriber::set_default(Capture(lines.clone()));
-        let keys = provider(&url).timeout(Duration::from_secs(3)).build().unwrap();
+        let keys = provider(&url)
+            .timeout(Duration::from_secs(3))
+            .build()
+            .unwrap();
         let verifier = uncached(&keys);
         let (outcome, elapsed) =
             verify_within(&verifier, &token(&es256("kid-1")), Duration::from_secs(3)).await;
@@ -604,7 +628,10 @@ async fn unreachable_sources_are_unavailable_with_a_useful_log_line() {
             line.to_lowercase().contains(cause),
             "{name}: the cause ({cause}) is not in {line}"
         );
-        assert!(line.contains("verification is unavailable"), "{name}: {line}");
+        assert!(
+            line.contains("verification is unavailable"),
+            "{name}: {line}"
+        );
     }
 }
 
@@ -646,12 +673,25 @@ async fn rotation_mid_load_loses_no_valid_request_and_drops_the_removed_key() {
     // Requests keep coming (new tokens, so that they reach the provider);
     // the first lookup past the TTL refreshes in the background.
     while keys.key_set().await.unwrap().contains_kid("d-1") {
-        assert!(started.elapsed() < Duration::from_secs(3), "the old key was never dropped");
-        assert!(verify_within(&verifier, &token(&new), MARGIN).await.0.is_valid());
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "the old key was never dropped"
+        );
+        assert!(
+            verify_within(&verifier, &token(&new), MARGIN)
+                .await
+                .0
+                .is_valid()
+        );
         tokio::time::sleep(MS(20)).await;
     }
     let fresh_new = token(&new);
-    assert!(verify_within(&verifier, &fresh_new, MARGIN).await.0.is_valid());
+    assert!(
+        verify_within(&verifier, &fresh_new, MARGIN)
+            .await
+            .0
+            .is_valid()
+    );
     for old_token in &old_tokens {
         let (outcome, _) = verify_within(&verifier, old_token, MARGIN).await;
         assert_eq!(
@@ -660,7 +700,12 @@ async fn rotation_mid_load_loses_no_valid_request_and_drops_the_removed_key() {
             "a token of the removed key: {outcome:?}"
         );
     }
-    assert!(verify_within(&verifier, &mixed[4], MARGIN).await.0.is_valid());
+    assert!(
+        verify_within(&verifier, &mixed[4], MARGIN)
+            .await
+            .0
+            .is_valid()
+    );
 }
 
 // ---------------------------------------------------------------------------
@@ -684,11 +729,13 @@ async fn a_thousand_keys_are_parsed_once_and_looked_up_quickly() {
     let verifier = uncached(&provider);
 
     let started = Instant::now();
-    let (outcome, _) =
-        verify_within(&verifier, &token(&keys[999]), Duration::from_secs(10)).await;
+    let (outcome, _) = verify_within(&verifier, &token(&keys[999]), Duration::from_secs(10)).await;
     assert!(outcome.is_valid(), "{outcome:?}");
     let first = started.elapsed();
-    assert!(first < Duration::from_secs(5), "fetching and parsing took {first:?}");
+    assert!(
+        first < Duration::from_secs(5),
+        "fetching and parsing took {first:?}"
+    );
     assert_eq!(provider.key_set().await.unwrap().keys().len(), 1000);
 
     let tokens: Vec<String> = keys.iter().step_by(50).map(token).collect();
@@ -745,7 +792,10 @@ async fn a_set_that_changes_every_fetch_is_fetched_at_most_once_per_min_ttl() {
     assert!(tally.slowest < MS(500) + MARGIN, "{:?}", tally.slowest);
     let fetches = keys.fetch_count() as u128;
     let bound = elapsed.as_millis() / 100 + 2;
-    assert!(fetches <= bound, "{fetches} fetches in {elapsed:?}: more than one per min_ttl");
+    assert!(
+        fetches <= bound,
+        "{fetches} fetches in {elapsed:?}: more than one per min_ttl"
+    );
     assert_eq!(
         keys.key_set().await.unwrap().keys().len(),
         100,

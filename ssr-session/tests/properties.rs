@@ -99,7 +99,12 @@ fn hostile_header() -> impl Strategy<Value = String> {
         "RS256", "ES256", "EdDSA", "HS256", "none", "None", "HS512", "PS256", "ES384", "",
     ]);
     let kid = prop::option::of(prop::sample::select(vec![
-        "k-RS256", "k-ES256", "k-EdDSA", "k-HS256", "k-unknown", "",
+        "k-RS256",
+        "k-ES256",
+        "k-EdDSA",
+        "k-HS256",
+        "k-unknown",
+        "",
     ]));
     let extra = prop::sample::select(vec![
         json!({}),
@@ -268,7 +273,11 @@ fn no_other_spelling_of_a_segment_end_is_valid() {
                 let mut changed = bytes.to_vec();
                 changed[at] = letter;
                 let outcome = verify(&fixture.verifier, &cookie(&changed));
-                assert!(!outcome.is_valid(), "{} at {at}: {outcome:?}", letter as char);
+                assert!(
+                    !outcome.is_valid(),
+                    "{} at {at}: {outcome:?}",
+                    letter as char
+                );
             }
         }
     }

@@ -25,7 +25,8 @@ impl SwappableKeys {
     }
 
     fn replace(&self, keys: &[&TestKey]) {
-        *self.set.write().unwrap() = KeySet::from_jwks_json(jwks(keys).to_string().as_bytes()).unwrap();
+        *self.set.write().unwrap() =
+            KeySet::from_jwks_json(jwks(keys).to_string().as_bytes()).unwrap();
     }
 }
 
@@ -33,7 +34,11 @@ impl SwappableKeys {
 impl KeyProvider for SwappableKeys {
     async fn key(&self, request: &KeyRequest<'_>) -> Result<Arc<VerifyingKey>, KeyLookupError> {
         self.lookups.fetch_add(1, Ordering::SeqCst);
-        self.set.read().unwrap().select(request.kid, request.algorithm).into_result()
+        self.set
+            .read()
+            .unwrap()
+            .select(request.kid, request.algorithm)
+            .into_result()
     }
 }
 
@@ -48,12 +53,23 @@ async fn a_repeat_visit_skips_key_lookup_and_signature() {
     let verifier = Verifier::builder(keys.clone()).build().unwrap();
     let token = TokenBuilder::supertokens("alice", 60).sign(&key);
     for _ in 0..5 {
-        assert_eq!(verifier.verify(&cookie(&token)).await.session().unwrap().user_id(), "alice");
+        assert_eq!(
+            verifier
+                .verify(&cookie(&token))
+                .await
+                .session()
+                .unwrap()
+                .user_id(),
+            "alice"
+        );
     }
     assert_eq!(keys.lookups.load(Ordering::SeqCst), 1);
     assert_eq!(verifier.cached_tokens(), 1);
 
-    let uncached = Verifier::builder(keys.clone()).without_token_cache().build().unwrap();
+    let uncached = Verifier::builder(keys.clone())
+        .without_token_cache()
+        .build()
+        .unwrap();
     for _ in 0..3 {
         assert!(uncached.verify(&cookie(&token)).await.is_valid());
     }
@@ -74,7 +90,10 @@ async fn only_valid_outcomes_are_cached_and_other_bytes_never_hit() {
     forged[last] = if forged[last] == b'A' { b'B' } else { b'A' };
     let forged = String::from_utf8(forged).unwrap();
     for _ in 0..2 {
-        assert!(matches!(verifier.verify(&cookie(&forged)).await, SessionOutcome::Invalid(_)));
+        assert!(matches!(
+            verifier.verify(&cookie(&forged)).await,
+            SessionOutcome::Invalid(_)
+        ));
     }
     let expired = TokenBuilder::supertokens("alice", -5).sign(&key);
     for _ in 0..2 {
@@ -89,10 +108,11 @@ async fn a_hit_rechecks_exp_against_the_clock() {
     let key = TestKey::generate(Algorithm::EdDSA, "k");
     let now = Arc::new(AtomicU64::new(now_secs() as u64));
     let clock = now.clone();
-    let verifier = Verifier::builder(StaticKeys::from_jwks_json(&jwks(&[&key]).to_string()).unwrap())
-        .clock(move || clock.load(Ordering::SeqCst) as f64)
-        .build()
-        .unwrap();
+    let verifier =
+        Verifier::builder(StaticKeys::from_jwks_json(&jwks(&[&key]).to_string()).unwrap())
+            .clock(move || clock.load(Ordering::SeqCst) as f64)
+            .build()
+            .unwrap();
     let token = TokenBuilder::supertokens("alice", 30).sign(&key);
     assert!(verifier.verify(&cookie(&token)).await.is_valid());
     now.fetch_add(31, Ordering::SeqCst);
@@ -108,16 +128,21 @@ async fn a_hit_rechecks_nbf_against_the_clock() {
     let start = now_secs() as u64;
     let now = Arc::new(AtomicU64::new(start));
     let clock = now.clone();
-    let verifier = Verifier::builder(StaticKeys::from_jwks_json(&jwks(&[&key]).to_string()).unwrap())
-        .clock(move || clock.load(Ordering::SeqCst) as f64)
-        .build()
-        .unwrap();
-    let token = TokenBuilder::supertokens("alice", 300).claim("nbf", start as i64).sign(&key);
+    let verifier =
+        Verifier::builder(StaticKeys::from_jwks_json(&jwks(&[&key]).to_string()).unwrap())
+            .clock(move || clock.load(Ordering::SeqCst) as f64)
+            .build()
+            .unwrap();
+    let token = TokenBuilder::supertokens("alice", 300)
+        .claim("nbf", start as i64)
+        .sign(&key);
     assert!(verifier.verify(&cookie(&token)).await.is_valid());
     // The clock goes backwards (a corrected skew): the cached entry is not trusted.
     now.store(start - 100, Ordering::SeqCst);
     match verifier.verify(&cookie(&token)).await {
-        SessionOutcome::Invalid(invalid) => assert!(matches!(invalid.kind(), InvalidKind::Claim(_))),
+        SessionOutcome::Invalid(invalid) => {
+            assert!(matches!(invalid.kind(), InvalidKind::Claim(_)))
+        }
         other => panic!("{other:?}"),
     }
 }
@@ -141,14 +166,21 @@ async fn removing_the_key_drops_its_cached_tokens() {
 #[tokio::test]
 async fn the_cache_stays_within_its_bound() {
     let key = TestKey::generate(Algorithm::HS256, "hs");
-    let keys = StaticKeys::from_symmetric_secret(Some("hs"), key.hmac_secret().unwrap(), Algorithm::HS256)
+    let keys =
+        StaticKeys::from_symmetric_secret(Some("hs"), key.hmac_secret().unwrap(), Algorithm::HS256)
+            .unwrap();
+    let verifier = Verifier::builder(keys)
+        .token_cache_capacity(200)
+        .build()
         .unwrap();
-    let verifier = Verifier::builder(keys).token_cache_capacity(200).build().unwrap();
     for i in 0..3_000 {
         let token = TokenBuilder::supertokens(&format!("user-{i}"), 600).sign(&key);
         assert!(verifier.verify(&cookie(&token)).await.is_valid());
     }
     let cached = verifier.cached_tokens();
-    assert!(cached <= 200, "{cached} entries cached with a capacity of 200");
+    assert!(
+        cached <= 200,
+        "{cached} entries cached with a capacity of 200"
+    );
     assert!(cached > 0);
 }

@@ -102,13 +102,19 @@ impl Options {
         let mut args = std::env::args().skip(1);
         while let Some(flag) = args.next() {
             let value = args.next().ok_or(format!("{flag} needs a value"))?;
-            let secs = || value.parse().map(Duration::from_secs).map_err(|e| format!("{flag}: {e}"));
+            let secs = || {
+                value
+                    .parse()
+                    .map(Duration::from_secs)
+                    .map_err(|e| format!("{flag}: {e}"))
+            };
             match flag.as_str() {
                 "--base" => options.base = value.trim_end_matches('/').to_owned(),
                 "--pid" => options.pid = Some(value.parse().map_err(|e| format!("--pid: {e}"))?),
                 "--duration" => options.duration = secs()?,
                 "--concurrency" => {
-                    options.concurrency = value.parse().map_err(|e| format!("--concurrency: {e}"))?
+                    options.concurrency =
+                        value.parse().map_err(|e| format!("--concurrency: {e}"))?
                 }
                 "--outage-at" => options.outage_at = secs()?,
                 "--outage-for" => options.outage_for = secs()?,
@@ -213,7 +219,8 @@ fn forgeries(genuine: &str, count: usize) -> Vec<String> {
     let attacker = TestKey::generate(Algorithm::ES256, "attacker");
     let parts: Vec<&str> = genuine.split('.').collect();
     let payload: serde_json::Value =
-        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).expect("base64url")).expect("JSON");
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).expect("base64url"))
+            .expect("JSON");
     let mut forged = Vec::new();
     let mut rng = Rng(0x5eed_f00d);
     for i in 0..count {
@@ -222,7 +229,12 @@ fn forgeries(genuine: &str, count: usize) -> Vec<String> {
                 let mut signature = parts[2].as_bytes().to_vec();
                 let at = (rng.next() as usize) % signature.len().saturating_sub(2);
                 signature[at] = if signature[at] == b'A' { b'B' } else { b'A' };
-                format!("{}.{}.{}", parts[0], parts[1], String::from_utf8(signature).unwrap())
+                format!(
+                    "{}.{}.{}",
+                    parts[0],
+                    parts[1],
+                    String::from_utf8(signature).unwrap()
+                )
             }
             1 => {
                 let mut claims = payload.clone();
@@ -233,7 +245,12 @@ fn forgeries(genuine: &str, count: usize) -> Vec<String> {
             2 => {
                 let mut claims = payload.clone();
                 claims["sub"] = format!("admin-{i}").into();
-                format!("{}.{}.{}", parts[0], URL_SAFE_NO_PAD.encode(claims.to_string()), parts[2])
+                format!(
+                    "{}.{}.{}",
+                    parts[0],
+                    URL_SAFE_NO_PAD.encode(claims.to_string()),
+                    parts[2]
+                )
             }
             _ => {
                 let kid = format!("d-{}", 1_000_000_000_000 + rng.next() % 1_000_000_000_000);
@@ -291,11 +308,19 @@ async fn main() {
     // Tokens.
     let mut valid = Vec::new();
     for i in 0..options.users {
-        valid.push(sign_in(&client, &base, &format!("user-{i}")).await.unwrap_or_else(|e| panic!("{e}")));
+        valid.push(
+            sign_in(&client, &base, &format!("user-{i}"))
+                .await
+                .unwrap_or_else(|e| panic!("{e}")),
+        );
     }
     let mut expired = Vec::new();
     for i in 0..50 {
-        expired.push(expired_token(&client, &base, &format!("user-{i}")).await.unwrap_or_else(|e| panic!("{e}")));
+        expired.push(
+            expired_token(&client, &base, &format!("user-{i}"))
+                .await
+                .unwrap_or_else(|e| panic!("{e}")),
+        );
     }
     let tokens = Arc::new(Tokens {
         forged: forgeries(&valid[0], 64),
@@ -310,8 +335,13 @@ async fn main() {
     // Churn: a few users sign in again every second, so new tokens keep
     // reaching the key provider (a cached token never does).
     let churn = {
-        let (client, base, tokens, done, users) =
-            (client.clone(), base.clone(), tokens.clone(), done.clone(), options.users);
+        let (client, base, tokens, done, users) = (
+            client.clone(),
+            base.clone(),
+            tokens.clone(),
+            done.clone(),
+            options.users,
+        );
         tokio::spawn(async move {
             let mut rng = Rng(0xc0ff_ee11);
             let mut signed_in = 0u64;
@@ -334,9 +364,13 @@ async fn main() {
         let (client, base, options) = (client.clone(), base.clone(), options.clone());
         tokio::spawn(async move {
             tokio::time::sleep(options.outage_at).await;
-            control_outage(&client, &base, true).await.expect("outage on");
+            control_outage(&client, &base, true)
+                .await
+                .expect("outage on");
             tokio::time::sleep(options.outage_for).await;
-            control_outage(&client, &base, false).await.expect("outage off");
+            control_outage(&client, &base, false)
+                .await
+                .expect("outage off");
         })
     };
 
@@ -368,7 +402,9 @@ async fn main() {
                 per_window: vec![0; windows],
                 ..Seen::default()
             };
-            let mut rng = Rng(0x9e37_79b9_7f4a_7c15 ^ (worker as u64 + 1).wrapping_mul(0xbf58_476d_1ce4_e5b9));
+            let mut rng = Rng(
+                0x9e37_79b9_7f4a_7c15 ^ (worker as u64 + 1).wrapping_mul(0xbf58_476d_1ce4_e5b9)
+            );
             let url = format!("{}/dashboard", options.base);
             while started.elapsed() < options.duration {
                 let kind = Kind::pick(rng.next());
@@ -377,8 +413,12 @@ async fn main() {
                         let valid = tokens.valid.lock().unwrap();
                         Some(valid[(rng.next() as usize) % valid.len()].clone())
                     }
-                    Kind::Expired => Some(tokens.expired[(rng.next() as usize) % tokens.expired.len()].clone()),
-                    Kind::Forged => Some(tokens.forged[(rng.next() as usize) % tokens.forged.len()].clone()),
+                    Kind::Expired => {
+                        Some(tokens.expired[(rng.next() as usize) % tokens.expired.len()].clone())
+                    }
+                    Kind::Forged => {
+                        Some(tokens.forged[(rng.next() as usize) % tokens.forged.len()].clone())
+                    }
                     Kind::Missing => None,
                 };
                 let mut request = client.get(&url).header("accept", "text/html");
@@ -402,7 +442,10 @@ async fn main() {
                 let finished = started.elapsed();
                 let micros = u32::try_from(sent.elapsed().as_micros()).unwrap_or(u32::MAX);
                 seen.latencies.entry(kind).or_default().push(micros);
-                *seen.counts.entry((kind, options.phase(finished), status)).or_default() += 1;
+                *seen
+                    .counts
+                    .entry((kind, options.phase(finished), status))
+                    .or_default() += 1;
                 let window = (finished.as_secs() / 10) as usize;
                 if let Some(count) = seen.per_window.get_mut(window) {
                     *count += 1;
@@ -473,14 +516,22 @@ async fn main() {
     );
     println!("\n| kind | phase | status | count |\n|---|---|---:|---:|");
     for ((kind, phase, status), count) in &total.counts {
-        println!("| {} | {} | {} | {count} |", kind.name(), phase.name(), status);
+        println!(
+            "| {} | {} | {} | {count} |",
+            kind.name(),
+            phase.name(),
+            status
+        );
     }
-    println!("\nRequests/s per 10 s window: {}", total
-        .per_window
-        .iter()
-        .map(|count| format!("{:.0}", *count as f64 / 10.0))
-        .collect::<Vec<_>>()
-        .join(" "));
+    println!(
+        "\nRequests/s per 10 s window: {}",
+        total
+            .per_window
+            .iter()
+            .map(|count| format!("{:.0}", *count as f64 / 10.0))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
     if !rss.is_empty() {
         println!(
             "\nServer RSS (MiB) every 10 s: {}",
@@ -500,21 +551,29 @@ async fn main() {
         let success = (200..300).contains(status);
         let server_error = *status >= 500;
         match kind {
-            Kind::Forged | Kind::Expired if success => {
-                broken.push(format!("{count} × {status} for {} tokens ({})", kind.name(), phase.name()))
-            }
-            Kind::Valid | Kind::Expired | Kind::Missing if server_error => {
-                broken.push(format!("{count} × {status} for {} tokens ({})", kind.name(), phase.name()))
-            }
-            Kind::Forged if server_error && matches!(phase, Phase::Before | Phase::After) => {
-                broken.push(format!("{count} × {status} for forged tokens outside the outage ({})", phase.name()))
-            }
+            Kind::Forged | Kind::Expired if success => broken.push(format!(
+                "{count} × {status} for {} tokens ({})",
+                kind.name(),
+                phase.name()
+            )),
+            Kind::Valid | Kind::Expired | Kind::Missing if server_error => broken.push(format!(
+                "{count} × {status} for {} tokens ({})",
+                kind.name(),
+                phase.name()
+            )),
+            Kind::Forged if server_error && matches!(phase, Phase::Before | Phase::After) => broken
+                .push(format!(
+                    "{count} × {status} for forged tokens outside the outage ({})",
+                    phase.name()
+                )),
             _ if *status == 0 => broken.push(format!("{count} transport errors ({})", kind.name())),
             _ => {}
         }
     }
     if broken.is_empty() {
-        println!("\nAll promises held: no 2xx for forged or expired tokens, no 5xx outside the outage window, no transport error.");
+        println!(
+            "\nAll promises held: no 2xx for forged or expired tokens, no 5xx outside the outage window, no transport error."
+        );
     } else {
         println!("\nBROKEN:\n- {}", broken.join("\n- "));
         std::process::exit(1);

@@ -47,7 +47,11 @@ impl FileKeys {
             }
         }
         let json = std::fs::read(&self.path).map_err(Self::unavailable)?;
-        let previous = self.loaded.read().unwrap_or_else(|e| e.into_inner()).clone();
+        let previous = self
+            .loaded
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
         // Reusing unchanged keys keeps their tokens in the verified-token cache.
         let keys = KeySet::from_jwks_json_reusing(&json, previous.as_ref().map(|(_, k)| &**k))
             .map_err(Self::unavailable)?;
@@ -60,7 +64,9 @@ impl FileKeys {
 #[async_trait]
 impl KeyProvider for FileKeys {
     async fn key(&self, request: &KeyRequest<'_>) -> Result<Arc<VerifyingKey>, KeyLookupError> {
-        self.current()?.select(request.kid, request.algorithm).into_result()
+        self.current()?
+            .select(request.kid, request.algorithm)
+            .into_result()
     }
 }
 
@@ -90,9 +96,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         loaded: RwLock::new(None),
     };
     let config = SessionConfig::new(Verifier::builder(keys).build()?);
-    let app = Router::new()
-        .route("/api/me", get(me))
-        .with_state(config);
+    let app = Router::new().route("/api/me", get(me)).with_state(config);
     let listener = tokio::net::TcpListener::bind(options.addr).await?;
     let addr = listener.local_addr()?;
     ssr_session_examples::site::print_address(addr);

@@ -73,10 +73,9 @@ async fn main() -> ExitCode {
         },
         (None, None) => unreachable!("clap requires one key source"),
     };
-    let mut builder =
-        Verifier::<Map<String, Value>>::builder_for(keys.clone())
-            .without_token_cache()
-            .token_structure(TokenStructure::AnyJwt);
+    let mut builder = Verifier::<Map<String, Value>>::builder_for(keys.clone())
+        .without_token_cache()
+        .token_structure(TokenStructure::AnyJwt);
     if let Some(issuer) = cli.issuer.as_ref().or(cli.oidc_issuer.as_ref()) {
         builder = builder.issuer(issuer);
     }

@@ -33,7 +33,7 @@ pub const ACCESS_TOKEN_SECS: u64 = 3;
 pub const WAIT: Duration = Duration::from_secs(10);
 /// How long to watch for something that must *not* happen (another
 /// refresh, a navigation).
-pub const SETTLE: Duration = Duration::from_millis(800);
+pub const SETTLE: Duration = Duration::from_millis(500);
 /// A whole scenario's budget; past it the scenario fails (with a capture).
 const SCENARIO_TIMEOUT: Duration = Duration::from_secs(90);
 

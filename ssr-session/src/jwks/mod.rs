@@ -446,7 +446,16 @@ impl Inner {
     /// Fetches every URL in parallel and merges the keys; the set is
     /// fresh for the shortest TTL.
     async fn fetch_all(&self) -> Result<(KeySet, Duration), KeySourceError> {
-        let parts = future::try_join_all(self.urls.iter().map(|url| self.fetch_one(url))).await?;
+        // Unchanged keys keep their `Arc`, so a refresh that returns the same
+        // keys keeps their tokens in the verifier's verified-token cache.
+        let previous = self
+            .lock()
+            .cached
+            .as_ref()
+            .map(|cached| cached.keys.clone());
+        let previous = previous.as_deref();
+        let parts =
+            future::try_join_all(self.urls.iter().map(|url| self.fetch_one(url, previous))).await?;
         let mut keys = KeySet::default();
         let mut ttl = self.settings.max_ttl;
         for (part, part_ttl) in &parts {
@@ -463,16 +472,21 @@ impl Inner {
         Ok((keys, ttl))
     }
 
-    async fn fetch_one(&self, url: &Url) -> Result<(KeySet, Duration), KeySourceError> {
+    async fn fetch_one(
+        &self,
+        url: &Url,
+        previous: Option<&KeySet>,
+    ) -> Result<(KeySet, Duration), KeySourceError> {
         self.fetches.fetch_add(1, Ordering::Relaxed);
         let started = Instant::now();
         let fetched = fetch::get(&self.client, url, self.settings.limits()).await?;
-        let keys =
-            KeySet::from_jwks_json(&fetched.body).map_err(|source| KeySourceError::Parse {
+        let keys = KeySet::from_jwks_json_reusing(&fetched.body, previous).map_err(|source| {
+            KeySourceError::Parse {
                 url: url.to_string(),
                 expected: "a JWKS document",
                 source,
-            })?;
+            }
+        })?;
         let ttl = self.settings.ttl(fetched.max_age);
         tracing::debug!(
             target: TARGET,
