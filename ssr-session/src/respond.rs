@@ -185,6 +185,7 @@ pub struct DefaultResponses {
     redirect_param: String,
     fdi_version: String,
     access_token_cookie: String,
+    older_cookie_domain: Option<String>,
     csp_nonce: Option<String>,
     bridge_status: u16,
     max_refresh_attempts: u32,
@@ -200,6 +201,7 @@ impl Default for DefaultResponses {
             redirect_param: "redirectToPath".into(),
             fdi_version: "1.16,1.17,1.18,1.19,2.0,3.0,3.1,4.0,4.1".into(),
             access_token_cookie: "sAccessToken".into(),
+            older_cookie_domain: None,
             csp_nonce: None,
             bridge_status: 401,
             max_refresh_attempts: 2,
@@ -241,6 +243,31 @@ impl DefaultResponses {
     pub fn access_token_cookie(mut self, name: impl Into<String>) -> Self {
         self.access_token_cookie = name.into();
         self
+    }
+
+    /// A cookie domain the app used before (SuperTokens' `olderCookieDomain`):
+    /// every needs-refresh and invalid answer also expires the
+    /// access-token cookie on that domain. Browsers send such a leftover
+    /// cookie before the current one, and the verifier lets the first
+    /// token decide when none is valid, so a stale leftover would otherwise
+    /// turn each expiry into a forced login (supertokens-node #826).
+    pub fn older_cookie_domain(mut self, domain: impl Into<String>) -> Self {
+        self.older_cookie_domain = Some(domain.into());
+        self
+    }
+
+    /// Expires the access-token cookie on the older cookie domain, if one is configured.
+    fn clear_older_cookie(&self, response: ResponseData) -> ResponseData {
+        match &self.older_cookie_domain {
+            Some(domain) => response.with_header(
+                "set-cookie",
+                format!(
+                    "{}=; Path=/; Domain={domain}; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly; SameSite=Lax",
+                    self.access_token_cookie
+                ),
+            ),
+            None => response,
+        }
     }
 
     /// A CSP nonce put on the bridge's inline script.
@@ -386,7 +413,7 @@ impl Respond for DefaultResponses {
         request: &RequestInfo<'_>,
         _reason: NeedsRefreshReason,
     ) -> ResponseData {
-        match request.kind {
+        let response = match request.kind {
             RequestKind::Html => ResponseData::new(
                 self.bridge_status,
                 "text/html; charset=utf-8",
@@ -395,11 +422,12 @@ impl Respond for DefaultResponses {
             RequestKind::Data => {
                 ResponseData::json(401, &serde_json::json!({"message": "try refresh token"}))
             }
-        }
+        };
+        self.clear_older_cookie(response)
     }
 
     fn invalid(&self, request: &RequestInfo<'_>, _error: &InvalidToken) -> ResponseData {
-        match request.kind {
+        let response = match request.kind {
             RequestKind::Html => ResponseData::new(303, "text/plain; charset=utf-8", "")
                 .with_header("location", self.login_redirect(request.path_and_query))
                 .with_header(
@@ -412,7 +440,8 @@ impl Respond for DefaultResponses {
             RequestKind::Data => {
                 ResponseData::json(401, &serde_json::json!({"message": "unauthorised"}))
             }
-        }
+        };
+        self.clear_older_cookie(response)
     }
 
     fn unavailable(&self, request: &RequestInfo<'_>, _error: &Unavailable) -> ResponseData {
@@ -457,4 +486,107 @@ pub(crate) enum Rejected<'a> {
     NeedsRefresh(NeedsRefreshReason),
     Invalid(&'a InvalidToken),
     Unavailable(&'a Unavailable),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::InvalidKind;
+    use crate::source::HeaderList;
+
+    fn html() -> HeaderList {
+        HeaderList::new().with("accept", "text/html")
+    }
+
+    const PATH: &str = "/dashboard?x=1&y=%2F";
+
+    #[test]
+    fn login_redirect_keeps_path_and_query() {
+        let responses = DefaultResponses::default();
+        assert_eq!(
+            responses.login_redirect("/dashboard?x=1"),
+            "/auth?redirectToPath=%2Fdashboard%3Fx%3D1"
+        );
+        let custom = DefaultResponses::default()
+            .login_url("/login?next=1")
+            .redirect_param("to");
+        assert_eq!(custom.login_redirect("/a"), "/login?next=1&to=%2Fa");
+    }
+
+    #[test]
+    fn bridge_is_self_contained_and_escapes_its_configuration() {
+        let responses = DefaultResponses::default()
+            .refresh_url("/r</script><script>alert(1)</script>")
+            .csp_nonce("n\"onerror=\"x");
+        let headers = html();
+        let request = RequestInfo::new(&headers, PATH);
+        let page = responses.needs_refresh(&request, NeedsRefreshReason::Expired);
+        let body = String::from_utf8(page.body.clone()).unwrap();
+        assert_eq!(page.status, 401);
+        assert_eq!(body.matches("<script").count(), 1, "{body}");
+        assert!(!body.contains("src="));
+        assert!(body.contains("nonce=\"n&quot;onerror=&quot;x\""), "{body}");
+        assert!(body.contains("<noscript>"));
+        assert!(body.contains("href=\"/auth?redirectToPath=%2Fdashboard%3Fx%3D1%26y%3D%252F\""));
+        assert_eq!(page.header("cache-control"), Some("no-store"));
+    }
+
+    #[test]
+    fn csp_hash_matches_the_inline_script() {
+        use base64::Engine as _;
+        let responses = DefaultResponses::default();
+        let digest = aws_lc_rs::digest::digest(
+            &aws_lc_rs::digest::SHA256,
+            responses.bridge_script().as_bytes(),
+        );
+        let expected = format!(
+            "'sha256-{}'",
+            base64::engine::general_purpose::STANDARD.encode(digest.as_ref())
+        );
+        assert_eq!(responses.bridge_script_csp_hash(), expected);
+    }
+
+    #[test]
+    fn older_cookie_domain_is_expired_on_refresh_and_invalid_answers() {
+        let responses = DefaultResponses::default().older_cookie_domain("example.com");
+        let invalid = InvalidToken::new(InvalidKind::BadSignature, "x");
+        for headers in [html(), HeaderList::new()] {
+            let request = RequestInfo::new(&headers, PATH);
+            for response in [
+                responses.needs_refresh(&request, NeedsRefreshReason::Expired),
+                responses.invalid(&request, &invalid),
+            ] {
+                let older = response.headers.iter().any(|(k, v)| {
+                    k == "set-cookie"
+                        && v.starts_with("sAccessToken=;")
+                        && v.contains("Domain=example.com")
+                        && v.contains("Max-Age=0")
+                });
+                assert!(older, "{:?}", response.headers);
+            }
+        }
+        let headers = html();
+        let plain = DefaultResponses::default().needs_refresh(
+            &RequestInfo::new(&headers, PATH),
+            NeedsRefreshReason::Expired,
+        );
+        assert!(plain.header("set-cookie").is_none());
+    }
+
+    #[test]
+    fn request_kind_follows_accept() {
+        for (accept, kind) in [
+            ("text/html,application/xhtml+xml", RequestKind::Html),
+            ("TEXT/HTML", RequestKind::Html),
+            ("application/json", RequestKind::Data),
+            ("*/*", RequestKind::Data),
+        ] {
+            let headers = HeaderList::new().with("accept", accept);
+            assert_eq!(RequestKind::from_headers(&headers), kind, "{accept}");
+        }
+        assert_eq!(
+            RequestKind::from_headers(&HeaderList::new()),
+            RequestKind::Data
+        );
+    }
 }

@@ -41,17 +41,17 @@ impl FileKeys {
         let modified = std::fs::metadata(&self.path)
             .and_then(|meta| meta.modified())
             .map_err(Self::unavailable)?;
-        if let Some((seen, keys)) = &*self.loaded.read().unwrap_or_else(|e| e.into_inner()) {
-            if *seen == modified {
-                return Ok(keys.clone());
-            }
-        }
-        let json = std::fs::read(&self.path).map_err(Self::unavailable)?;
         let previous = self
             .loaded
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .clone();
+        if let Some((seen, keys)) = &previous
+            && *seen == modified
+        {
+            return Ok(keys.clone());
+        }
+        let json = std::fs::read(&self.path).map_err(Self::unavailable)?;
         // Reusing unchanged keys keeps their tokens in the verified-token cache.
         let keys = KeySet::from_jwks_json_reusing(&json, previous.as_ref().map(|(_, k)| &**k))
             .map_err(Self::unavailable)?;
