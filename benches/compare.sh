@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# One run, side by side: our verify and pipeline benches, then the seed's Node
-# path (benches/node-seed) on the very same RS256 token and JWKS, then every
-# target ratio (medians) with met / missed.
+# One run, side by side: our criterion benches (verify, pipeline, jwks), the
+# seed's Node path (benches/node-seed) on the very same RS256 token and JWKS,
+# the ratios of those medians, and then every target ratio measured *paired*
+# (both sides in alternating ~20 ms blocks, median of 41 rounds: the numbers
+# to trust on a busy machine), each with met / missed.
 #
 #   benches/compare.sh            # full criterion runs (about 4 minutes on 2 cores)
 #   benches/compare.sh --quick    # shorter samples, for a smoke test
+#   ROUNDS=81 benches/compare.sh  # more paired rounds
 #   BENCHES="verify" benches/compare.sh   # only some bench targets
 #
 # Needs cargo, node >= 20.19 and npm (for `npm ci` in benches/node-seed).
@@ -16,7 +19,7 @@ criterion_args=()
 if [[ "${1:-}" == "--quick" ]]; then
   criterion_args=(--warm-up-time 1 --measurement-time 2)
 fi
-benches="${BENCHES:-verify pipeline}"
+benches="${BENCHES:-verify pipeline jwks}"
 
 target_dir="$(cargo metadata --format-version 1 --no-deps |
   node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).target_directory))')"
@@ -40,3 +43,6 @@ fi
 node benches/node-seed/bench.js "$fixture" --json | tee "$fixture/node.json"
 
 node benches/node-seed/report.js "$target_dir/criterion" "$fixture/node.json"
+
+echo "== paired ratios (cargo run --release -p ssr-session-benches --bin ratios)"
+cargo run --quiet --release -p ssr-session-benches --bin ratios -- --rounds "${ROUNDS:-41}" 2>/dev/null

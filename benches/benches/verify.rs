@@ -10,31 +10,15 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use aws_lc_rs::signature::{self as sig, ParsedPublicKey};
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::HeaderMap;
 use criterion::{Criterion, criterion_group, criterion_main};
 use ssr_session::{
     Algorithm, CookieSource, JwksKeyProvider, SuperTokensClaims, TokenSource, Verifier,
 };
-use ssr_session_benches::{Fixture, JwksServer, cookie_header, poll_once};
+use ssr_session_benches::{Fixture, JwksServer, apps, poll_once};
 
 fn request_headers(token: &str) -> HeaderMap {
-    let mut headers = HeaderMap::new();
-    let mut add = |name: header::HeaderName, value: &str| {
-        headers.append(name, HeaderValue::from_str(value).expect("header value"));
-    };
-    add(header::HOST, "app.example.com");
-    add(
-        header::USER_AGENT,
-        "Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0",
-    );
-    add(
-        header::ACCEPT,
-        "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
-    );
-    add(header::ACCEPT_LANGUAGE, "en-GB,en;q=0.5");
-    add(header::ACCEPT_ENCODING, "gzip, deflate, br, zstd");
-    add(header::COOKIE, &cookie_header(token));
-    headers
+    apps::header_map(&apps::request_headers(token))
 }
 
 fn raw_algorithm(alg: Algorithm) -> &'static dyn sig::VerificationAlgorithm {

@@ -52,7 +52,7 @@ if (node) {
   console.log(`| node, jsonwebtoken.verify with a cached KeyObject (reference), RS256 | ${us(node.cached_key_object_us)} |`);
 }
 
-console.log('\n## Targets (ratios of medians from this run)\n');
+console.log('\n## Targets from the criterion medians of this run (sequential; see the paired ratios below)\n');
 console.log('| target | ratio | goal | |');
 console.log('|---|---|---|---|');
 let missed = 0;

@@ -5,7 +5,12 @@
 //! - [`cookie_header`]: a realistic `Cookie` header with 20 other cookies;
 //! - [`JwksServer`]: a real JWKS server on 127.0.0.1 that counts its requests;
 //! - [`poll_once`]: drives a future that is ready at once without a
-//!   runtime's per-call overhead (what a handler's own task does).
+//!   runtime's per-call overhead (what a handler's own task does);
+//! - [`apps`]: the request and the axum / actix-web / Rocket apps of the
+//!   pipeline benches;
+//! - [`paired`]: an interleaved A/B timing for ratios on a noisy machine.
+
+pub mod apps;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -14,9 +19,10 @@ use std::pin::pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
 
-use ssr_session::Algorithm;
 use ssr_session::testing::{TestKey, TokenBuilder, jwks};
+use ssr_session::{Algorithm, JwksKeyProvider, SessionConfig, Verifier};
 
 /// How long the fixture's tokens live: long enough for every bench and for
 /// `compare.sh` to hand the same token to the Node run afterwards.
@@ -231,4 +237,93 @@ fn status_kib(field: &str) -> Option<u64> {
         .trim()
         .parse()
         .ok()
+}
+
+/// A [`SessionConfig`] with the default verifier (token cache on) over a
+/// [`JwksKeyProvider`] for `server`, its JWKS and token caches warmed with
+/// `token`.
+pub fn warm_session_config(
+    runtime: &tokio::runtime::Runtime,
+    server: &JwksServer,
+    token: &str,
+) -> SessionConfig {
+    let keys = {
+        let _context = runtime.enter();
+        JwksKeyProvider::builder(&server.url())
+            .build()
+            .expect("provider")
+    };
+    let config = SessionConfig::new(Verifier::builder(keys).build().expect("verifier"));
+    let outcome = runtime.block_on(config.verifier().verify_token(token));
+    assert!(outcome.is_valid(), "{outcome:?}");
+    config
+}
+
+/// The result of [`paired`]: medians over the rounds.
+#[derive(Debug, Clone, Copy)]
+pub struct Paired {
+    /// Median of the rounds' `time(a) / time(b)` (per operation).
+    pub ratio: f64,
+    /// The 25th and 75th percentiles of those ratios.
+    pub ratio_quartiles: (f64, f64),
+    /// Median time of one `a`, in nanoseconds.
+    pub a_ns: f64,
+    /// Median time of one `b`, in nanoseconds.
+    pub b_ns: f64,
+}
+
+/// Times `a` and `b` in alternating blocks of about `block` each, for
+/// `rounds` rounds (the order flips every round), and gives the median of
+/// the per-round ratios. Load that drifts over seconds hits both sides of
+/// a round alike, so the ratio stays meaningful on a busy machine where
+/// two separate benchmark runs would not be comparable.
+pub fn paired(rounds: usize, block: Duration, a: &mut dyn FnMut(), b: &mut dyn FnMut()) -> Paired {
+    fn per_block(f: &mut dyn FnMut(), block: Duration) -> u64 {
+        let mut n = 1u64;
+        loop {
+            let start = Instant::now();
+            for _ in 0..n {
+                f();
+            }
+            let elapsed = start.elapsed();
+            if elapsed >= block / 4 {
+                let scaled = n as f64 * block.as_secs_f64() / elapsed.as_secs_f64();
+                return (scaled as u64).max(1);
+            }
+            n *= 2;
+        }
+    }
+    fn run(f: &mut dyn FnMut(), n: u64) -> f64 {
+        let start = Instant::now();
+        for _ in 0..n {
+            f();
+        }
+        start.elapsed().as_nanos() as f64 / n as f64
+    }
+    fn median(values: &mut [f64]) -> f64 {
+        values.sort_by(f64::total_cmp);
+        values[values.len() / 2]
+    }
+    let (na, nb) = (per_block(a, block), per_block(b, block));
+    let (mut ratios, mut times_a, mut times_b) = (Vec::new(), Vec::new(), Vec::new());
+    for round in 0..rounds.max(1) {
+        let (ta, tb) = if round % 2 == 0 {
+            let ta = run(a, na);
+            (ta, run(b, nb))
+        } else {
+            let tb = run(b, nb);
+            (run(a, na), tb)
+        };
+        ratios.push(ta / tb);
+        times_a.push(ta);
+        times_b.push(tb);
+    }
+    let ratio = median(&mut ratios);
+    let quartiles = (ratios[ratios.len() / 4], ratios[ratios.len() * 3 / 4]);
+    Paired {
+        ratio,
+        ratio_quartiles: quartiles,
+        a_ns: median(&mut times_a),
+        b_ns: median(&mut times_b),
+    }
 }

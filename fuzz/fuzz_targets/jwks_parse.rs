@@ -33,7 +33,10 @@ const ALGORITHMS: [Algorithm; 12] = [
 fuzz_target!(|data: &[u8]| {
     let Ok(set) = KeySet::from_jwks_json(data) else {
         if let Ok(text) = std::str::from_utf8(data) {
-            assert!(StaticKeys::from_jwks_json(text).is_err(), "StaticKeys accepts what KeySet refuses");
+            assert!(
+                StaticKeys::from_jwks_json(text).is_err(),
+                "StaticKeys accepts what KeySet refuses"
+            );
         }
         return;
     };
@@ -67,12 +70,22 @@ fuzz_target!(|data: &[u8]| {
     let summary = |set: &KeySet| {
         set.keys()
             .iter()
-            .map(|key| (key.kid().map(str::to_owned), key.algorithms().iter().collect::<Vec<_>>()))
+            .map(|key| {
+                (
+                    key.kid().map(str::to_owned),
+                    key.algorithms().iter().collect::<Vec<_>>(),
+                )
+            })
             .collect::<Vec<_>>()
     };
-    assert_eq!(summary(&set), summary(&again), "reusing a previous set changed the keys");
+    assert_eq!(
+        summary(&set),
+        summary(&again),
+        "reusing a previous set changed the keys"
+    );
     if let Ok(text) = std::str::from_utf8(data) {
-        let keys = StaticKeys::from_jwks_json(text).expect("StaticKeys accepts what KeySet accepts");
+        let keys =
+            StaticKeys::from_jwks_json(text).expect("StaticKeys accepts what KeySet accepts");
         assert_eq!(summary(keys.key_set()), summary(&set));
     }
 });

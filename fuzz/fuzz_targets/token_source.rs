@@ -35,9 +35,16 @@ fn check(tokens: &Tokens<'_>, values: &[&[u8]], trimmed: bool) {
     assert!(tokens.len() <= MAX_TOKENS_PER_REQUEST);
     for token in tokens.as_slice() {
         assert!(!token.is_empty(), "an empty token was returned");
-        assert!(within(token, values), "a token that is not part of a header value");
+        assert!(
+            within(token, values),
+            "a token that is not part of a header value"
+        );
         if trimmed {
-            assert_eq!(token.trim_ascii(), *token, "a token with surrounding whitespace");
+            assert_eq!(
+                token.trim_ascii(),
+                *token,
+                "a token with surrounding whitespace"
+            );
         }
     }
 }
@@ -72,7 +79,11 @@ fuzz_target!(|data: &[u8]| {
 
     let chain = SourceChain::supertokens().tokens(&headers);
     let expected = if cookies.is_empty() { bearer } else { cookies };
-    assert_eq!(chain.as_slice(), expected.as_slice(), "the chain is cookie, then bearer");
+    assert_eq!(
+        chain.as_slice(),
+        expected.as_slice(),
+        "the chain is cookie, then bearer"
+    );
 
     let outcome = common::run(common::verifier(), &headers);
     match &outcome {

@@ -42,7 +42,11 @@ fuzz_target!(|data: &[u8]| {
             let alg = serde_json::from_slice::<serde_json::Value>(header)
                 .ok()
                 .and_then(|h| h.get("alg").and_then(|a| a.as_str()).map(str::to_owned));
-            assert_ne!(alg.as_deref(), Some("HS256"), "a correctly signed HS256 token failed its signature");
+            assert_ne!(
+                alg.as_deref(),
+                Some("HS256"),
+                "a correctly signed HS256 token failed its signature"
+            );
         }
     }
 });

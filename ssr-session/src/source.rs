@@ -40,7 +40,16 @@ pub trait Headers {
 
 impl Headers for http::HeaderMap {
     fn for_each_value<'a>(&'a self, name: &str, each: &mut dyn FnMut(&'a [u8])) {
-        for value in self.get_all(name) {
+        use http::header;
+        // The names asked on every request, as constants: looking up by
+        // `&str` parses the name each time.
+        let values = match name {
+            "cookie" => self.get_all(header::COOKIE),
+            "authorization" => self.get_all(header::AUTHORIZATION),
+            "accept" => self.get_all(header::ACCEPT),
+            other => self.get_all(other),
+        };
+        for value in values {
             each(value.as_bytes());
         }
     }

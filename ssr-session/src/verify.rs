@@ -205,7 +205,10 @@ impl<C: DeserializeOwned + Send + Sync + 'static> Verifier<C> {
                 return SessionOutcome::Valid(session);
             }
         }
-        let outcome = self.check(token).await;
+        // Boxed, so that the hit path's future stays small: frameworks box
+        // every handler future, and the full check's state would make that
+        // allocation several hundred bytes larger on every request.
+        let outcome = Box::pin(self.check(token)).await;
         match &outcome {
             SessionOutcome::Valid(session) => tracing::debug!(
                 target: "ssr_session::verify",
@@ -329,15 +332,13 @@ impl<C: DeserializeOwned + Send + Sync + 'static> Verifier<C> {
         let session = Session::new(user_id.into(), Arc::new(claims), exp as i64);
         if let Some(cache) = &self.inner.cache {
             let key = Arc::downgrade(&key);
-            cache.insert(
-                token,
-                Verified {
-                    session: session.clone(),
-                    exp,
-                    nbf,
-                    key,
-                },
-            );
+            let verified = Verified {
+                session: session.clone(),
+                exp,
+                nbf,
+                key,
+            };
+            cache.insert(token, verified, policy.now());
         }
         SessionOutcome::Valid(session)
     }

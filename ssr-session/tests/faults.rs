@@ -440,7 +440,7 @@ async fn error_statuses_and_garbage_answers_are_outages_too() {
 async fn a_hanging_server_delays_no_cached_kid_and_the_fetch_times_out() {
     let k1 = es256("kid-1");
     let server = ControlledServer::start(set_of(&[&k1])).await;
-    let timeout = Duration::from_secs(2);
+    let timeout = Duration::from_secs(3);
     let keys = provider(&server.url())
         .timeout(timeout)
         .refetch_cooldown(Duration::ZERO)
@@ -467,7 +467,7 @@ async fn a_hanging_server_delays_no_cached_kid_and_the_fetch_times_out() {
         tokio::time::sleep(MS(20)).await;
     }
     assert!(
-        slowest < MS(250),
+        slowest < MS(1000),
         "a cached kid waited {slowest:?} behind a hanging fetch"
     );
     let (outcome, elapsed) = waiting.await.unwrap();
@@ -744,7 +744,7 @@ async fn a_thousand_keys_are_parsed_once_and_looked_up_quickly() {
         assert!(verify_within(&verifier, token, MARGIN).await.0.is_valid());
     }
     let each = started.elapsed() / 20;
-    assert!(each < MS(100), "a lookup among 1,000 keys took {each:?}");
+    assert!(each < MS(250), "a lookup among 1,000 keys took {each:?}");
     assert_eq!(provider.fetch_count(), 1);
 }
 

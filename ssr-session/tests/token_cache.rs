@@ -184,3 +184,65 @@ async fn the_cache_stays_within_its_bound() {
     );
     assert!(cached > 0);
 }
+
+#[tokio::test]
+async fn claims_are_shared_between_hits_not_copied() {
+    let key = TestKey::generate(Algorithm::EdDSA, "k");
+    let keys = StaticKeys::from_jwks_json(&jwks(&[&key]).to_string()).unwrap();
+    let verifier = Verifier::builder(keys).build().unwrap();
+    let token = TokenBuilder::supertokens("alice", 60).sign(&key);
+    let first = verifier
+        .verify(&cookie(&token))
+        .await
+        .into_session()
+        .unwrap();
+    let second = verifier
+        .verify(&cookie(&token))
+        .await
+        .into_session()
+        .unwrap();
+    assert!(Arc::ptr_eq(&first.shared_claims(), &second.shared_claims()));
+}
+
+#[tokio::test]
+async fn a_hit_honours_the_leeway_like_the_full_path() {
+    let key = TestKey::generate(Algorithm::EdDSA, "k");
+    let now = Arc::new(AtomicU64::new(now_secs() as u64));
+    let clock = now.clone();
+    let verifier =
+        Verifier::builder(StaticKeys::from_jwks_json(&jwks(&[&key]).to_string()).unwrap())
+            .leeway(std::time::Duration::from_secs(10))
+            .clock(move || clock.load(Ordering::SeqCst) as f64)
+            .build()
+            .unwrap();
+    let token = TokenBuilder::supertokens("alice", 30).sign(&key);
+    assert!(verifier.verify(&cookie(&token)).await.is_valid());
+    now.fetch_add(35, Ordering::SeqCst); // past `exp`, within the leeway
+    assert!(verifier.verify(&cookie(&token)).await.is_valid());
+    now.fetch_add(10, Ordering::SeqCst); // past `exp` + leeway
+    assert!(matches!(
+        verifier.verify(&cookie(&token)).await,
+        SessionOutcome::NeedsRefresh(NeedsRefreshReason::Expired)
+    ));
+}
+
+#[tokio::test]
+async fn a_changed_policy_is_a_new_verifier_with_an_empty_cache() {
+    let key = TestKey::generate(Algorithm::ES256, "k");
+    let keys = SwappableKeys::new(&[&key]);
+    let token = TokenBuilder::supertokens("alice", 60).sign(&key);
+    let lenient = Verifier::builder(keys.clone()).build().unwrap();
+    assert!(lenient.verify(&cookie(&token)).await.is_valid());
+    assert_eq!(lenient.cached_tokens(), 1);
+    let strict = Verifier::builder(keys.clone())
+        .issuer("https://other.example.com/auth")
+        .build()
+        .unwrap();
+    assert_eq!(strict.cached_tokens(), 0);
+    match strict.verify(&cookie(&token)).await {
+        SessionOutcome::Invalid(invalid) => {
+            assert!(matches!(invalid.kind(), InvalidKind::Claim(_)))
+        }
+        other => panic!("the stricter policy must not see the lenient cache: {other:?}"),
+    }
+}

@@ -25,7 +25,7 @@ use ssr_session::Algorithm;
 use ssr_session::testing::{TestKey, TokenBuilder};
 
 const USAGE: &str = "usage: soak-load --base http://127.0.0.1:PORT [--pid PID] [--duration SECS] \
-[--concurrency N] [--outage-at SECS] [--outage-for SECS] [--users N]";
+[--concurrency N] [--outage-at SECS] [--outage-for SECS] [--users N] [--churn N]";
 
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
 enum Kind {
@@ -86,6 +86,8 @@ struct Options {
     outage_at: Duration,
     outage_for: Duration,
     users: usize,
+    /// Sign-ins per second replacing tokens of the valid pool (0: a fixed pool).
+    churn: usize,
 }
 
 impl Options {
@@ -98,6 +100,7 @@ impl Options {
             outage_at: Duration::from_secs(270),
             outage_for: Duration::from_secs(60),
             users: 200,
+            churn: 5,
         };
         let mut args = std::env::args().skip(1);
         while let Some(flag) = args.next() {
@@ -119,6 +122,7 @@ impl Options {
                 "--outage-at" => options.outage_at = secs()?,
                 "--outage-for" => options.outage_for = secs()?,
                 "--users" => options.users = value.parse().map_err(|e| format!("--users: {e}"))?,
+                "--churn" => options.churn = value.parse().map_err(|e| format!("--churn: {e}"))?,
                 _ => return Err(format!("unknown flag {flag}")),
             }
         }
@@ -335,18 +339,19 @@ async fn main() {
     // Churn: a few users sign in again every second, so new tokens keep
     // reaching the key provider (a cached token never does).
     let churn = {
-        let (client, base, tokens, done, users) = (
+        let (client, base, tokens, done, users, churn) = (
             client.clone(),
             base.clone(),
             tokens.clone(),
             done.clone(),
             options.users,
+            options.churn,
         );
         tokio::spawn(async move {
             let mut rng = Rng(0xc0ff_ee11);
             let mut signed_in = 0u64;
             while !done.load(Ordering::Relaxed) {
-                for _ in 0..5 {
+                for _ in 0..churn {
                     let slot = (rng.next() as usize) % users;
                     if let Ok(token) = sign_in(&client, &base, &format!("user-{slot}")).await {
                         tokens.valid.lock().unwrap()[slot] = token;
@@ -481,9 +486,10 @@ async fn main() {
     let requests: u64 = total.counts.values().sum();
     println!("# Soak report\n");
     println!(
-        "- duration {:.0} s, concurrency {}, outage from {} s for {} s (JWKS answering 503)",
+        "- duration {:.0} s, concurrency {}, churn {} sign-ins/s, outage from {} s for {} s (JWKS answering 503)",
         elapsed.as_secs_f64(),
         options.concurrency,
+        options.churn,
         options.outage_at.as_secs(),
         options.outage_for.as_secs()
     );

@@ -43,7 +43,9 @@ pub struct FixedKeys;
 #[async_trait]
 impl KeyProvider for FixedKeys {
     async fn key(&self, request: &KeyRequest<'_>) -> Result<Arc<VerifyingKey>, KeyLookupError> {
-        key_set().select(request.kid, request.algorithm).into_result()
+        key_set()
+            .select(request.kid, request.algorithm)
+            .into_result()
     }
 }
 
@@ -101,16 +103,23 @@ pub fn check_outcome(token: &[u8], outcome: &SessionOutcome) {
     match outcome {
         SessionOutcome::Valid(session) => {
             let (header, payload) = decode(token).expect("a valid token is a compact JWS");
-            let alg = header["alg"].as_str().expect("a valid token has a string alg");
+            let alg = header["alg"]
+                .as_str()
+                .expect("a valid token has a string alg");
             assert!(
                 matches!(alg, "RS256" | "ES256" | "EdDSA" | "HS256"),
                 "valid with alg {alg}"
             );
             assert!(header.get("crit").is_none(), "valid with crit");
-            let exp = payload["exp"].as_f64().expect("a valid token has a numeric exp");
+            let exp = payload["exp"]
+                .as_f64()
+                .expect("a valid token has a numeric exp");
             assert!(exp > NOW, "valid but exp {exp} is not after now");
             if let Some(nbf) = payload.get("nbf") {
-                assert!(nbf.as_f64().expect("numeric nbf") <= NOW, "valid before nbf");
+                assert!(
+                    nbf.as_f64().expect("numeric nbf") <= NOW,
+                    "valid before nbf"
+                );
             }
             assert_eq!(
                 Some(session.user_id()),
@@ -121,7 +130,9 @@ pub fn check_outcome(token: &[u8], outcome: &SessionOutcome) {
         }
         SessionOutcome::NeedsRefresh(ssr_session::NeedsRefreshReason::Expired) => {
             let (_, payload) = decode(token).expect("an expired token is a compact JWS");
-            let exp = payload["exp"].as_f64().expect("an expired token has a numeric exp");
+            let exp = payload["exp"]
+                .as_f64()
+                .expect("an expired token has a numeric exp");
             assert!(exp <= NOW, "expired but exp {exp} is after now");
         }
         _ => {}
@@ -143,7 +154,11 @@ fn decode(token: &[u8]) -> Option<(Value, Value)> {
 /// `b64(header).b64(payload)` signed with the HS256 secret of key `hs`,
 /// as a compact JWS.
 pub fn sign_hs256(header: &[u8], payload: &[u8]) -> Vec<u8> {
-    let input = format!("{}.{}", URL_SAFE_NO_PAD.encode(header), URL_SAFE_NO_PAD.encode(payload));
+    let input = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(header),
+        URL_SAFE_NO_PAD.encode(payload)
+    );
     let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, HMAC_SECRET);
     let tag = aws_lc_rs::hmac::sign(&key, input.as_bytes());
     format!("{input}.{}", URL_SAFE_NO_PAD.encode(tag.as_ref())).into_bytes()

@@ -1,0 +1,173 @@
+//! The request and the three in-process apps the pipeline benches drive:
+//! each serves `/dashboard` (the adapter's `Session` extractor or guard,
+//! rendering the user id) and `/public` (the same page, no auth).
+
+use ssr_session::SessionConfig;
+
+use crate::cookie_header;
+
+/// The user id of the fixture's tokens.
+pub const USER: &str = "bench-user-7f3c9a";
+
+/// Calls one path of an app and returns the response body's length
+/// (asserting status 200).
+pub type App = Box<dyn FnMut(&str) -> usize>;
+
+/// Builds an [`App`] from the configuration and the request's headers.
+pub type Build = fn(&SessionConfig, &[(&'static str, String)]) -> App;
+
+/// The frameworks, by bench name.
+pub const FRAMEWORKS: [(&str, Build); 3] = [("axum", axum), ("actix", actix), ("rocket", rocket)];
+
+/// The page both routes render: the protected one with the session's user id.
+pub fn page(user: &str) -> String {
+    let user: String = user
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+        .collect();
+    format!(
+        "<!doctype html><html><head><title>Dashboard</title></head>\
+         <body><main><h1>Dashboard</h1><p>Signed in as <b>{user}</b></p></main></body></html>"
+    )
+}
+
+/// A browser's page navigation: the usual headers and a `Cookie` header
+/// with 20 other cookies and `sAccessToken` ([`cookie_header`]).
+pub fn request_headers(token: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("host", "app.example.com".into()),
+        (
+            "user-agent",
+            "Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0".into(),
+        ),
+        (
+            "accept",
+            "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8".into(),
+        ),
+        ("accept-language", "en-GB,en;q=0.5".into()),
+        ("accept-encoding", "gzip, deflate, br, zstd".into()),
+        ("cookie", cookie_header(token)),
+    ]
+}
+
+/// [`request_headers`] as an `http` 1 header map.
+pub fn header_map(headers: &[(&'static str, String)]) -> axum::http::HeaderMap {
+    let mut map = axum::http::HeaderMap::new();
+    for (name, value) in headers {
+        map.append(
+            *name,
+            axum::http::HeaderValue::from_str(value).expect("header value"),
+        );
+    }
+    map
+}
+
+/// axum: `Router` + `tower::ServiceExt::oneshot` on a current-thread runtime.
+pub fn axum(config: &SessionConfig, headers: &[(&'static str, String)]) -> App {
+    use axum::response::Html;
+    use axum::routing::get;
+    use tower::ServiceExt as _;
+
+    async fn dashboard(
+        ssr_session_axum::Session(session): ssr_session_axum::Session,
+    ) -> Html<String> {
+        Html(page(session.user_id()))
+    }
+    async fn public() -> Html<String> {
+        Html(page(USER))
+    }
+
+    let app = axum::Router::new()
+        .route("/dashboard", get(dashboard))
+        .route("/public", get(public))
+        .with_state(config.clone());
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime");
+    let map = header_map(headers);
+    Box::new(move |path| {
+        // Built per request, as a server's parser would.
+        let mut request = axum::http::Request::get(path)
+            .body(axum::body::Body::empty())
+            .expect("request");
+        *request.headers_mut() = map.clone();
+        runtime.block_on(async {
+            let response = app.clone().oneshot(request).await.expect("infallible");
+            assert_eq!(response.status(), 200);
+            axum::body::to_bytes(response.into_body(), usize::MAX)
+                .await
+                .expect("body")
+                .len()
+        })
+    })
+}
+
+/// actix-web: `test::init_service` + `test::call_service` on an actix system.
+pub fn actix(config: &SessionConfig, headers: &[(&'static str, String)]) -> App {
+    use actix_web::{App as ActixApp, HttpResponse, test, web};
+
+    async fn dashboard(session: ssr_session_actix::Session) -> HttpResponse {
+        HttpResponse::Ok()
+            .content_type("text/html; charset=utf-8")
+            .body(page(session.user_id()))
+    }
+    async fn public() -> HttpResponse {
+        HttpResponse::Ok()
+            .content_type("text/html; charset=utf-8")
+            .body(page(USER))
+    }
+
+    let system = actix_web::rt::System::new();
+    let app = system.block_on(test::init_service(
+        ActixApp::new()
+            .app_data(web::Data::new(config.clone()))
+            .route("/dashboard", web::get().to(dashboard))
+            .route("/public", web::get().to(public)),
+    ));
+    let headers = headers.to_vec();
+    Box::new(move |path| {
+        let mut request = test::TestRequest::get().uri(path);
+        for (name, value) in &headers {
+            request = request.append_header((*name, value.as_str()));
+        }
+        let request = request.to_request();
+        system.block_on(async {
+            let response = test::call_service(&app, request).await;
+            assert_eq!(response.status(), 200);
+            test::read_body(response).await.len()
+        })
+    })
+}
+
+/// Rocket: `local::blocking::Client` (untracked), logging off.
+pub fn rocket(config: &SessionConfig, headers: &[(&'static str, String)]) -> App {
+    use rocket::http::{Header, Status};
+    use rocket::local::blocking::Client;
+    use rocket::response::content::RawHtml;
+
+    #[rocket::get("/dashboard")]
+    fn dashboard(session: ssr_session_rocket::Session) -> RawHtml<String> {
+        RawHtml(page(session.user_id()))
+    }
+    #[rocket::get("/public")]
+    fn public() -> RawHtml<String> {
+        RawHtml(page(USER))
+    }
+
+    let figment = rocket::Config::figment().merge(("log_level", "off"));
+    let rocket = rocket::custom(figment)
+        .manage(config.clone())
+        .register("/", ssr_session_rocket::catchers())
+        .mount("/", rocket::routes![dashboard, public]);
+    let client = Client::untracked(rocket).expect("rocket client");
+    let headers = headers.to_vec();
+    Box::new(move |path| {
+        let mut request = client.get(path.to_owned());
+        for (name, value) in &headers {
+            request = request.header(Header::new(*name, value.clone()));
+        }
+        let response = request.dispatch();
+        assert_eq!(response.status(), Status::Ok);
+        response.into_bytes().expect("body").len()
+    })
+}
