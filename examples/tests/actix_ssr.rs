@@ -1,57 +1,17 @@
 //! The actix-web example app, started as a real process and spoken to over
 //! plain HTTP (no cookie store: cookies are set by hand).
 
-use std::io::{BufRead as _, BufReader};
-use std::process::{Child, Command, Stdio};
-
 use reqwest::header::{ACCEPT, COOKIE, SET_COOKIE};
 use serde_json::{Value, json};
 
-/// The running binary; killed when dropped, even if the test fails.
-struct Server {
-    child: Child,
-    base: String,
-}
+#[path = "common/server.rs"]
+mod server;
 
-impl Server {
-    fn start() -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_actix-ssr"))
-            .args(["--addr", "127.0.0.1:0"])
-            .env_remove("SSR_SESSION_ADDR")
-            .env_remove("SSR_SESSION_API_DOMAIN")
-            .env_remove("SSR_SESSION_CSP_NONCE")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start actix-ssr");
-        let stdout = child.stdout.take().expect("piped stdout");
-        let mut first_line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut first_line)
-            .expect("read the address");
-        let base = first_line.trim().to_owned();
-        assert!(
-            base.starts_with("http://127.0.0.1:"),
-            "first line: {first_line:?}"
-        );
-        Self { child, base }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use server::Server;
 
 #[tokio::test]
 async fn the_actix_site_serves_pages_by_session() {
-    let server = Server::start();
+    let server = Server::start(env!("CARGO_BIN_EXE_actix-ssr"), &[]);
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()

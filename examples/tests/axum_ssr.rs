@@ -1,56 +1,11 @@
 //! The `axum-ssr` example, run as a process and driven over plain HTTP.
 
-use std::io::{BufRead as _, BufReader};
-use std::process::{Child, ChildStdout, Command, Stdio};
-
 use serde_json::{Value, json};
 
-/// The running example; killed when dropped.
-struct Server {
-    child: Child,
-    base: String,
-    _stdout: BufReader<ChildStdout>,
-}
+#[path = "common/server.rs"]
+mod server;
 
-impl Server {
-    fn start() -> Self {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_axum-ssr"));
-        command
-            .args(["--addr", "127.0.0.1:0"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
-        for (name, _) in std::env::vars_os() {
-            if name.to_string_lossy().starts_with("SSR_SESSION_") {
-                command.env_remove(name);
-            }
-        }
-        let mut child = command.spawn().expect("start axum-ssr");
-        let mut stdout = BufReader::new(child.stdout.take().unwrap());
-        let mut line = String::new();
-        stdout.read_line(&mut line).expect("read the address");
-        let base = line.trim().to_string();
-        if !base.starts_with("http://127.0.0.1:") {
-            let _ = child.kill();
-            panic!("expected the address as the first line of stdout, got {line:?}");
-        }
-        Self {
-            child,
-            base,
-            _stdout: stdout,
-        }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use server::Server;
 
 const HTML: &str = "text/html,application/xhtml+xml,*/*;q=0.8";
 
@@ -76,7 +31,7 @@ fn json(body: &str) -> Value {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_site_verifies_sessions_while_rendering() {
-    let server = Server::start();
+    let server = Server::start(env!("CARGO_BIN_EXE_axum-ssr"), &[]);
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()

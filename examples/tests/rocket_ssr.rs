@@ -1,60 +1,13 @@
 //! The `rocket-ssr` example, run as a process and driven over plain HTTP
 //! (no cookie store: cookies are set by hand).
 
-use std::io::{BufRead as _, BufReader};
-use std::process::{Child, ChildStdout, Command, Stdio};
-
 use reqwest::header::HeaderMap;
 use serde_json::{Value, json};
 
-/// The running example; killed when dropped, even if the test fails.
-struct Server {
-    child: Child,
-    base: String,
-    _stdout: BufReader<ChildStdout>,
-}
+#[path = "common/server.rs"]
+mod server;
 
-impl Server {
-    fn start(extra_args: &[&str]) -> Self {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_rocket-ssr"));
-        command
-            .args(["--addr", "127.0.0.1:0"])
-            .args(extra_args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
-        for (name, _) in std::env::vars_os() {
-            let name = name.to_string_lossy().into_owned();
-            if name.starts_with("SSR_SESSION_") || name.starts_with("ROCKET_") {
-                command.env_remove(name);
-            }
-        }
-        let mut child = command.spawn().expect("start rocket-ssr");
-        let mut stdout = BufReader::new(child.stdout.take().expect("piped stdout"));
-        let mut line = String::new();
-        stdout.read_line(&mut line).expect("read the address");
-        let base = line.trim().to_string();
-        if !base.starts_with("http://127.0.0.1:") || base.ends_with(":0") {
-            let _ = child.kill();
-            panic!("expected the address as the first line of stdout, got {line:?}");
-        }
-        Self {
-            child,
-            base,
-            _stdout: stdout,
-        }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use server::Server;
 
 const HTML: &str = "text/html,application/xhtml+xml,*/*;q=0.8";
 const JSON: &str = "application/json";
@@ -88,7 +41,7 @@ fn json(body: &str) -> Value {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_rocket_site_verifies_sessions_while_rendering() {
-    let server = Server::start(&[]);
+    let server = Server::start(env!("CARGO_BIN_EXE_rocket-ssr"), &[]);
     let client = client();
 
     // Public page.
@@ -177,7 +130,7 @@ async fn the_rocket_site_verifies_sessions_while_rendering() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_bridge_carries_the_csp_nonce_and_header() {
-    let server = Server::start(&["--csp-nonce", "n0nce"]);
+    let server = Server::start(env!("CARGO_BIN_EXE_rocket-ssr"), &["--csp-nonce", "n0nce"]);
     let (status, headers, body) = get(&client(), server.url("/dashboard"), HTML, None).await;
     assert_eq!(status, 401);
     assert!(body.contains("nonce=\"n0nce\""), "{body}");
