@@ -79,9 +79,11 @@
 //!
 //! # Memoisation
 //!
-//! The outcome is computed once per request and kept in the request's
-//! extensions, however many of these extractors a handler (or a
-//! middleware) asks for, even when actix extracts them concurrently.
+//! The token is verified once per request, however many of these extractors
+//! a handler (or a middleware) asks for, even when actix extracts them
+//! concurrently: a computed outcome is kept in the request's extensions, and
+//! a verified-token cache hit is simply looked up again (which costs what
+//! reading the memo would).
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
@@ -101,7 +103,7 @@ use actix_web::{
     FromRequest, HttpMessage, HttpRequest, HttpResponse, Responder, ResponseError, web,
 };
 use serde::de::DeserializeOwned;
-use ssr_session::{Headers, RequestInfo, SessionConfig, SuperTokensClaims};
+use ssr_session::{Headers, Refusal, RequestInfo, SessionConfig, SuperTokensClaims};
 pub use ssr_session::{ResponseData, SessionOutcome, SessionProps};
 use tokio::sync::OnceCell;
 
@@ -296,11 +298,31 @@ struct Memo<C>(Rc<OnceCell<SessionOutcome<C>>>);
 /// An extractor's future (actix runs extractors on one thread).
 type Extraction<T> = Pin<Box<dyn Future<Output = Result<T, SessionRejection>>>>;
 
-/// One of the core's decisions: the outcome into a value or a response.
-type Decide<C, T> =
-    fn(&SessionConfig<C>, &SessionOutcome<C>, &RequestInfo<'_>) -> Result<T, ResponseData>;
+/// One of the core's decisions: the outcome into a value or a refusal.
+type Decide<C, T> = fn(&SessionConfig<C>, SessionOutcome<C>) -> Result<T, Refusal>;
 
-/// Verifies the request once (memoised in its extensions), then lets
+/// The request's outcome, computed once and kept in its extensions.
+async fn memoised<C>(
+    request: &HttpRequest,
+    config: &SessionConfig<C>,
+    headers: &ActixHeaders<'_>,
+) -> SessionOutcome<C>
+where
+    C: DeserializeOwned + Send + Sync + 'static,
+{
+    let existing = request
+        .extensions()
+        .get::<Memo<C>>()
+        .map(|memo| memo.0.clone());
+    let memo = existing.unwrap_or_else(|| {
+        let memo = Rc::new(OnceCell::new());
+        request.extensions_mut().insert(Memo(memo.clone()));
+        memo
+    });
+    memo.get_or_init(|| config.outcome(headers)).await.clone()
+}
+
+/// Verifies the request once (a cache hit, or memoised), then lets
 /// `decide` (one of the core's decisions) turn the outcome into the
 /// extractor's value or the response to send instead.
 fn extract<C, T>(request: &HttpRequest, decide: Decide<C, T>) -> Extraction<T>
@@ -319,22 +341,21 @@ where
             );
             return Err(ResponseData::missing_setup(SETUP).into());
         };
-        let existing = request
-            .extensions()
-            .get::<Memo<C>>()
-            .map(|memo| memo.0.clone());
-        let memo = existing.unwrap_or_else(|| {
-            let memo = Rc::new(OnceCell::new());
-            request.extensions_mut().insert(Memo(memo.clone()));
-            memo
-        });
         let headers = ActixHeaders(request.headers());
-        let outcome = memo.get_or_init(|| config.outcome(&headers)).await;
-        let path = request
-            .uri()
-            .path_and_query()
-            .map_or(request.path(), |p| p.as_str());
-        decide(config, outcome, &RequestInfo::new(&headers, path)).map_err(SessionRejection::from)
+        let outcome = match config.cached_session(&headers) {
+            Some(session) => SessionOutcome::Valid(session),
+            None => memoised(&request, config, &headers).await,
+        };
+        decide(config, outcome).map_err(|refusal| {
+            // The request is looked at only to answer without a session.
+            let path = request
+                .uri()
+                .path_and_query()
+                .map_or(request.path(), |p| p.as_str());
+            config
+                .respond(&refusal, &RequestInfo::new(&headers, path))
+                .into()
+        })
     })
 }
 
@@ -343,9 +364,7 @@ impl<C: DeserializeOwned + Send + Sync + 'static> FromRequest for Session<C> {
     type Future = Extraction<Self>;
 
     fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
-        extract::<C, _>(request, |config, outcome, info| {
-            config.require(outcome, info).map(Self)
-        })
+        extract::<C, _>(request, |config, outcome| config.require(outcome).map(Self))
     }
 }
 
@@ -354,8 +373,8 @@ impl<C: DeserializeOwned + Send + Sync + 'static> FromRequest for OptionalSessio
     type Future = Extraction<Self>;
 
     fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
-        extract::<C, _>(request, |config, outcome, info| {
-            config.optional(outcome, info).map(Self)
+        extract::<C, _>(request, |config, outcome| {
+            config.optional(outcome).map(Self)
         })
     }
 }
@@ -365,7 +384,7 @@ impl<C: DeserializeOwned + Send + Sync + 'static> FromRequest for Outcome<C> {
     type Future = Extraction<Self>;
 
     fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
-        extract::<C, _>(request, |_, outcome, _| Ok(Self(outcome.clone())))
+        extract::<C, _>(request, |_, outcome| Ok(Self(outcome)))
     }
 }
 
@@ -374,8 +393,8 @@ impl<C: DeserializeOwned + Send + Sync + 'static> FromRequest for Props<C> {
     type Future = Extraction<Self>;
 
     fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
-        extract::<C, _>(request, |config, outcome, info| {
-            config.props(outcome, info).map(|props| Self {
+        extract::<C, _>(request, |config, outcome| {
+            config.props(outcome).map(|props| Self {
                 props,
                 claims: PhantomData,
             })

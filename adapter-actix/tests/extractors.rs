@@ -95,6 +95,43 @@ async fn the_outcome_is_computed_once_per_request() {
     }
 }
 
+/// With the token cache on, a hit is looked up again by each extractor
+/// (no memo), and the token is verified once across requests.
+#[actix_web::test]
+async fn with_the_token_cache_the_extractors_share_one_cached_session() {
+    let key = TestKey::generate(Algorithm::RS256, "k1");
+    let (verifier, calls) =
+        counting_verifier(&key, |keys| Verifier::builder(keys).build().unwrap());
+    let app = test::init_service(
+        App::new()
+            .app_data(web::Data::new(SessionConfig::new(verifier)))
+            .route(
+                "/all",
+                web::get().to(
+                    |session: Session, optional: OptionalSession, outcome: Outcome| async move {
+                        assert!(outcome.session().unwrap().ptr_eq(&session));
+                        assert!(optional.as_ref().unwrap().ptr_eq(&session));
+                        HttpResponse::Ok().body(session.user_id().to_owned())
+                    },
+                ),
+            ),
+    )
+    .await;
+    let token = TokenBuilder::supertokens("alice", 300).sign(&key);
+    for _ in 0..3 {
+        let request = test::TestRequest::get()
+            .uri("/all")
+            .insert_header(cookie(&token))
+            .to_request();
+        assert_eq!(test::call_and_read_body(&app, request).await, "alice");
+    }
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        1,
+        "one verification, then hits"
+    );
+}
+
 #[actix_web::test]
 async fn a_missing_configuration_is_a_500_naming_the_setup() {
     let app = test::init_service(

@@ -104,9 +104,10 @@
 //!
 //! # Once per request
 //!
-//! The outcome is computed once per request and kept in the request's
-//! extensions, so a handler (or a middleware and a handler) may use several
-//! of these extractors without verifying twice.
+//! A handler (or a middleware and a handler) may use several of these
+//! extractors without verifying twice: a computed outcome is kept in the
+//! request's extensions, and a verified-token cache hit is simply looked up
+//! again (which costs what reading the memo would, and saves storing it).
 //!
 //! # Nested routers
 //!
@@ -121,7 +122,6 @@
 
 use std::fmt;
 use std::ops::Deref;
-use std::sync::Arc;
 
 use axum_core::body::Body;
 use axum_core::extract::{FromRef, FromRequestParts, OptionalFromRequestParts};
@@ -130,7 +130,8 @@ use http::request::Parts;
 use http::{HeaderName, HeaderValue, StatusCode};
 use serde::de::DeserializeOwned;
 use ssr_session::{
-    RequestInfo, ResponseData, SessionConfig, SessionOutcome, SessionProps, SuperTokensClaims,
+    Refusal, RequestInfo, ResponseData, SessionConfig, SessionOutcome, SessionProps,
+    SuperTokensClaims,
 };
 
 /// A required session: the handler runs only when the token is valid.
@@ -263,8 +264,9 @@ pub fn into_response(data: ResponseData) -> Response {
     response
 }
 
-/// The outcome once per request, kept in the request's extensions.
-struct Memo<C>(Arc<SessionOutcome<C>>);
+/// A computed outcome, kept in the request's extensions so that the token is
+/// verified once per request. Held by value: a clone is one reference count.
+struct Memo<C>(SessionOutcome<C>);
 
 impl<C> Clone for Memo<C> {
     fn clone(&self) -> Self {
@@ -272,24 +274,33 @@ impl<C> Clone for Memo<C> {
     }
 }
 
-/// The configuration from the state, and the request's outcome (memoised).
-async fn outcome<S, C>(parts: &mut Parts, state: &S) -> (SessionConfig<C>, Arc<SessionOutcome<C>>)
+/// The configuration from the state, and the request's outcome: a token-cache
+/// hit as is (looking it up again is as cheap as a memo), else memoised.
+async fn outcome<S, C>(parts: &mut Parts, state: &S) -> (SessionConfig<C>, SessionOutcome<C>)
 where
     SessionConfig<C>: FromRef<S>,
     C: DeserializeOwned + Send + Sync + 'static,
 {
     let config = SessionConfig::<C>::from_ref(state);
+    if let Some(session) = config.cached_session(&parts.headers) {
+        return (config, SessionOutcome::Valid(session));
+    }
     if let Some(Memo(outcome)) = parts.extensions.get::<Memo<C>>() {
         return (config, outcome.clone());
     }
-    let outcome = Arc::new(config.outcome(&parts.headers).await);
+    let outcome = config.outcome(&parts.headers).await;
     parts.extensions.insert(Memo(outcome.clone()));
     (config, outcome)
 }
 
-fn request_info(parts: &Parts) -> RequestInfo<'_> {
+/// Renders a refusal; the request is looked at only here.
+fn reject<C>(config: &SessionConfig<C>, parts: &Parts, refusal: Refusal) -> SessionRejection
+where
+    C: DeserializeOwned + Send + Sync + 'static,
+{
     let path_and_query = parts.uri.path_and_query().map_or("/", |p| p.as_str());
-    RequestInfo::new(&parts.headers, path_and_query)
+    let request = RequestInfo::new(&parts.headers, path_and_query);
+    config.respond(&refusal, &request).into()
 }
 
 impl<S, C> FromRequestParts<S> for Session<C>
@@ -302,8 +313,10 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let (config, outcome) = outcome(parts, state).await;
-        let session = config.require(&outcome, &request_info(parts))?;
-        Ok(Self(session))
+        match config.require(outcome) {
+            Ok(session) => Ok(Self(session)),
+            Err(refusal) => Err(reject(&config, parts, refusal)),
+        }
     }
 }
 
@@ -320,8 +333,10 @@ where
         state: &S,
     ) -> Result<Option<Self>, Self::Rejection> {
         let (config, outcome) = outcome(parts, state).await;
-        let session = config.optional(&outcome, &request_info(parts))?;
-        Ok(session.map(Self))
+        match config.optional(outcome) {
+            Ok(session) => Ok(session.map(Self)),
+            Err(refusal) => Err(reject(&config, parts, refusal)),
+        }
     }
 }
 
@@ -335,7 +350,7 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let (_, outcome) = outcome(parts, state).await;
-        Ok(Self(SessionOutcome::clone(&outcome)))
+        Ok(Self(outcome))
     }
 }
 
@@ -348,7 +363,9 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let (config, outcome) = outcome::<S, SuperTokensClaims>(parts, state).await;
-        let props = config.props(&outcome, &request_info(parts))?;
-        Ok(Self(props))
+        match config.props(outcome) {
+            Ok(props) => Ok(Self(props)),
+            Err(refusal) => Err(reject(&config, parts, refusal)),
+        }
     }
 }

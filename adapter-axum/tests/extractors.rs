@@ -104,6 +104,44 @@ async fn one_verification_per_request_whatever_the_extractors() {
 }
 
 #[tokio::test]
+async fn with_the_token_cache_extractors_share_one_verification_across_requests() {
+    async fn all(
+        Outcome(outcome): Outcome,
+        optional: Option<Session>,
+        Session(session): Session,
+    ) -> String {
+        // Every extractor sees the one cached session.
+        assert!(outcome.session().unwrap().ptr_eq(&session));
+        assert!(optional.unwrap().ptr_eq(&session));
+        format!("user:{}", session.user_id())
+    }
+    let key = TestKey::generate(Algorithm::RS256, "k1");
+    let calls = Arc::new(AtomicUsize::new(0));
+    let provider = CountingKeys {
+        keys: StaticKeys::from_jwks_json(&jwks(&[&key]).to_string()).unwrap(),
+        calls: calls.clone(),
+    };
+    let config = SessionConfig::new(Verifier::builder(provider).build().unwrap());
+    let app = Router::new().route("/all", get(all)).with_state(config);
+    let token = TokenBuilder::supertokens("alice", 300).sign(&key);
+    for _ in 0..3 {
+        let response = get_with_cookie(app.clone(), "/all", &token).await;
+        assert_eq!(body_text(response).await, "user:alice");
+    }
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        1,
+        "one verification, then hits"
+    );
+    // Outcomes the cache does not hold are still computed once per request.
+    let forged =
+        TokenBuilder::supertokens("alice", 300).sign(&TestKey::generate(Algorithm::RS256, "k1"));
+    let response = get_with_cookie(app, "/all", &forged).await;
+    assert_eq!(response.status(), 401);
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
 async fn a_middleware_and_the_handler_share_the_outcome() {
     async fn note_outcome(Outcome(outcome): Outcome, request: Request, next: Next) -> Response {
         let mut response = next.run(request).await;

@@ -111,8 +111,10 @@
 //!
 //! # Memoisation
 //!
-//! The outcome is computed once per request and kept in the request-local
-//! cache (`local_cache_async`), however many of these guards a route uses.
+//! The token is verified once per request, however many of these guards a
+//! route uses: a computed outcome is kept in the request-local cache
+//! (`local_cache_async`), and a verified-token cache hit is simply looked up
+//! again (which costs what reading the memo would).
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
@@ -128,7 +130,7 @@ use rocket::request::{self, FromRequest, Request};
 use rocket::response::{self, Responder, Response};
 use rocket::{Ignite, Phase, Rocket, Sentinel};
 use serde::de::DeserializeOwned;
-use ssr_session::{Headers, RequestInfo, SessionConfig, SuperTokensClaims};
+use ssr_session::{Headers, Refusal, RequestInfo, SessionConfig, SuperTokensClaims};
 pub use ssr_session::{ResponseData, SessionOutcome, SessionProps};
 
 /// The setup the guards need, as named in the 500 answer.
@@ -334,13 +336,12 @@ impl Headers for RocketHeaders<'_, '_> {
     }
 }
 
-/// One of the core's decisions: the guard's value, or the response to send.
-type Decide<C, T> =
-    fn(&SessionConfig<C>, &SessionOutcome<C>, &RequestInfo<'_>) -> Result<T, ResponseData>;
+/// One of the core's decisions: the guard's value, or a refusal.
+type Decide<C, T> = fn(&SessionConfig<C>, SessionOutcome<C>) -> Result<T, Refusal>;
 
-/// Verifies the request once (memoised in the request-local cache), then
-/// lets `decide` (one of the core's decisions) turn the outcome into the
-/// guard's value or the response to send instead.
+/// Verifies the request once (a cache hit, or memoised in the request-local
+/// cache), then lets `decide` (one of the core's decisions) turn the outcome
+/// into the guard's value or the response to send instead.
 async fn guard<C, T>(
     request: &Request<'_>,
     decide: Decide<C, T>,
@@ -358,13 +359,23 @@ where
         return reject(request, ResponseData::missing_setup(SETUP));
     };
     let headers = RocketHeaders::of(request);
-    let Memo(outcome) = request
-        .local_cache_async(async { Memo(config.outcome(&headers).await) })
-        .await;
-    let path = request.uri().to_string();
-    match decide(config, outcome, &RequestInfo::new(&headers, &path)) {
+    let outcome = match config.cached_session(&headers) {
+        Some(session) => SessionOutcome::Valid(session),
+        None => {
+            let Memo(outcome) = request
+                .local_cache_async(async { Memo(config.outcome(&headers).await) })
+                .await;
+            outcome.clone()
+        }
+    };
+    match decide(config, outcome) {
         Ok(value) => request::Outcome::Success(value),
-        Err(response) => reject(request, response),
+        Err(refusal) => {
+            // The request is looked at only to answer without a session.
+            let path = request.uri().to_string();
+            let response = config.respond(&refusal, &RequestInfo::new(&headers, &path));
+            reject(request, response)
+        }
     }
 }
 
@@ -428,15 +439,15 @@ macro_rules! guard {
     };
 }
 
-guard!(Session, |config, outcome, info| {
-    config.require(outcome, info).map(Session)
+guard!(Session, |config, outcome| {
+    config.require(outcome).map(Session)
 });
-guard!(OptionalSession, |config, outcome, info| {
-    config.optional(outcome, info).map(OptionalSession)
+guard!(OptionalSession, |config, outcome| {
+    config.optional(outcome).map(OptionalSession)
 });
-guard!(Outcome, |_, outcome, _| { Ok(Outcome(outcome.clone())) });
-guard!(Props, |config, outcome, info| {
-    config.props(outcome, info).map(|props| Props {
+guard!(Outcome, |_, outcome| Ok(Outcome(outcome)));
+guard!(Props, |config, outcome| {
+    config.props(outcome).map(|props| Props {
         props,
         claims: PhantomData,
     })

@@ -170,6 +170,38 @@ async fn the_outcome_is_computed_once_per_request() {
     );
 }
 
+#[rocket::get("/same")]
+fn same(session: Session, optional: OptionalSession, outcome: Outcome) -> String {
+    assert!(outcome.session().unwrap().ptr_eq(&session));
+    assert!(optional.as_ref().unwrap().ptr_eq(&session));
+    session.user_id().to_owned()
+}
+
+/// With the token cache on, a hit is looked up again by each guard (no
+/// memo), and the token is verified once across requests.
+#[tokio::test]
+async fn with_the_token_cache_the_guards_share_one_cached_session() {
+    let keys = Keys::new();
+    let counting = Counting {
+        keys: StaticKeys::from_jwks_json(&jwks(&[&keys.key]).to_string()).unwrap(),
+        lookups: keys.lookups.clone(),
+    };
+    let config = SessionConfig::new(Verifier::builder(counting).build().unwrap());
+    let client = Client::tracked(app(config).mount("/", rocket::routes![same]))
+        .await
+        .unwrap();
+    let cookie = Header::new("cookie", format!("sAccessToken={}", keys.token(300)));
+    for _ in 0..3 {
+        let response = client.get("/same").header(cookie.clone()).dispatch().await;
+        assert_eq!(response.into_string().await.unwrap(), "alice");
+    }
+    assert_eq!(
+        keys.lookups.load(Ordering::SeqCst),
+        1,
+        "one verification, then hits"
+    );
+}
+
 fn refused(launch: Result<Client, rocket::Error>) -> rocket::Error {
     match launch {
         Ok(_) => panic!("launch must be refused"),

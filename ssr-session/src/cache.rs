@@ -9,16 +9,20 @@
 //!
 //! # Hashing
 //!
-//! The table's bucketing hash is foldhash, seeded at random per cache. It
-//! decides nothing about a match: an entry is found only when the token's
-//! full bytes are equal to the stored ones. A non-cryptographic hash opens
-//! one door, hash flooding (many entries in one bucket), and that needs
-//! many *inserted* tokens whose bytes the attacker chooses. Only tokens
-//! that passed the signature check are inserted, whose bytes (a random
-//! session handle, a signature) the attacker cannot choose, and the random
-//! seed keeps buckets unpredictable anyway. SipHash (std's and moka's
-//! default) costs about a cycle per byte, more than the rest of a hit for a
-//! 1 KB token.
+//! The table's bucketing hash is foldhash, seeded at random per cache, over
+//! the token's length and its last 32 bytes. It decides nothing about a
+//! match: an entry is found only when the token's full bytes are equal to
+//! the stored ones. A non-cryptographic hash opens one door, hash flooding
+//! (many entries in one bucket), and that needs many *inserted* tokens that
+//! hash alike. Only tokens that passed the signature check are inserted,
+//! and the last 32 bytes of a compact JWS are signature (the shortest, an
+//! HMAC-SHA256 one, is 43 characters), which the attacker cannot choose for
+//! a token the issuer signed; the random seed keeps buckets unpredictable
+//! anyway. A token crafted to share a cached token's tail costs its lookup
+//! one byte comparison that fails early, no more. Hashing the tail only
+//! keeps a hit's cost independent of the token's size: hashing all of a
+//! 1 KB token took more instructions than the rest of the hit. (SipHash,
+//! std's and moka's default, costs about a cycle per byte.)
 //!
 //! # Time
 //!
@@ -53,6 +57,9 @@ const MAX_SHARDS: usize = 16;
 
 /// The table's bucketing hasher (see the module docs).
 type Hasher = foldhash::fast::RandomState;
+
+/// How many of a token's last bytes the bucketing hash reads.
+const HASHED_TAIL: usize = 32;
 
 pub(crate) struct Verified<C> {
     pub session: Session<C>,
@@ -129,6 +136,12 @@ impl<C: Send + Sync + 'static> TokenCache<C> {
         }
     }
 
+    /// The bucketing hash (see the module docs): length and tail only.
+    fn hash(&self, token: &[u8]) -> u64 {
+        let tail = &token[token.len().saturating_sub(HASHED_TAIL)..];
+        self.hasher.hash_one((token.len(), tail))
+    }
+
     /// The shard for `hash`: bits that neither the table's bucket index
     /// (low bits) nor its control bytes (top 7 bits) use.
     fn shard(&self, hash: u64) -> &RwLock<Shard<C>> {
@@ -137,7 +150,7 @@ impl<C: Send + Sync + 'static> TokenCache<C> {
 
     /// The cached session for `token`, if it is still usable at `now`.
     pub(crate) fn get(&self, token: &[u8], now: f64, leeway: f64) -> Option<Session<C>> {
-        let hash = self.hasher.hash_one(token);
+        let hash = self.hash(token);
         let shard = self.shard(hash);
         let matches = |slot: &Slot<C>| slot.hash == hash && *slot.token == *token;
         {
@@ -168,7 +181,7 @@ impl<C: Send + Sync + 'static> TokenCache<C> {
         if now >= deadline {
             return;
         }
-        let hash = self.hasher.hash_one(token);
+        let hash = self.hash(token);
         let mut guard = write(self.shard(hash));
         let shard = &mut *guard;
         if weight > shard.capacity {
@@ -285,7 +298,7 @@ mod tests {
 
     fn verified(key: &Arc<VerifyingKey>, exp: f64) -> Verified<()> {
         Verified {
-            session: Session::new("u".into(), Arc::new(()), exp as i64),
+            session: Session::new("u".into(), (), exp as i64),
             exp,
             nbf: None,
             key: Arc::downgrade(key),
@@ -343,6 +356,23 @@ mod tests {
         // An already expired token is not kept.
         cache.insert(b"expired", verified(&key, 5.0), 10.0);
         assert_eq!(cache.len(), 2);
+    }
+
+    #[test]
+    fn tokens_that_hash_alike_stay_apart() {
+        // Same length and same tail: same bucket, different tokens.
+        let key = key();
+        let cache = TokenCache::new(100);
+        let tail = [b'x'; HASHED_TAIL];
+        let token = |head: &[u8]| [head, &tail[..]].concat();
+        assert_eq!(cache.hash(&token(b"aaaa")), cache.hash(&token(b"bbbb")));
+        cache.insert(&token(b"aaaa"), verified(&key, 1e9), 0.0);
+        assert!(cache.get(&token(b"bbbb"), 1.0, 0.0).is_none());
+        assert!(cache.get(&token(b"aaaa"), 1.0, 0.0).is_some());
+        cache.insert(&token(b"bbbb"), verified(&key, 1e9), 0.0);
+        assert_eq!(cache.len(), 2);
+        // Shorter than the tail: all of it is hashed.
+        assert_ne!(cache.hash(b"short-1"), cache.hash(b"short-2"));
     }
 
     #[test]

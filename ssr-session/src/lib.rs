@@ -82,7 +82,8 @@
 //!
 //! - **Keyed by the exact token.** The key is the token's full bytes;
 //!   entries are found by comparing all of them, so no other token, however
-//!   similar, can hit an entry. (The table's bucketing hash only spreads
+//!   similar, can hit an entry. (The table's bucketing hash, over the
+//!   token's length and last 32 bytes, which are signature, only spreads
 //!   entries; it never decides a match.)
 //! - **Only valid outcomes are cached**, after every check passed.
 //!   Expired, invalid and unavailable outcomes always take the full path.
@@ -99,7 +100,8 @@
 //! - **Bounded.** At most `capacity` weight units (default 10,000); an entry
 //!   weighs 1 plus 1 per KiB of token, and tokens are capped (16 KiB by
 //!   default), so memory stays bounded whatever the tokens.
-//! - Claims are shared (`Arc`), never cloned per hit.
+//! - A [`Session`] is one shared allocation: a hit is a reference count,
+//!   the claims are never cloned per hit.
 //!
 //! What it does not change: revocation before `exp` is no more visible
 //! with the cache than without it (a JWT verifier never sees it).
@@ -161,7 +163,7 @@ pub use redact::Fingerprint;
 pub use respond::{
     DefaultResponses, LOOP_GUARD_COOKIE, RequestInfo, RequestKind, Respond, ResponseData,
 };
-pub use session::{SessionConfig, SessionProps};
+pub use session::{Refusal, SessionConfig, SessionProps};
 pub use source::{
     BearerSource, CookieSource, HeaderList, HeaderSource, Headers, MAX_TOKENS_PER_REQUEST,
     SourceChain, TokenSource, Tokens,

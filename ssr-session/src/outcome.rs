@@ -152,51 +152,58 @@ impl std::error::Error for Unavailable {
 
 /// A verified session: the user id and the token's claims.
 ///
-/// Claims are shared (`Arc`), so cloning a session is cheap. `Debug` shows the
-/// user id and expiry, never the token or the claims.
+/// One shared allocation (`Arc`), so cloning a session is one reference
+/// count, and a cached token's claims are shared by every hit rather than
+/// cloned. `Debug` shows the user id and expiry, never the token or the
+/// claims.
 pub struct Session<C = SuperTokensClaims> {
-    user_id: Arc<str>,
-    claims: Arc<C>,
+    inner: Arc<SessionData<C>>,
+}
+
+struct SessionData<C> {
+    user_id: Box<str>,
+    claims: C,
     expires_at: i64,
 }
 
 impl<C> Clone for Session<C> {
     fn clone(&self) -> Self {
         Self {
-            user_id: self.user_id.clone(),
-            claims: self.claims.clone(),
-            expires_at: self.expires_at,
+            inner: self.inner.clone(),
         }
     }
 }
 
 impl<C> Session<C> {
-    pub(crate) fn new(user_id: Arc<str>, claims: Arc<C>, expires_at: i64) -> Self {
+    pub(crate) fn new(user_id: Box<str>, claims: C, expires_at: i64) -> Self {
         Self {
-            user_id,
-            claims,
-            expires_at,
+            inner: Arc::new(SessionData {
+                user_id,
+                claims,
+                expires_at,
+            }),
         }
     }
 
     /// The user id: the token's `sub` claim.
     pub fn user_id(&self) -> &str {
-        &self.user_id
+        &self.inner.user_id
     }
 
     /// The token's claims.
     pub fn claims(&self) -> &C {
-        &self.claims
-    }
-
-    /// The claims, shared.
-    pub fn shared_claims(&self) -> Arc<C> {
-        self.claims.clone()
+        &self.inner.claims
     }
 
     /// The token's `exp`, in seconds since the Unix epoch.
     pub fn expires_at(&self) -> i64 {
-        self.expires_at
+        self.inner.expires_at
+    }
+
+    /// `true` when both are clones of one verified session (as every hit of
+    /// one cached token is).
+    pub fn ptr_eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
     }
 
     /// Consumes the session and gives the claims (cloned only if shared).
@@ -204,15 +211,18 @@ impl<C> Session<C> {
     where
         C: Clone,
     {
-        Arc::unwrap_or_clone(self.claims)
+        match Arc::try_unwrap(self.inner) {
+            Ok(data) => data.claims,
+            Err(shared) => shared.claims.clone(),
+        }
     }
 }
 
 impl<C> fmt::Debug for Session<C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Session")
-            .field("user_id", &self.user_id)
-            .field("expires_at", &self.expires_at)
+            .field("user_id", &self.inner.user_id)
+            .field("expires_at", &self.inner.expires_at)
             .finish_non_exhaustive()
     }
 }

@@ -4,6 +4,7 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use futures_util::future::Either;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
@@ -14,7 +15,7 @@ use crate::error::{ClaimFailure, ConfigError, InvalidKind, InvalidToken};
 use crate::keys::{KeyLookupError, KeyProvider, KeyRequest};
 use crate::outcome::{NeedsRefreshReason, Session, SessionOutcome, Unavailable};
 use crate::redact::Fingerprint;
-use crate::source::{Headers, SourceChain, TokenSource};
+use crate::source::{Headers, SourceChain, TokenSource, Tokens};
 use crate::token;
 
 /// Default cap on a token's size.
@@ -165,26 +166,21 @@ impl<C: DeserializeOwned + Send + Sync + 'static> Verifier<C> {
 
     /// Verifies the session of a request, given its headers.
     ///
-    /// The tokens are read before the returned future starts, so the future
-    /// is `Send` whatever the header type (axum and Rocket require it).
+    /// The tokens are read, and looked up in the verified-token cache,
+    /// before the returned future starts: the future is `Send` whatever the
+    /// header type (axum and Rocket require it), and a hit's future is a
+    /// ready value.
     pub fn verify<'a>(
         &'a self,
         headers: &'a dyn Headers,
     ) -> impl Future<Output = SessionOutcome<C>> + Send + 'a {
         let tokens = self.inner.source.tokens(headers);
-        async move {
-            let mut first: Option<SessionOutcome<C>> = None;
-            for token in tokens.as_slice() {
-                let outcome = self.verify_one(token).await;
-                if outcome.is_valid() {
-                    return outcome;
-                }
-                first.get_or_insert(outcome);
-            }
-            first.unwrap_or_else(|| {
-                tracing::debug!(target: "ssr_session::verify", outcome = "needs_refresh", reason = "missing");
-                SessionOutcome::NeedsRefresh(NeedsRefreshReason::Missing)
-            })
+        match self.first_cached(&tokens) {
+            Some(session) => Either::Left(std::future::ready(SessionOutcome::Valid(session))),
+            // Boxed, so that the hit's future stays small: frameworks box
+            // every handler future, and the full check's state would make
+            // that allocation several hundred bytes larger on every request.
+            None => Either::Right(Box::pin(self.verify_uncached(tokens))),
         }
     }
 
@@ -195,20 +191,59 @@ impl<C: DeserializeOwned + Send + Sync + 'static> Verifier<C> {
         if token.is_empty() {
             return SessionOutcome::NeedsRefresh(NeedsRefreshReason::Missing);
         }
-        self.verify_one(token.as_bytes()).await
+        match self.cached(token.as_bytes()) {
+            Some(session) => SessionOutcome::Valid(session),
+            None => self.verify_one(token.as_bytes()).await,
+        }
     }
 
-    async fn verify_one(&self, token: &[u8]) -> SessionOutcome<C> {
-        if let Some(cache) = &self.inner.cache {
-            let leeway = self.inner.policy.leeway_secs as f64;
-            if let Some(session) = cache.get(token, self.inner.policy.now(), leeway) {
-                return SessionOutcome::Valid(session);
+    /// The session of a request whose token is in the verified-token cache
+    /// (and still usable): no future, no key lookup, no signature. `None`
+    /// when it is not (or the cache is off); [`verify`](Self::verify) then
+    /// gives the outcome.
+    ///
+    /// Adapters call this before their per-request memo: a hit costs what
+    /// reading a memo costs, so only computed outcomes need memoising.
+    pub fn cached_session(&self, headers: &dyn Headers) -> Option<Session<C>> {
+        self.inner.cache.as_ref()?;
+        self.first_cached(&self.inner.source.tokens(headers))
+    }
+
+    /// Every cached token is valid, and the first valid token wins.
+    fn first_cached(&self, tokens: &Tokens<'_>) -> Option<Session<C>> {
+        tokens
+            .as_slice()
+            .iter()
+            .find_map(|token| self.cached(token))
+    }
+
+    /// The cached session of a token verified before and still usable.
+    fn cached(&self, token: &[u8]) -> Option<Session<C>> {
+        let cache = self.inner.cache.as_ref()?;
+        let leeway = self.inner.policy.leeway_secs as f64;
+        cache.get(token, self.inner.policy.now(), leeway)
+    }
+
+    /// The request's tokens, none of them cached: the first valid one wins,
+    /// else the first one's outcome decides.
+    async fn verify_uncached(&self, tokens: Tokens<'_>) -> SessionOutcome<C> {
+        let mut first: Option<SessionOutcome<C>> = None;
+        for token in tokens.as_slice() {
+            let outcome = self.verify_one(token).await;
+            if outcome.is_valid() {
+                return outcome;
             }
+            first.get_or_insert(outcome);
         }
-        // Boxed, so that the hit path's future stays small: frameworks box
-        // every handler future, and the full check's state would make that
-        // allocation several hundred bytes larger on every request.
-        let outcome = Box::pin(self.check(token)).await;
+        first.unwrap_or_else(|| {
+            tracing::debug!(target: "ssr_session::verify", outcome = "needs_refresh", reason = "missing");
+            SessionOutcome::NeedsRefresh(NeedsRefreshReason::Missing)
+        })
+    }
+
+    /// The full check of one token, logged, and cached when valid.
+    async fn verify_one(&self, token: &[u8]) -> SessionOutcome<C> {
+        let outcome = self.check(token).await;
         match &outcome {
             SessionOutcome::Valid(session) => tracing::debug!(
                 target: "ssr_session::verify",
@@ -329,7 +364,7 @@ impl<C: DeserializeOwned + Send + Sync + 'static> Verifier<C> {
                 "a claim validator refused the token",
             );
         }
-        let session = Session::new(user_id.into(), Arc::new(claims), exp as i64);
+        let session = Session::new(user_id.into(), claims, exp as i64);
         if let Some(cache) = &self.inner.cache {
             let key = Arc::downgrade(&key);
             let verified = Verified {

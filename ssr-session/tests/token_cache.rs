@@ -201,7 +201,8 @@ async fn claims_are_shared_between_hits_not_copied() {
         .await
         .into_session()
         .unwrap();
-    assert!(Arc::ptr_eq(&first.shared_claims(), &second.shared_claims()));
+    assert!(first.ptr_eq(&second));
+    assert!(std::ptr::eq(first.claims(), second.claims()));
 }
 
 #[tokio::test]
@@ -245,4 +246,54 @@ async fn a_changed_policy_is_a_new_verifier_with_an_empty_cache() {
         }
         other => panic!("the stricter policy must not see the lenient cache: {other:?}"),
     }
+}
+
+#[tokio::test]
+async fn cached_session_answers_only_hits() {
+    let key = TestKey::generate(Algorithm::RS256, "k");
+    let keys = SwappableKeys::new(&[&key]);
+    let now = Arc::new(AtomicU64::new(now_secs() as u64));
+    let clock = now.clone();
+    let verifier = Verifier::builder(keys.clone())
+        .clock(move || clock.load(Ordering::SeqCst) as f64)
+        .build()
+        .unwrap();
+    let token = TokenBuilder::supertokens("alice", 60).sign(&key);
+    let request = cookie(&token);
+    assert!(
+        verifier.cached_session(&request).is_none(),
+        "not verified yet"
+    );
+    let verified = verifier.verify(&request).await.into_session().unwrap();
+    let hit = verifier.cached_session(&request).expect("a hit");
+    assert!(hit.ptr_eq(&verified));
+    assert_eq!(keys.lookups.load(Ordering::SeqCst), 1);
+    // A forged token beside it is no hit; the valid one still wins.
+    let forged =
+        TokenBuilder::supertokens("mallory", 60).sign(&TestKey::generate(Algorithm::RS256, "k"));
+    let both = HeaderList::new().with(
+        "Cookie",
+        format!("sAccessToken={forged}; sAccessToken={token}"),
+    );
+    assert_eq!(verifier.cached_session(&both).unwrap().user_id(), "alice");
+    assert!(verifier.cached_session(&cookie(&forged)).is_none());
+    assert!(verifier.cached_session(&HeaderList::new()).is_none());
+    // Expired: no hit, and `verify` gives the expiry.
+    now.fetch_add(61, Ordering::SeqCst);
+    assert!(verifier.cached_session(&request).is_none());
+    assert!(matches!(
+        verifier.verify(&request).await,
+        SessionOutcome::NeedsRefresh(NeedsRefreshReason::Expired)
+    ));
+
+    let uncached = Verifier::builder(keys.clone())
+        .without_token_cache()
+        .build()
+        .unwrap();
+    let token = TokenBuilder::supertokens("alice", 60).sign(&key);
+    assert!(uncached.verify(&cookie(&token)).await.is_valid());
+    assert!(
+        uncached.cached_session(&cookie(&token)).is_none(),
+        "cache off"
+    );
 }

@@ -5,8 +5,10 @@
 //! (`verify`, `pipeline`).
 //!
 //! ```text
-//! cargo run --release -p ssr-session-benches --bin ratios [-- --rounds N]
+//! cargo run --release -p ssr-session-benches --bin ratios [-- --rounds N] [--only TEXT]
 //! ```
+//!
+//! `--only pipeline` measures only the targets whose name contains `pipeline`.
 
 use std::hint::black_box;
 use std::time::Duration;
@@ -33,6 +35,7 @@ fn ns(value: f64) -> String {
 
 fn main() {
     let mut rounds = 41;
+    let mut only = String::new();
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -42,7 +45,8 @@ fn main() {
                     .and_then(|n| n.parse().ok())
                     .expect("--rounds N")
             }
-            other => panic!("unknown argument {other} (use --rounds N)"),
+            "--only" => only = args.next().expect("--only TEXT"),
+            other => panic!("unknown argument {other} (use --rounds N, --only TEXT)"),
         }
     }
     let block = Duration::from_millis(20);
@@ -72,6 +76,9 @@ fn main() {
                        check: Option<fn(f64) -> bool>,
                        a: &mut dyn FnMut(),
                        b: &mut dyn FnMut()| {
+        if !name.contains(&only) {
+            return;
+        }
         let result = paired(rounds, block, a, b);
         eprintln!(
             "{name}: {:.3} ({} vs {})",
