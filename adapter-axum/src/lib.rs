@@ -265,7 +265,8 @@ pub fn into_response(data: ResponseData) -> Response {
 }
 
 /// A computed outcome, kept in the request's extensions so that the token is
-/// verified once per request. Held by value: a clone is one reference count.
+/// verified once per request. Held by value, without an extra `Arc`: it is
+/// cloned once per extractor, and a valid one's clone is a reference count.
 struct Memo<C>(SessionOutcome<C>);
 
 impl<C> Clone for Memo<C> {
