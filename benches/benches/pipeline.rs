@@ -10,14 +10,10 @@ use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use ssr_session_benches::apps::{self, USER};
-use ssr_session_benches::{Fixture, JwksServer, warm_session_config};
+use ssr_session_benches::{Fixture, JwksServer, bench_runtime, warm_session_config};
 
 fn benches(c: &mut Criterion) {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let runtime = bench_runtime();
     let fixture = Fixture::generate();
     let server = runtime.block_on(JwksServer::start(fixture.jwks_json.clone()));
     let token = &fixture.case("rs256").token;

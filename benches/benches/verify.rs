@@ -15,7 +15,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use ssr_session::{
     Algorithm, CookieSource, JwksKeyProvider, SuperTokensClaims, TokenSource, Verifier,
 };
-use ssr_session_benches::{Fixture, JwksServer, apps, poll_once};
+use ssr_session_benches::{Fixture, JwksServer, apps, bench_runtime, poll_once};
 
 fn request_headers(token: &str) -> HeaderMap {
     apps::header_map(&apps::request_headers(token))
@@ -31,11 +31,7 @@ fn raw_algorithm(alg: Algorithm) -> &'static dyn sig::VerificationAlgorithm {
 }
 
 fn benches(c: &mut Criterion) {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let runtime = bench_runtime();
     let _context = runtime.enter();
     let fixture = Fixture::generate();
     if let Some(dir) = std::env::var_os("SSR_BENCH_EXPORT") {

@@ -239,6 +239,16 @@ fn status_kib(field: &str) -> Option<u64> {
         .ok()
 }
 
+/// The runtime the single-threaded benches share: one worker thread (the
+/// JWKS server and the provider's refreshes), every driver on.
+pub fn bench_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
 /// A [`SessionConfig`] with the default verifier (token cache on) over a
 /// [`JwksKeyProvider`] for `server`, its JWKS and token caches warmed with
 /// `token`.

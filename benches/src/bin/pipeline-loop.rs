@@ -6,7 +6,7 @@
 //! pipeline-loop <axum|actix|rocket> </public|/dashboard> <requests>
 //! ```
 
-use ssr_session_benches::{Fixture, JwksServer, apps, warm_session_config};
+use ssr_session_benches::{Fixture, JwksServer, apps, bench_runtime, warm_session_config};
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -19,11 +19,7 @@ fn main() {
         eprintln!("unknown framework {framework}");
         std::process::exit(2);
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let runtime = bench_runtime();
     let _context = runtime.enter();
     let fixture = Fixture::generate();
     let server = runtime.block_on(JwksServer::start(fixture.jwks_json.clone()));

@@ -16,7 +16,9 @@ use std::time::Duration;
 use aws_lc_rs::signature::{self as sig, ParsedPublicKey};
 use ssr_session::{Algorithm, JwksKeyProvider, SuperTokensClaims, Verifier};
 use ssr_session_benches::apps;
-use ssr_session_benches::{Fixture, JwksServer, Paired, paired, poll_once, warm_session_config};
+use ssr_session_benches::{
+    Fixture, JwksServer, Paired, bench_runtime, paired, poll_once, warm_session_config,
+};
 
 struct Row {
     name: String,
@@ -50,11 +52,7 @@ fn main() {
         }
     }
     let block = Duration::from_millis(20);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let runtime = bench_runtime();
     let _context = runtime.enter();
     let fixture = Fixture::generate();
     let server = runtime.block_on(JwksServer::start(fixture.jwks_json.clone()));
