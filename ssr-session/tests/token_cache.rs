@@ -46,6 +46,14 @@ fn cookie(token: &str) -> HeaderList {
     HeaderList::new().with("Cookie", format!("sAccessToken={token}"))
 }
 
+/// A clock the test sets by hand, starting at `start` (seconds): the handle
+/// to move it, and the function for `VerifierBuilder::clock`.
+fn manual_clock(start: u64) -> (Arc<AtomicU64>, impl Fn() -> f64 + Send + Sync + 'static) {
+    let now = Arc::new(AtomicU64::new(start));
+    let clock = now.clone();
+    (now, move || clock.load(Ordering::SeqCst) as f64)
+}
+
 #[tokio::test]
 async fn a_repeat_visit_skips_key_lookup_and_signature() {
     let key = TestKey::generate(Algorithm::RS256, "k");
@@ -106,11 +114,10 @@ async fn only_valid_outcomes_are_cached_and_other_bytes_never_hit() {
 #[tokio::test]
 async fn a_hit_rechecks_exp_against_the_clock() {
     let key = TestKey::generate(Algorithm::EdDSA, "k");
-    let now = Arc::new(AtomicU64::new(now_secs() as u64));
-    let clock = now.clone();
+    let (now, clock) = manual_clock(now_secs() as u64);
     let verifier =
         Verifier::builder(StaticKeys::from_jwks_json(&jwks(&[&key]).to_string()).unwrap())
-            .clock(move || clock.load(Ordering::SeqCst) as f64)
+            .clock(clock)
             .build()
             .unwrap();
     let token = TokenBuilder::supertokens("alice", 30).sign(&key);
@@ -126,11 +133,10 @@ async fn a_hit_rechecks_exp_against_the_clock() {
 async fn a_hit_rechecks_nbf_against_the_clock() {
     let key = TestKey::generate(Algorithm::EdDSA, "k");
     let start = now_secs() as u64;
-    let now = Arc::new(AtomicU64::new(start));
-    let clock = now.clone();
+    let (now, clock) = manual_clock(start);
     let verifier =
         Verifier::builder(StaticKeys::from_jwks_json(&jwks(&[&key]).to_string()).unwrap())
-            .clock(move || clock.load(Ordering::SeqCst) as f64)
+            .clock(clock)
             .build()
             .unwrap();
     let token = TokenBuilder::supertokens("alice", 300)
@@ -208,12 +214,11 @@ async fn claims_are_shared_between_hits_not_copied() {
 #[tokio::test]
 async fn a_hit_honours_the_leeway_like_the_full_path() {
     let key = TestKey::generate(Algorithm::EdDSA, "k");
-    let now = Arc::new(AtomicU64::new(now_secs() as u64));
-    let clock = now.clone();
+    let (now, clock) = manual_clock(now_secs() as u64);
     let verifier =
         Verifier::builder(StaticKeys::from_jwks_json(&jwks(&[&key]).to_string()).unwrap())
             .leeway(std::time::Duration::from_secs(10))
-            .clock(move || clock.load(Ordering::SeqCst) as f64)
+            .clock(clock)
             .build()
             .unwrap();
     let token = TokenBuilder::supertokens("alice", 30).sign(&key);
@@ -252,10 +257,9 @@ async fn a_changed_policy_is_a_new_verifier_with_an_empty_cache() {
 async fn cached_session_answers_only_hits() {
     let key = TestKey::generate(Algorithm::RS256, "k");
     let keys = SwappableKeys::new(&[&key]);
-    let now = Arc::new(AtomicU64::new(now_secs() as u64));
-    let clock = now.clone();
+    let (now, clock) = manual_clock(now_secs() as u64);
     let verifier = Verifier::builder(keys.clone())
-        .clock(move || clock.load(Ordering::SeqCst) as f64)
+        .clock(clock)
         .build()
         .unwrap();
     let token = TokenBuilder::supertokens("alice", 60).sign(&key);
