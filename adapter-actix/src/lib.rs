@@ -1,28 +1,33 @@
-//! [actix-web](https://actix.rs) extractors for [`ssr_session`]: verify
-//! SuperTokens-style access tokens while rendering pages on the server.
+//! [actix-web](https://actix.rs) support for [`ssr_session`]: middleware for
+//! whole scopes and extractors for handlers, verifying SuperTokens-style
+//! access tokens while pages render on the server.
 //!
-//! The adapter only converts: it reads the request's headers, takes the
-//! [`SessionConfig`] from `web::Data`, verifies once per request and turns
-//! the core's [`ResponseData`] into an actix response. Every decision (which
-//! token, which outcome, which answer) is made by [`ssr_session`].
-//!
-//! | extractor | gives | rejects with |
+//! | entry point | gives | answers instead (see [Rejections](#rejections)) |
 //! |---|---|---|
-//! | [`Session<C>`] | a valid session | every other outcome's response |
-//! | [`OptionalSession<C>`] | `Some` session, or `None` when the request has no token | expired, invalid or unavailable sessions' responses |
-//! | [`Outcome<C>`] | the [`SessionOutcome`] itself | never (but for a missing configuration) |
-//! | [`Props<C>`] | the [`SessionProps`] of SuperTokens' Next.js guide | invalid or unavailable sessions' responses |
+//! | [`SessionMiddleware::required`] | every route of the scope needs a valid session | every outcome but *valid* |
+//! | [`SessionMiddleware::optional`] | routes run without a token too | expired, invalid, unavailable |
+//! | [`SessionMiddleware::observe`] | every route runs; the outcome is recorded | never |
+//! | [`SessionMiddleware::new`] | provides the configuration; nothing checked until an extractor asks | never |
+//! | [`Session<C>`] | a valid session | every outcome but *valid* |
+//! | [`OptionalSession<C>`] | `None` when the request has no token at all | expired, invalid, unavailable |
+//! | [`Require<V, C>`] | the session, when it also meets requirement `V` | those of `Session`, and `403 invalid claim` |
+//! | [`Verification<C>`] | the [`SessionOutcome`](ssr_session::SessionOutcome), whatever it is | never |
+//! | [`Props<C>`] | the [`SessionProps`](ssr_session::SessionProps) of SuperTokens' Next.js guide | invalid, unavailable |
 //!
-//! actix's own `Option<T>` extractor swallows errors, so an expired or
-//! forged token would silently read as "signed out": use
-//! [`OptionalSession`] instead.
+//! The extractors take the [`SessionConfig`] from the middleware in front
+//! of them (`App::wrap` / `Scope::wrap`), or else from
+//! `App::app_data(web::Data::new(config))`. All policy lives in
+//! [`ssr_session`]: this crate reads the request, runs the core's pipeline
+//! and converts its answer. actix's own `Option<T>` extractor swallows
+//! errors, so an expired or forged token would silently read as "signed
+//! out": use [`OptionalSession`] instead.
 //!
 //! # Quick start
 //!
 //! ```
 //! use actix_web::{App, HttpResponse, test, web};
 //! use ssr_session::{JwksKeyProvider, SessionConfig, Verifier};
-//! use ssr_session_actix::{OptionalSession, Props, Session};
+//! use ssr_session_actix::{OptionalSession, Session, SessionMiddleware};
 //!
 //! async fn dashboard(session: Session) -> HttpResponse {
 //!     HttpResponse::Ok().body(format!("Hello, {}", session.user_id()))
@@ -38,27 +43,23 @@
 //! # #[actix_web::main]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let keys = JwksKeyProvider::for_supertokens("https://api.example.com").build()?;
-//! let session_config = SessionConfig::new(Verifier::builder(keys).build()?);
+//! let config = SessionConfig::new(Verifier::builder(keys).build()?);
 //!
 //! let app = test::init_service(
 //!     App::new()
-//!         .app_data(web::Data::new(session_config))
+//!         .app_data(web::Data::new(config.clone()))
 //!         .route("/", web::get().to(home))
-//!         .route("/dashboard", web::get().to(dashboard))
-//!         .route("/api/props/dashboard", web::get().to(|props: Props| async { props })),
+//!         .service(web::scope("/app")
+//!             .wrap(SessionMiddleware::required(config))
+//!             .route("/dashboard", web::get().to(dashboard))),
 //! )
 //! .await;
 //!
 //! // No access token: a data request is told to refresh, as SuperTokens does.
-//! let response = test::call_service(&app, test::TestRequest::get().uri("/dashboard").to_request()).await;
+//! let response = test::call_service(&app, test::TestRequest::get().uri("/app/dashboard").to_request()).await;
 //! assert_eq!(response.status(), 401);
 //! let body = test::read_body(response).await;
 //! assert_eq!(body, r#"{"message":"try refresh token"}"#);
-//!
-//! // The props route answers the Next.js guide's props instead.
-//! let request = test::TestRequest::get().uri("/api/props/dashboard").to_request();
-//! let body = test::call_and_read_body(&app, request).await;
-//! assert_eq!(body, r#"{"fromSupertokens":"needs-refresh"}"#);
 //! # Ok(()) }
 //! ```
 //!
@@ -67,197 +68,188 @@
 //! A rejection is a [`SessionRejection`], an actix [`ResponseError`] that
 //! answers exactly the core's [`ResponseData`] (status, every header
 //! including repeated `set-cookie`, body). With
-//! [`DefaultResponses`](ssr_session::DefaultResponses):
+//! [`DefaultResponses`](ssr_session::DefaultResponses) (a *navigation* is a
+//! request whose `Accept` includes `text/html`):
 //!
-//! | situation | HTML navigation | other requests |
+//! | situation | navigation | other requests |
 //! |---|---|---|
 //! | needs refresh | refresh bridge page (status 401 by default, configurable) | `401 {"message":"try refresh token"}` |
-//! | invalid | `303` to the login URL with the redirect-back parameter, `sAccessToken` expired | `401 {"message":"unauthorised"}` |
-//! | claim validator failed | `403 {"message":"invalid claim","claimValidationErrors":[…]}` | same |
+//! | invalid, revoked | `303` to the login URL with the redirect-back parameter, `sAccessToken` expired | `401 {"message":"unauthorised"}` |
+//! | a requirement or claim validator refused | `403 {"message":"invalid claim","claimValidationErrors":[…]}` | same |
 //! | unavailable | `503`, `Retry-After`, a short page | `503 {"message":"session verification unavailable"}` |
-//! | no `web::Data<SessionConfig<C>>` in the app | `500`, naming the missing setup call (and logged at error level) | same |
+//! | no configuration (middleware or `web::Data<SessionConfig<C>>`) | `500`, naming the missing setup call (and logged at error level) | same |
 //!
-//! # Memoisation
+//! # Once per request
 //!
-//! The token is verified once per request, however many of these extractors
-//! a handler (or a middleware) asks for, even when actix extracts them
-//! concurrently: a computed outcome is kept in the request's extensions, and
-//! a verified-token cache hit is simply looked up again (which costs what
-//! reading the memo would).
+//! The token is verified once per request, however many of these
+//! extractors a handler (and the middleware) asks for, even when actix
+//! extracts them concurrently: a computed outcome is kept in the request's
+//! extensions, and a verified-token cache hit is simply looked up again
+//! (which costs what reading the memo would).
+
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 use std::borrow::Cow;
-use std::fmt;
-use std::future::Future;
-use std::marker::PhantomData;
-use std::ops::Deref;
+use std::future::{Future, Ready, ready};
 use std::pin::Pin;
 use std::rc::Rc;
 
-use actix_web::body::BoxBody;
-use actix_web::dev::Payload;
+use actix_web::body::{BoxBody, EitherBody};
+use actix_web::dev::{Payload, Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
 use actix_web::http::StatusCode;
 use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue};
-use actix_web::{
-    FromRequest, HttpMessage, HttpRequest, HttpResponse, Responder, ResponseError, web,
-};
+use actix_web::{Error, FromRequest, HttpMessage, HttpRequest, HttpResponse, Responder, ResponseError, web};
 use serde::de::DeserializeOwned;
-use ssr_session::{Headers, Refusal, RequestInfo, SessionConfig, SuperTokensClaims};
-pub use ssr_session::{ResponseData, SessionOutcome, SessionProps};
-use tokio::sync::OnceCell;
+use ssr_session::{
+    ClaimValidator, Extract, Headers, Memo, Mode, Refusal, RequestContext, ResponseData,
+    SessionConfig, SessionOutcome, SessionProps, SuperTokensClaims,
+};
 
-/// The app-data setup the extractors need, as named in the 500 answer.
+ssr_session::__adapter_types!();
+
+/// The setup the extractors need, as named in the 500 answer.
 const SETUP: &str = "App::new().app_data(web::Data::new(session_config))";
 
-/// A required session: the handler runs only when the request's session is
-/// valid. Derefs to [`ssr_session::Session`].
-///
-/// # Rejections
-/// Every outcome but valid, with the core's response (see the
-/// [crate docs](crate#rejections)).
-pub struct Session<C = SuperTokensClaims>(pub ssr_session::Session<C>);
+/// actix's header map (http 0.2 types) as the core's [`Headers`].
+struct ActixHeaders<'a>(&'a HeaderMap);
 
-/// An optional session (SuperTokens' `sessionRequired: false`): `None` when
-/// the request carries no access token at all.
-///
-/// # Rejections
-/// An expired token (so that the browser refreshes), an invalid token and
-/// an unavailable key source, with the core's responses.
-pub struct OptionalSession<C = SuperTokensClaims>(pub Option<ssr_session::Session<C>>);
-
-/// The request's [`SessionOutcome`], for handlers that decide themselves
-/// (the claims type must be `Clone`, as the outcome is shared by the
-/// request's extractors).
-///
-/// # Rejections
-/// None, except the 500 for a missing configuration.
-#[derive(Debug)]
-pub struct Outcome<C = SuperTokensClaims>(pub SessionOutcome<C>);
-
-/// The page props of SuperTokens' Next.js `getServerSideProps` guide:
-/// `{"userId":…}` or `{"fromSupertokens":"needs-refresh"}`. Derefs to
-/// [`SessionProps`]; as a [`Responder`] it answers `200` with that JSON.
-///
-/// # Rejections
-/// Invalid tokens and an unavailable key source, with the core's responses.
-pub struct Props<C = SuperTokensClaims> {
-    props: SessionProps,
-    claims: PhantomData<fn() -> C>,
+impl Headers for ActixHeaders<'_> {
+    fn for_each_value<'a>(&'a self, name: &str, each: &mut dyn FnMut(&'a [u8])) {
+        for value in self.0.get_all(name) {
+            each(value.as_bytes());
+        }
+    }
 }
 
-macro_rules! wrapper {
-    ($name:ident, $inner:ty) => {
-        impl<C> $name<C> {
-            /// The wrapped value.
-            pub fn into_inner(self) -> $inner {
-                self.0
-            }
-        }
+/// The request, as the core's pipeline sees it.
+struct Request<'a> {
+    request: &'a HttpRequest,
+    headers: ActixHeaders<'a>,
+}
 
-        impl<C> Deref for $name<C> {
-            type Target = $inner;
-            fn deref(&self) -> &$inner {
-                &self.0
+impl<'a> Request<'a> {
+    fn new(request: &'a HttpRequest) -> Self {
+        let headers = ActixHeaders(request.headers());
+        Self { request, headers }
+    }
+}
+
+impl<C: 'static> RequestContext<C> for Request<'_> {
+    fn headers(&self) -> &dyn Headers {
+        &self.headers
+    }
+
+    fn method(&self) -> &str {
+        self.request.method().as_str()
+    }
+
+    fn path_and_query(&self) -> Cow<'_, str> {
+        let uri = self.request.uri();
+        Cow::Borrowed(uri.path_and_query().map_or("/", |p| p.as_str()))
+    }
+
+    fn existing_memo(&self) -> Option<Memo<C>> {
+        self.request.extensions().get::<Memo<C>>().cloned()
+    }
+
+    fn memo(&mut self) -> Memo<C> {
+        let mut extensions = self.request.extensions_mut();
+        if let Some(memo) = extensions.get::<Memo<C>>() {
+            return memo.clone();
+        }
+        let memo = Memo::default();
+        extensions.insert(memo.clone());
+        memo
+    }
+}
+
+/// The configuration: the middleware's, else the app's `web::Data`.
+fn config<C: 'static>(request: &HttpRequest) -> Option<SessionConfig<C>> {
+    if let Some(config) = request.extensions().get::<SessionConfig<C>>() {
+        return Some(config.clone());
+    }
+    let data = request.app_data::<web::Data<SessionConfig<C>>>()?;
+    Some(SessionConfig::clone(data))
+}
+
+/// An extractor's future (actix runs extractors on one thread).
+type Extraction<T> = Pin<Box<dyn Future<Output = Result<T, SessionRejection>>>>;
+
+/// Runs the core's pipeline for one extractor.
+fn extract<T, C>(
+    request: &HttpRequest,
+    requirement: Option<Box<dyn ClaimValidator<C>>>,
+) -> Extraction<T>
+where
+    T: Extract<C> + 'static,
+    C: DeserializeOwned + Send + Sync + 'static,
+{
+    let request = request.clone();
+    Box::pin(async move {
+        let Some(config) = config::<C>(&request) else {
+            tracing::error!(
+                target: "ssr_session_actix",
+                "no `web::Data<{}>` for `{}`: add {SETUP}",
+                std::any::type_name::<SessionConfig<C>>(),
+                request.match_name().unwrap_or_else(|| request.path()),
+            );
+            return Err(Refusal::missing_setup(SETUP).into());
+        };
+        let requirement = requirement.as_deref();
+        Ok(config.extract(&mut Request::new(&request), requirement).await?)
+    })
+}
+
+macro_rules! extractor {
+    ($name:ty, $value:ty, $requirement:expr, $make:expr) => {
+        impl<C: DeserializeOwned + Send + Sync + 'static> FromRequest for $name {
+            type Error = SessionRejection;
+            type Future = Extraction<Self>;
+
+            fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
+                let extraction = extract::<$value, C>(request, $requirement);
+                Box::pin(async move { extraction.await.map($make) })
             }
         }
     };
 }
 
-wrapper!(Session, ssr_session::Session<C>);
-wrapper!(OptionalSession, Option<ssr_session::Session<C>>);
-wrapper!(Outcome, SessionOutcome<C>);
+extractor!(Session<C>, ssr_session::Session<C>, None, Session);
+extractor!(OptionalSession<C>, Option<ssr_session::Session<C>>, None, OptionalSession);
+extractor!(Verification<C>, SessionOutcome<C>, None, Verification);
+extractor!(Props<C>, SessionProps, None, |props| Props(props, std::marker::PhantomData));
 
-// By hand, so that neither needs `C: Clone` or `C: Debug` (claims are shared).
-macro_rules! shared {
-    ($name:ident) => {
-        impl<C> Clone for $name<C> {
-            fn clone(&self) -> Self {
-                Self(self.0.clone())
-            }
-        }
+impl<V, C> FromRequest for Require<V, C>
+where
+    V: ClaimValidator<C> + Default,
+    C: DeserializeOwned + Send + Sync + 'static,
+{
+    type Error = SessionRejection;
+    type Future = Extraction<Self>;
 
-        impl<C> fmt::Debug for $name<C> {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.debug_tuple(stringify!($name)).field(&self.0).finish()
-            }
-        }
-    };
-}
-
-shared!(Session);
-shared!(OptionalSession);
-
-impl<C> Props<C> {
-    /// The props.
-    pub fn into_inner(self) -> SessionProps {
-        self.props
-    }
-}
-
-impl<C> Deref for Props<C> {
-    type Target = SessionProps;
-    fn deref(&self) -> &SessionProps {
-        &self.props
-    }
-}
-
-impl<C> fmt::Debug for Props<C> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.props.fmt(f)
+    fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let requirement: Box<dyn ClaimValidator<C>> = Box::new(V::default());
+        let extraction = extract::<ssr_session::Session<C>, C>(request, Some(requirement));
+        Box::pin(async move { Ok(Self(extraction.await?, std::marker::PhantomData)) })
     }
 }
 
 impl<C> Responder for Props<C> {
     type Body = BoxBody;
+
     fn respond_to(self, _: &HttpRequest) -> HttpResponse {
-        HttpResponse::Ok().json(&self.props)
-    }
-}
-
-/// The answer to a request without a usable session: the core's
-/// [`ResponseData`], sent as it is.
-#[derive(Debug, Clone)]
-pub struct SessionRejection {
-    response: ResponseData,
-}
-
-impl SessionRejection {
-    /// The status code.
-    pub fn status(&self) -> u16 {
-        self.response.status
-    }
-
-    /// The body as text (lossy UTF-8).
-    pub fn body_text(&self) -> Cow<'_, str> {
-        String::from_utf8_lossy(&self.response.body)
-    }
-
-    /// The response as data.
-    pub fn response_data(&self) -> &ResponseData {
-        &self.response
-    }
-}
-
-impl From<ResponseData> for SessionRejection {
-    fn from(response: ResponseData) -> Self {
-        Self { response }
-    }
-}
-
-impl fmt::Display for SessionRejection {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "session rejected with status {}", self.response.status)
+        HttpResponse::Ok().json(&self.0)
     }
 }
 
 impl ResponseError for SessionRejection {
     fn status_code(&self) -> StatusCode {
-        StatusCode::from_u16(self.response.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+        StatusCode::from_u16(self.0.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
     }
 
     fn error_response(&self) -> HttpResponse {
-        to_response(&self.response)
+        to_response(self.0.response_data())
     }
 }
 
@@ -281,123 +273,121 @@ pub fn to_response(data: &ResponseData) -> HttpResponse {
     response.body(data.body.clone())
 }
 
-/// actix's header map (http 0.2 types) as the core's [`Headers`].
-struct ActixHeaders<'a>(&'a HeaderMap);
+/// Middleware that puts the [`SessionConfig`] in front of an app or a
+/// scope (`App::wrap`, `Scope::wrap`) and, in the modes that check,
+/// answers for it. The configuration's [requirements](SessionConfig::require)
+/// apply to the whole scope, extractors included.
+///
+/// # Rejections
+/// In [`required`](Self::required) mode every outcome but valid; in
+/// [`optional`](Self::optional) mode expired, invalid and unavailable
+/// sessions; with the core's answers (see the [crate docs](crate#rejections)).
+pub struct SessionMiddleware<C = SuperTokensClaims> {
+    config: SessionConfig<C>,
+    mode: Option<Mode>,
+}
 
-impl Headers for ActixHeaders<'_> {
-    fn for_each_value<'a>(&'a self, name: &str, each: &mut dyn FnMut(&'a [u8])) {
-        for value in self.0.get_all(name) {
-            each(value.as_bytes());
+impl<C> Clone for SessionMiddleware<C> {
+    fn clone(&self) -> Self {
+        Self {
+            config: self.config.clone(),
+            mode: self.mode,
         }
     }
 }
 
-/// The per-request outcome, shared by every extractor of one request.
-struct Memo<C>(Rc<OnceCell<SessionOutcome<C>>>);
+impl<C> std::fmt::Debug for SessionMiddleware<C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionMiddleware")
+            .field("mode", &self.mode)
+            .finish_non_exhaustive()
+    }
+}
 
-/// An extractor's future (actix runs extractors on one thread).
-type Extraction<T> = Pin<Box<dyn Future<Output = Result<T, SessionRejection>>>>;
+impl<C> SessionMiddleware<C> {
+    /// Provides the configuration to the extractors behind it and checks
+    /// nothing itself.
+    pub fn new(config: SessionConfig<C>) -> Self {
+        Self { config, mode: None }
+    }
 
-/// One of the core's decisions: the outcome into a value or a refusal.
-type Decide<C, T> = fn(&SessionConfig<C>, SessionOutcome<C>) -> Result<T, Refusal>;
+    /// Every request needs a valid session (meeting the requirements).
+    pub fn required(config: SessionConfig<C>) -> Self {
+        Self::checking(config, Mode::Required)
+    }
 
-/// The request's outcome, computed once and kept in its extensions.
-async fn memoised<C>(
-    request: &HttpRequest,
-    config: &SessionConfig<C>,
-    headers: &ActixHeaders<'_>,
-) -> SessionOutcome<C>
+    /// Requests without a token go on without a session; expired, invalid
+    /// and unavailable sessions are refused.
+    pub fn optional(config: SessionConfig<C>) -> Self {
+        Self::checking(config, Mode::Optional)
+    }
+
+    /// Every request goes on; the outcome is verified and recorded for the
+    /// extractors (read it with [`Verification`]).
+    pub fn observe(config: SessionConfig<C>) -> Self {
+        Self::checking(config, Mode::Observe)
+    }
+
+    fn checking(config: SessionConfig<C>, mode: Mode) -> Self {
+        Self {
+            config,
+            mode: Some(mode),
+        }
+    }
+}
+
+impl<S, B, C> Transform<S, ServiceRequest> for SessionMiddleware<C>
 where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error> + 'static,
+    B: 'static,
     C: DeserializeOwned + Send + Sync + 'static,
 {
-    let existing = request
-        .extensions()
-        .get::<Memo<C>>()
-        .map(|memo| memo.0.clone());
-    let memo = existing.unwrap_or_else(|| {
-        let memo = Rc::new(OnceCell::new());
-        request.extensions_mut().insert(Memo(memo.clone()));
-        memo
-    });
-    memo.get_or_init(|| config.outcome(headers)).await.clone()
+    type Response = ServiceResponse<EitherBody<B>>;
+    type Error = Error;
+    type Transform = SessionService<S, C>;
+    type InitError = ();
+    type Future = Ready<Result<Self::Transform, ()>>;
+
+    fn new_transform(&self, service: S) -> Self::Future {
+        ready(Ok(SessionService {
+            service: Rc::new(service),
+            middleware: self.clone(),
+        }))
+    }
 }
 
-/// Verifies the request once (a cache hit, or memoised), then lets
-/// `decide` (one of the core's decisions) turn the outcome into the
-/// extractor's value or the response to send instead.
-fn extract<C, T>(request: &HttpRequest, decide: Decide<C, T>) -> Extraction<T>
+/// The service [`SessionMiddleware`] wraps around an app or a scope.
+pub struct SessionService<S, C = SuperTokensClaims> {
+    service: Rc<S>,
+    middleware: SessionMiddleware<C>,
+}
+
+impl<S, B, C> Service<ServiceRequest> for SessionService<S, C>
 where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error> + 'static,
+    B: 'static,
     C: DeserializeOwned + Send + Sync + 'static,
-    T: 'static,
 {
-    let request = request.clone();
-    Box::pin(async move {
-        let Some(config) = request.app_data::<web::Data<SessionConfig<C>>>() else {
-            tracing::error!(
-                target: "ssr_session_actix",
-                "no `web::Data<{}>` for `{}`: add {SETUP}",
-                std::any::type_name::<SessionConfig<C>>(),
-                request.match_name().unwrap_or_else(|| request.path()),
-            );
-            return Err(ResponseData::missing_setup(SETUP).into());
-        };
-        let headers = ActixHeaders(request.headers());
-        let outcome = match config.cached_session(&headers) {
-            Some(session) => SessionOutcome::Valid(session),
-            None => memoised(&request, config, &headers).await,
-        };
-        decide(config, outcome).map_err(|refusal| {
-            // The request is looked at only to answer without a session.
-            let path = request
-                .uri()
-                .path_and_query()
-                .map_or(request.path(), |p| p.as_str());
-            config
-                .respond(&refusal, &RequestInfo::new(&headers, path))
-                .into()
-        })
-    })
-}
+    type Response = ServiceResponse<EitherBody<B>>;
+    type Error = Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Error>>>>;
 
-impl<C: DeserializeOwned + Send + Sync + 'static> FromRequest for Session<C> {
-    type Error = SessionRejection;
-    type Future = Extraction<Self>;
+    forward_ready!(service);
 
-    fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
-        extract::<C, _>(request, |config, outcome| config.require(outcome).map(Self))
-    }
-}
-
-impl<C: DeserializeOwned + Send + Sync + 'static> FromRequest for OptionalSession<C> {
-    type Error = SessionRejection;
-    type Future = Extraction<Self>;
-
-    fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
-        extract::<C, _>(request, |config, outcome| {
-            config.optional(outcome).map(Self)
-        })
-    }
-}
-
-impl<C: DeserializeOwned + Send + Sync + 'static> FromRequest for Outcome<C> {
-    type Error = SessionRejection;
-    type Future = Extraction<Self>;
-
-    fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
-        extract::<C, _>(request, |_, outcome| Ok(Self(outcome)))
-    }
-}
-
-impl<C: DeserializeOwned + Send + Sync + 'static> FromRequest for Props<C> {
-    type Error = SessionRejection;
-    type Future = Extraction<Self>;
-
-    fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
-        extract::<C, _>(request, |config, outcome| {
-            config.props(outcome).map(|props| Self {
-                props,
-                claims: PhantomData,
-            })
+    fn call(&self, request: ServiceRequest) -> Self::Future {
+        let config = self.middleware.config.clone();
+        request.extensions_mut().insert(config.clone());
+        let mode = self.middleware.mode;
+        let service = Rc::clone(&self.service);
+        Box::pin(async move {
+            if let Some(mode) = mode {
+                let refused = config.guard(&mut Request::new(request.request()), mode).await;
+                if let Err(refusal) = refused {
+                    let response = to_response(refusal.response_data());
+                    return Ok(request.into_response(response).map_into_right_body());
+                }
+            }
+            Ok(service.call(request).await?.map_into_left_body())
         })
     }
 }

@@ -5,14 +5,15 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use actix_web::http::header;
-use actix_web::{App, HttpResponse, ResponseError, test, web};
+use actix_web::{App, HttpResponse, test, web};
 use serde::Deserialize;
 use ssr_session::testing::{TestKey, TokenBuilder, jwks};
 use ssr_session::{
-    Algorithm, KeyLookupError, KeyProvider, KeyRequest, ResponseData, SessionConfig, StaticKeys,
-    Verifier, VerifyingKey, async_trait,
+    Algorithm, DefaultResponses, InvalidToken, KeyLookupError, KeyProvider, KeyRequest,
+    NeedsRefreshReason, RequestInfo, Respond, ResponseData, SessionConfig, StaticKeys,
+    Unavailable, Verifier, VerifyingKey, async_trait,
 };
-use ssr_session_actix::{OptionalSession, Outcome, Props, Session, SessionRejection};
+use ssr_session_actix::{OptionalSession, Props, Session, SessionMiddleware, Verification};
 
 /// Counts key lookups: one per verification of a signed token.
 struct CountingKeys {
@@ -66,7 +67,7 @@ async fn the_outcome_is_computed_once_per_request() {
                 web::get().to(
                     |session: Session,
                      optional: OptionalSession,
-                     outcome: Outcome,
+                     outcome: Verification,
                      props: Props| async move {
                         assert_eq!(
                             optional.as_ref().map(|s| s.user_id()),
@@ -108,7 +109,7 @@ async fn with_the_token_cache_the_extractors_share_one_cached_session() {
             .route(
                 "/all",
                 web::get().to(
-                    |session: Session, optional: OptionalSession, outcome: Outcome| async move {
+                    |session: Session, optional: OptionalSession, outcome: Verification| async move {
                         assert!(outcome.session().unwrap().ptr_eq(&session));
                         assert!(optional.as_ref().unwrap().ptr_eq(&session));
                         HttpResponse::Ok().body(session.user_id().to_owned())
@@ -142,7 +143,7 @@ async fn a_missing_configuration_is_a_500_naming_the_setup() {
             )
             .route(
                 "/outcome",
-                web::get().to(|_: Outcome| async { "unreachable" }),
+                web::get().to(|_: Verification| async { "unreachable" }),
             ),
     )
     .await;
@@ -159,32 +160,87 @@ async fn a_missing_configuration_is_a_500_naming_the_setup() {
     }
 }
 
+/// Answers needs-refresh with a redirect and two `set-cookie` headers.
+struct TwoCookies;
+
+impl Respond for TwoCookies {
+    fn needs_refresh(&self, _: &RequestInfo<'_>, _: NeedsRefreshReason) -> ResponseData {
+        ResponseData::new(303, "text/plain", "bye")
+            .with_header("location", "/auth")
+            .with_header("set-cookie", "a=; Max-Age=0")
+            .with_header("set-cookie", "b=; Max-Age=0")
+    }
+    fn invalid(&self, request: &RequestInfo<'_>, error: &InvalidToken) -> ResponseData {
+        DefaultResponses::default().invalid(request, error)
+    }
+    fn unavailable(&self, request: &RequestInfo<'_>, error: &Unavailable) -> ResponseData {
+        DefaultResponses::default().unavailable(request, error)
+    }
+}
+
 #[actix_web::test]
 async fn rejections_keep_every_header_and_the_body() {
-    let data = ResponseData::new(303, "text/plain", "bye")
-        .with_header("location", "/auth")
-        .with_header("set-cookie", "a=; Max-Age=0")
-        .with_header("set-cookie", "b=; Max-Age=0");
-    let rejection = SessionRejection::from(data);
-    assert_eq!(rejection.status(), 303);
-    assert_eq!(rejection.body_text(), "bye");
-    let response = rejection.error_response();
-    assert_eq!(response.status(), 303);
-    let cookies: Vec<_> = response
-        .headers()
-        .get_all(header::SET_COOKIE)
-        .map(|v| v.to_str().unwrap())
-        .collect();
-    assert_eq!(cookies, ["a=; Max-Age=0", "b=; Max-Age=0"]);
-    assert_eq!(response.headers().get(header::LOCATION).unwrap(), "/auth");
-    assert_eq!(
-        response.headers().get(header::CACHE_CONTROL).unwrap(),
-        "no-store"
-    );
-    let body = actix_web::body::to_bytes(response.into_body())
-        .await
-        .unwrap();
-    assert_eq!(body, "bye");
+    let key = TestKey::generate(Algorithm::RS256, "k1");
+    let (verifier, _) = counting_verifier(&key, |keys| Verifier::builder(keys).build().unwrap());
+    let config = SessionConfig::new(verifier).responses(TwoCookies);
+    // Through an extractor, and through the middleware.
+    let app = test::init_service(
+        App::new()
+            .app_data(web::Data::new(config.clone()))
+            .route("/extractor", web::get().to(|_: Session| async { "unreachable" }))
+            .service(
+                web::scope("/middleware")
+                    .wrap(SessionMiddleware::required(config))
+                    .route("", web::get().to(|| async { "unreachable" })),
+            ),
+    )
+    .await;
+    for path in ["/extractor", "/middleware"] {
+        let response =
+            test::call_service(&app, test::TestRequest::get().uri(path).to_request()).await;
+        assert_eq!(response.status(), 303, "{path}");
+        let cookies: Vec<_> = response
+            .headers()
+            .get_all(header::SET_COOKIE)
+            .map(|v| v.to_str().unwrap())
+            .collect();
+        assert_eq!(cookies, ["a=; Max-Age=0", "b=; Max-Age=0"]);
+        assert_eq!(response.headers().get(header::LOCATION).unwrap(), "/auth");
+        assert_eq!(
+            response.headers().get(header::CACHE_CONTROL).unwrap(),
+            "no-store"
+        );
+        assert_eq!(test::read_body(response).await, "bye");
+    }
+}
+
+#[actix_web::test]
+async fn the_middleware_and_the_extractors_behind_it_verify_once() {
+    let key = TestKey::generate(Algorithm::RS256, "k1");
+    let (verifier, calls) = counting_verifier(&key, |keys| {
+        Verifier::builder(keys).without_token_cache().build().unwrap()
+    });
+    let app = test::init_service(
+        App::new().service(
+            web::scope("/app")
+                .wrap(SessionMiddleware::required(SessionConfig::new(verifier)))
+                .route(
+                    "/page",
+                    web::get().to(|session: Session, outcome: Verification| async move {
+                        assert!(outcome.session().unwrap().ptr_eq(&session));
+                        format!("user:{}", session.user_id())
+                    }),
+                ),
+        ),
+    )
+    .await;
+    let token = TokenBuilder::supertokens("bob", 300).sign(&key);
+    let request = test::TestRequest::get()
+        .uri("/app/page")
+        .insert_header(cookie(&token))
+        .to_request();
+    assert_eq!(test::call_and_read_body(&app, request).await, "user:bob");
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
 }
 
 #[derive(Debug, Deserialize)]

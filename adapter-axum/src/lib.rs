@@ -1,40 +1,54 @@
-//! [axum](https://docs.rs/axum/0.8) extractors for [`ssr_session`]: verify a
-//! SuperTokens-style access token while rendering a page, and answer with the
-//! core's responses when the session is missing, expired, invalid or cannot
-//! be checked.
+//! [axum](https://docs.rs/axum/0.8) support for [`ssr_session`]: a tower
+//! layer for whole route groups and extractors for handlers, answering with
+//! the core's responses when the session is missing, expired, invalid or
+//! cannot be checked.
 //!
-//! | extractor | gives | answers instead (see [Rejections](#rejections)) |
+//! | entry point | gives | answers instead (see [Rejections](#rejections)) |
 //! |---|---|---|
+//! | [`SessionLayer::required`] | every route behind it needs a valid session | every outcome but *valid* |
+//! | [`SessionLayer::optional`] | routes behind it run without a token too | expired, invalid, unavailable |
+//! | [`SessionLayer::observe`] | every route runs; the outcome is recorded | never |
+//! | [`SessionLayer::new`] | nothing is checked until an extractor asks | never |
 //! | [`Session<C>`] | the verified session | every outcome but *valid* |
-//! | `Option<Session<C>>` | `None` when the request has no token at all | expired, invalid, unavailable |
-//! | [`Outcome<C>`] | the [`SessionOutcome`], whatever it is | never |
-//! | [`Props`] | the Next.js guide's [`SessionProps`] | invalid, unavailable |
+//! | `Option<Session<C>>`, [`OptionalSession<C>`] | `None` when the request has no token at all | expired, invalid, unavailable |
+//! | [`Require<V, C>`] | the session, when it also meets requirement `V` | those of `Session`, and `403 invalid claim` |
+//! | [`Verification<C>`] | the [`SessionOutcome`], whatever it is | never |
+//! | [`Props<C>`] | the Next.js guide's [`SessionProps`](ssr_session::SessionProps) | invalid, unavailable |
 //!
-//! This crate depends on `axum-core` only, as axum advises library authors.
-//! All policy lives in [`ssr_session`]; this crate reads the request, takes
-//! the [`SessionConfig`] from the router's state, verifies once per request
-//! and converts the core's [`ResponseData`] into a [`Response`].
+//! The layer puts the [`SessionConfig`] in the request's extensions, so
+//! handlers need nothing in their state; every extractor behind it reads
+//! it from there. All policy lives in [`ssr_session`]: this crate reads the
+//! request, runs the core's pipeline and converts its answer into a
+//! [`Response`].
 //!
 //! # Quick start
 //!
 //! ```
 //! use axum::{Router, routing::get};
 //! use ssr_session::{JwksKeyProvider, SessionConfig, Verifier};
-//! use ssr_session_axum::Session;
+//! use ssr_session_axum::{OptionalSession, Session, SessionLayer};
 //! use tower::ServiceExt as _;
 //!
-//! async fn dashboard(Session(session): Session) -> String {
+//! async fn dashboard(session: Session) -> String {
 //!     format!("Hello, {}", session.user_id())
+//! }
+//!
+//! async fn home(session: OptionalSession) -> &'static str {
+//!     if session.is_some() { "welcome back" } else { "welcome" }
 //! }
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let keys = JwksKeyProvider::for_supertokens("https://api.example.com").build()?;
 //! let config = SessionConfig::new(Verifier::builder(keys).build()?);
-//! let app = Router::new().route("/dashboard", get(dashboard)).with_state(config);
+//! let app = Router::new()
+//!     .nest("/app", Router::new().route("/dashboard", get(dashboard))
+//!         .layer(SessionLayer::required(config.clone())))
+//!     .route("/", get(home))
+//!     .layer(SessionLayer::new(config));
 //!
 //! // No `sAccessToken` cookie: a data request is told to refresh.
-//! let request = http::Request::get("/dashboard").body(axum::body::Body::empty())?;
+//! let request = http::Request::get("/app/dashboard").body(axum::body::Body::empty())?;
 //! let response = app.oneshot(request).await?;
 //! assert_eq!(response.status(), 401);
 //! let body = axum::body::to_bytes(response.into_body(), usize::MAX).await?;
@@ -43,197 +57,184 @@
 //! # }
 //! ```
 //!
-//! # Where the configuration comes from
-//!
-//! Every extractor takes the configuration from the router's state through
-//! [`FromRef`], like axum's `State`: the state may be the [`SessionConfig`]
-//! itself or any app state with `SessionConfig<C>: FromRef<AppState>`
-//! (`#[derive(FromRef)]` with axum's `macros` feature, or a three-line impl).
-//!
-//! ```
-//! use axum::extract::FromRef;
-//! use ssr_session::SessionConfig;
-//!
-//! #[derive(Clone)]
-//! struct AppState {
-//!     session: SessionConfig,
-//!     site_name: &'static str,
-//! }
-//!
-//! impl FromRef<AppState> for SessionConfig {
-//!     fn from_ref(state: &AppState) -> Self {
-//!         state.session.clone()
-//!     }
-//! }
-//! ```
-//!
-//! So a forgotten configuration never reaches a request: the router does
-//! not compile (`#[axum::debug_handler]` turns axum's generic handler error
-//! into one that names the extractor and the state). That is why the 500 that the other
-//! adapters send for a missing configuration
-//! ([`ResponseData::missing_setup`]) cannot happen here. Request
-//! extensions were considered as a second source and left out: one
-//! extractor cannot use both a `FromRef` bound and a runtime fallback, and
-//! two sources would make it unclear which configuration a handler used.
-//!
-//! ```compile_fail
-//! # use axum::{Router, routing::get};
-//! # use ssr_session_axum::Session;
-//! async fn dashboard(_: Session) {}
-//! // No SessionConfig in the state: refused at compile time.
-//! let app: Router = Router::new().route("/dashboard", get(dashboard));
-//! ```
+//! A route group with its own requirement: give the group's layer a
+//! configuration that [requires](SessionConfig::require) it. A single route
+//! states it in its signature with [`Require`] (see
+//! [`ssr_session::requirement!`]).
 //!
 //! # Rejections
 //!
 //! What a request without a usable session is answered with, by default
 //! ([`DefaultResponses`](ssr_session::DefaultResponses); replace it with
-//! [`SessionConfig::responses`]). *HTML* means the `Accept` header includes
-//! `text/html`.
+//! [`SessionConfig::responses`]). A *navigation* is a request whose
+//! `Accept` header includes `text/html`.
 //!
-//! | situation | HTML navigation | other requests |
+//! | situation | navigation | other requests |
 //! |---|---|---|
 //! | needs refresh (no token, expired) | refresh bridge page (status 401 by default) | `401 {"message":"try refresh token"}` |
-//! | invalid | `303` to the login URL with the redirect-back parameter, `sAccessToken` expired | `401 {"message":"unauthorised"}` |
-//! | claim validator failed | `403 {"message":"invalid claim","claimValidationErrors":[…]}` | same |
+//! | invalid, revoked | `303` to the login URL with the redirect-back parameter, `sAccessToken` expired | `401 {"message":"unauthorised"}` |
+//! | a requirement or claim validator refused | `403 {"message":"invalid claim","claimValidationErrors":[…]}` | same |
 //! | unavailable (key source down) | `503`, `Retry-After`, a short page | `503 {"message":"session verification unavailable"}` |
+//! | no [`SessionLayer`] in front of an extractor | `500`, logged at `error` | same |
 //!
 //! All carry `Cache-Control: no-store`. [`Props`] answers *needs refresh*
-//! with `{"fromSupertokens":"needs-refresh"}` instead, and `Option<Session>`
-//! gives `None` for a request without a token.
+//! with `{"fromSupertokens":"needs-refresh"}` instead. The bridge page
+//! reloads a `GET` page after the refresh, and sends a form post back to
+//! the page it came from, never posting it again.
 //!
 //! # Once per request
 //!
-//! A handler (or a middleware and a handler) may use several of these
-//! extractors without verifying twice: a computed outcome is kept in the
-//! request's extensions, and a verified-token cache hit is simply looked up
-//! again (which costs what reading the memo would, and saves storing it).
-//!
-//! # Nested routers
-//!
-//! The redirect-back parameter is the request's URI as the handler sees it.
-//! Under `Router::nest` axum strips the prefix (the full URI is axum's
-//! `OriginalUri`, which lives in `axum`, not `axum-core`), so the way back
-//! would miss it: route pages that need a session at the top level, or
-//! combine routers with `Router::merge`.
+//! A layer and the extractors behind it share one outcome: a computed
+//! outcome is memoised in the request's extensions, and a verified-token
+//! cache hit is simply looked up again (which costs what reading the memo
+//! would). The redirect-back parameter is the full original URI, also
+//! under [`Router::nest`](https://docs.rs/axum/0.8/axum/struct.Router.html#method.nest)
+//! (axum's `OriginalUri`).
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
-use std::fmt;
-use std::ops::Deref;
+use std::borrow::Cow;
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 
-use axum_core::body::Body;
-use axum_core::extract::{FromRef, FromRequestParts, OptionalFromRequestParts};
-use axum_core::response::{IntoResponse, Response};
+use axum::body::Body;
+use axum::extract::{FromRequestParts, OptionalFromRequestParts, OriginalUri};
+use axum::response::{IntoResponse, Response};
 use http::request::Parts;
 use http::{HeaderName, HeaderValue, StatusCode};
 use serde::de::DeserializeOwned;
 use ssr_session::{
-    Refusal, RequestInfo, ResponseData, SessionConfig, SessionOutcome, SessionProps,
-    SuperTokensClaims,
+    ClaimValidator, Extract, Headers, Memo, Mode, Refusal, RequestContext, ResponseData,
+    SessionConfig, SessionOutcome, SessionProps, SuperTokensClaims,
 };
+use tower_layer::Layer;
+use tower_service::Service;
 
-/// A required session: the handler runs only when the token is valid.
-///
-/// `Option<Session<C>>` is the optional form (SuperTokens'
-/// `sessionRequired: false`): `None` when the request carries no token at
-/// all; an expired, invalid or unavailable session is still rejected.
-///
-/// # Rejections
-///
-/// [`SessionRejection`] with the core's answer for every outcome that is not
-/// valid (see the [crate docs](crate#rejections)).
-#[derive(Debug, Clone)]
-pub struct Session<C = SuperTokensClaims>(pub ssr_session::Session<C>);
+ssr_session::__adapter_types!();
 
-impl<C> Deref for Session<C> {
-    type Target = ssr_session::Session<C>;
+/// What an extractor answers when no layer put a configuration in front of it.
+const SETUP: &str = "Router::layer(SessionLayer::new(session_config))";
 
-    fn deref(&self) -> &Self::Target {
-        &self.0
+/// The request, as the core's pipeline sees it.
+struct Request<'a>(&'a mut Parts);
+
+impl<C: Send + Sync + 'static> RequestContext<C> for Request<'_> {
+    fn headers(&self) -> &dyn Headers {
+        &self.0.headers
+    }
+
+    fn method(&self) -> &str {
+        self.0.method.as_str()
+    }
+
+    fn path_and_query(&self) -> Cow<'_, str> {
+        let uri = self
+            .0
+            .extensions
+            .get::<OriginalUri>()
+            .map_or(&self.0.uri, |original| &original.0);
+        Cow::Borrowed(uri.path_and_query().map_or("/", |p| p.as_str()))
+    }
+
+    fn existing_memo(&self) -> Option<Memo<C>> {
+        self.0.extensions.get::<Memo<C>>().cloned()
+    }
+
+    fn memo(&mut self) -> Memo<C> {
+        self.0.extensions.get_or_insert_default::<Memo<C>>().clone()
     }
 }
 
-/// The session's outcome, whatever it is; never rejects. For pages that
-/// render something different for each outcome.
-#[derive(Debug)]
-pub struct Outcome<C = SuperTokensClaims>(pub SessionOutcome<C>);
+/// Runs the core's pipeline with the configuration the layer provided.
+async fn extract<T, C>(
+    parts: &mut Parts,
+    requirement: Option<&dyn ClaimValidator<C>>,
+) -> Result<T, SessionRejection>
+where
+    T: Extract<C>,
+    C: DeserializeOwned + Send + Sync + 'static,
+{
+    let Some(config) = parts.extensions.get::<SessionConfig<C>>().cloned() else {
+        tracing::error!(
+            target: "ssr_session_axum",
+            "no `{}` for {}: add {SETUP}",
+            std::any::type_name::<SessionConfig<C>>(),
+            parts.uri.path(),
+        );
+        return Err(Refusal::missing_setup(SETUP).into());
+    };
+    let value = config.extract(&mut Request(parts), requirement).await?;
+    Ok(value)
+}
 
-impl<C> Deref for Outcome<C> {
-    type Target = SessionOutcome<C>;
+macro_rules! extractor {
+    ($name:ty, $value:ty, $make:expr) => {
+        impl<S, C> FromRequestParts<S> for $name
+        where
+            S: Send + Sync,
+            C: DeserializeOwned + Send + Sync + 'static,
+        {
+            type Rejection = SessionRejection;
 
-    fn deref(&self) -> &Self::Target {
-        &self.0
+            async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+                extract::<$value, C>(parts, None).await.map($make)
+            }
+        }
+    };
+}
+
+extractor!(Session<C>, ssr_session::Session<C>, Session);
+extractor!(OptionalSession<C>, Option<ssr_session::Session<C>>, OptionalSession);
+extractor!(Verification<C>, SessionOutcome<C>, Verification);
+extractor!(Props<C>, SessionProps, |props| Props(props, std::marker::PhantomData));
+
+impl<S, C> OptionalFromRequestParts<S> for Session<C>
+where
+    S: Send + Sync,
+    C: DeserializeOwned + Send + Sync + 'static,
+{
+    type Rejection = SessionRejection;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Option<Self>, Self::Rejection> {
+        extract::<Option<_>, C>(parts, None).await.map(|s| s.map(Self))
     }
 }
 
-/// The page props of SuperTokens' Next.js guide: `{"userId":…}` or
-/// `{"fromSupertokens":"needs-refresh"}`. As a response it is that JSON,
-/// with status 200.
-///
-/// Reads the default claims' configuration, `SessionConfig<SuperTokensClaims>`.
-///
-/// # Rejections
-///
-/// [`SessionRejection`] for an invalid or unavailable session.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Props(pub SessionProps);
+impl<S, V, C> FromRequestParts<S> for Require<V, C>
+where
+    S: Send + Sync,
+    V: ClaimValidator<C> + Default,
+    C: DeserializeOwned + Send + Sync + 'static,
+{
+    type Rejection = SessionRejection;
 
-impl IntoResponse for Props {
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let requirement = V::default();
+        let session = extract::<ssr_session::Session<C>, C>(parts, Some(&requirement)).await?;
+        Ok(Self(session, std::marker::PhantomData))
+    }
+}
+
+impl<C> IntoResponse for Props<C> {
     fn into_response(self) -> Response {
         let body = serde_json::to_vec(&self.0).unwrap_or_default();
         into_response(ResponseData::new(200, "application/json", body))
     }
 }
 
-/// The answer to a request without a usable session, as the core rendered
-/// it (status, headers, body).
-#[derive(Debug, Clone)]
-pub struct SessionRejection {
-    response: ResponseData,
-}
-
-impl SessionRejection {
-    /// The status code.
-    pub fn status(&self) -> StatusCode {
-        StatusCode::from_u16(self.response.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
-    }
-
-    /// The response body, as text.
-    pub fn body_text(&self) -> String {
-        String::from_utf8_lossy(&self.response.body).into_owned()
-    }
-
-    /// The whole answer, as plain data.
-    pub fn response_data(&self) -> &ResponseData {
-        &self.response
-    }
-}
-
-impl From<ResponseData> for SessionRejection {
-    fn from(response: ResponseData) -> Self {
-        Self { response }
-    }
-}
-
-impl fmt::Display for SessionRejection {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "session rejected with status {}", self.response.status)
-    }
-}
-
-impl std::error::Error for SessionRejection {}
-
 impl IntoResponse for SessionRejection {
     fn into_response(self) -> Response {
         tracing::trace!(
             target: "ssr_session_axum::rejection",
-            status = self.response.status,
+            status = self.0.status(),
+            reason = self.0.reason(),
             rejection_type = "SessionRejection",
             "rejecting request",
         );
-        into_response(self.response)
+        into_response(self.0.into_response_data())
     }
 }
 
@@ -249,10 +250,7 @@ pub fn into_response(data: ResponseData) -> Response {
     *response.status_mut() = status;
     let headers = response.headers_mut();
     for (name, value) in data.headers {
-        match (
-            HeaderName::try_from(name.as_str()),
-            HeaderValue::try_from(value),
-        ) {
+        match (HeaderName::try_from(name.as_str()), HeaderValue::try_from(value)) {
             (Ok(name), Ok(value)) => {
                 headers.append(name, value);
             }
@@ -264,109 +262,138 @@ pub fn into_response(data: ResponseData) -> Response {
     response
 }
 
-/// A computed outcome, kept in the request's extensions so that the token is
-/// verified once per request. Held by value, without an extra `Arc`: it is
-/// cloned once per extractor, and a valid one's clone is a reference count.
-struct Memo<C>(SessionOutcome<C>);
+/// A tower [`Layer`] that puts the [`SessionConfig`] in front of a route
+/// group and, in the modes that check, answers for the group.
+///
+/// Works with `Router::layer`, `Router::route_layer`, `nest` and `merge`.
+/// The configuration's [requirements](SessionConfig::require) apply to the
+/// whole group, extractors included.
+///
+/// # Rejections
+/// In [`required`](Self::required) mode every outcome but valid; in
+/// [`optional`](Self::optional) mode expired, invalid and unavailable
+/// sessions; with the core's answers (see the [crate docs](crate#rejections)).
+pub struct SessionLayer<C = SuperTokensClaims> {
+    config: SessionConfig<C>,
+    mode: Option<Mode>,
+}
 
-impl<C> Clone for Memo<C> {
+impl<C> Clone for SessionLayer<C> {
     fn clone(&self) -> Self {
-        Self(self.0.clone())
-    }
-}
-
-/// The configuration from the state, and the request's outcome: a token-cache
-/// hit as is (looking it up again is as cheap as a memo), else memoised.
-async fn outcome<S, C>(parts: &mut Parts, state: &S) -> (SessionConfig<C>, SessionOutcome<C>)
-where
-    SessionConfig<C>: FromRef<S>,
-    C: DeserializeOwned + Send + Sync + 'static,
-{
-    let config = SessionConfig::<C>::from_ref(state);
-    if let Some(session) = config.cached_session(&parts.headers) {
-        return (config, SessionOutcome::Valid(session));
-    }
-    if let Some(Memo(outcome)) = parts.extensions.get::<Memo<C>>() {
-        return (config, outcome.clone());
-    }
-    let outcome = config.outcome(&parts.headers).await;
-    parts.extensions.insert(Memo(outcome.clone()));
-    (config, outcome)
-}
-
-/// Renders a refusal; the request is looked at only here.
-fn reject<C>(config: &SessionConfig<C>, parts: &Parts, refusal: Refusal) -> SessionRejection
-where
-    C: DeserializeOwned + Send + Sync + 'static,
-{
-    let path_and_query = parts.uri.path_and_query().map_or("/", |p| p.as_str());
-    let request = RequestInfo::new(&parts.headers, path_and_query);
-    config.respond(&refusal, &request).into()
-}
-
-impl<S, C> FromRequestParts<S> for Session<C>
-where
-    S: Send + Sync,
-    SessionConfig<C>: FromRef<S>,
-    C: DeserializeOwned + Send + Sync + 'static,
-{
-    type Rejection = SessionRejection;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let (config, outcome) = outcome(parts, state).await;
-        match config.require(outcome) {
-            Ok(session) => Ok(Self(session)),
-            Err(refusal) => Err(reject(&config, parts, refusal)),
+        Self {
+            config: self.config.clone(),
+            mode: self.mode,
         }
     }
 }
 
-impl<S, C> OptionalFromRequestParts<S> for Session<C>
-where
-    S: Send + Sync,
-    SessionConfig<C>: FromRef<S>,
-    C: DeserializeOwned + Send + Sync + 'static,
-{
-    type Rejection = SessionRejection;
+impl<C> std::fmt::Debug for SessionLayer<C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionLayer")
+            .field("mode", &self.mode)
+            .finish_non_exhaustive()
+    }
+}
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &S,
-    ) -> Result<Option<Self>, Self::Rejection> {
-        let (config, outcome) = outcome(parts, state).await;
-        match config.optional(outcome) {
-            Ok(session) => Ok(session.map(Self)),
-            Err(refusal) => Err(reject(&config, parts, refusal)),
+impl<C> SessionLayer<C> {
+    /// Provides the configuration to the extractors behind it and checks
+    /// nothing itself: a request is verified when an extractor asks.
+    pub fn new(config: SessionConfig<C>) -> Self {
+        Self { config, mode: None }
+    }
+
+    /// Every request needs a valid session (meeting the configuration's
+    /// requirements).
+    pub fn required(config: SessionConfig<C>) -> Self {
+        Self::checking(config, Mode::Required)
+    }
+
+    /// Requests without a token go on without a session; expired, invalid
+    /// and unavailable sessions are refused.
+    pub fn optional(config: SessionConfig<C>) -> Self {
+        Self::checking(config, Mode::Optional)
+    }
+
+    /// Every request goes on; the outcome is verified and recorded for the
+    /// extractors (read it with [`Verification`]).
+    pub fn observe(config: SessionConfig<C>) -> Self {
+        Self::checking(config, Mode::Observe)
+    }
+
+    fn checking(config: SessionConfig<C>, mode: Mode) -> Self {
+        Self {
+            config,
+            mode: Some(mode),
         }
     }
 }
 
-impl<S, C> FromRequestParts<S> for Outcome<C>
-where
-    S: Send + Sync,
-    SessionConfig<C>: FromRef<S>,
-    C: DeserializeOwned + Send + Sync + 'static,
-{
-    type Rejection = std::convert::Infallible;
+impl<S, C> Layer<S> for SessionLayer<C> {
+    type Service = SessionService<S, C>;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let (_, outcome) = outcome(parts, state).await;
-        Ok(Self(outcome))
+    fn layer(&self, inner: S) -> Self::Service {
+        SessionService {
+            inner,
+            layer: self.clone(),
+        }
     }
 }
 
-impl<S> FromRequestParts<S> for Props
-where
-    S: Send + Sync,
-    SessionConfig: FromRef<S>,
-{
-    type Rejection = SessionRejection;
+/// The service [`SessionLayer`] wraps around a route group.
+pub struct SessionService<S, C = SuperTokensClaims> {
+    inner: S,
+    layer: SessionLayer<C>,
+}
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let (config, outcome) = outcome::<S, SuperTokensClaims>(parts, state).await;
-        match config.props(outcome) {
-            Ok(props) => Ok(Self(props)),
-            Err(refusal) => Err(reject(&config, parts, refusal)),
+impl<S: Clone, C> Clone for SessionService<S, C> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: self.inner.clone(),
+            layer: self.layer.clone(),
         }
+    }
+}
+
+impl<S, C> std::fmt::Debug for SessionService<S, C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionService")
+            .field("layer", &self.layer)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S, C, B> Service<http::Request<B>> for SessionService<S, C>
+where
+    S: Service<http::Request<B>, Error = Infallible> + Clone + Send + 'static,
+    S::Response: IntoResponse,
+    S::Future: Send,
+    C: DeserializeOwned + Send + Sync + 'static,
+    B: Send + 'static,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: http::Request<B>) -> Self::Future {
+        let (mut parts, body) = request.into_parts();
+        let config = self.layer.config.clone();
+        parts.extensions.insert(config.clone());
+        let mode = self.layer.mode;
+        // The service that was made ready takes this request.
+        let ready = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, ready);
+        Box::pin(async move {
+            if let Some(mode) = mode
+                && let Err(refusal) = config.guard(&mut Request(&mut parts), mode).await
+            {
+                return Ok(SessionRejection(refusal).into_response());
+            }
+            let response = inner.call(http::Request::from_parts(parts, body)).await;
+            response.map(IntoResponse::into_response)
+        })
     }
 }

@@ -1,24 +1,31 @@
-//! The shared conformance suite, sent through axum's real pipeline.
+//! The shared conformance suite, sent through axum's real pipeline: once
+//! through the extractors, once through route groups behind the layer.
 
 use axum::Router;
 use axum::body::Body;
-use axum::routing::get;
-use ssr_session::conformance::{Fixture, TestRequest, TestResponse, run};
-use ssr_session_axum::{Outcome, Props, Session};
+use axum::routing::any;
+use ssr_session_axum::{
+    OptionalSession, Props, Require, Session, SessionLayer, Verification,
+};
+use ssr_session_conformance::{Fixture, PlanIsPro, Suite, TestRequest, TestResponse, run};
 use tower::ServiceExt as _;
 
-async fn required(Session(session): Session) -> String {
+async fn required(session: Session) -> String {
     format!("user:{}", session.user_id())
 }
 
 async fn optional(session: Option<Session>) -> String {
     match session {
-        Some(Session(session)) => format!("user:{}", session.user_id()),
+        Some(session) => format!("user:{}", session.user_id()),
         None => "anonymous".to_string(),
     }
 }
 
-async fn outcome(Outcome(outcome): Outcome) -> String {
+async fn optional_session(OptionalSession(session): OptionalSession) -> String {
+    session.map_or_else(|| "anonymous".into(), |s| format!("user:{}", s.user_id()))
+}
+
+async fn outcome(Verification(outcome): Verification) -> String {
     format!("outcome:{}", outcome.name())
 }
 
@@ -26,8 +33,14 @@ async fn props(props: Props) -> Props {
     props
 }
 
+async fn require(session: Require<PlanIsPro>) -> String {
+    format!("user:{}", session.user_id())
+}
+
 async fn send(app: Router, request: TestRequest) -> TestResponse {
-    let mut builder = http::Request::get(request.path.as_str());
+    let mut builder = http::Request::builder()
+        .method(request.method)
+        .uri(request.path.as_str());
     for (name, value) in &request.headers {
         builder = builder.header(name.as_str(), value.as_str());
     }
@@ -53,13 +66,51 @@ async fn send(app: Router, request: TestRequest) -> TestResponse {
 }
 
 #[tokio::test]
-async fn conformance() {
+async fn extractors() {
     let fixture = Fixture::new();
     let app = Router::new()
-        .route("/required", get(required))
-        .route("/optional", get(optional))
-        .route("/outcome", get(outcome))
-        .route("/props", get(props))
-        .with_state(fixture.session_config());
-    run(&fixture, |request| send(app.clone(), request)).await;
+        .route("/required", any(required))
+        .route("/optional", any(optional))
+        .route("/outcome", any(outcome))
+        .route("/props", any(props))
+        .route("/require", any(require))
+        .layer(SessionLayer::new(fixture.session_config()));
+    run(&fixture, &Suite::extractors(), |request| {
+        send(app.clone(), request)
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn route_groups_behind_the_layer() {
+    let fixture = Fixture::new();
+    let config = fixture.session_config();
+    // Each group nested, so the redirect-back path must come from the
+    // original URI; the handlers read what the layer recorded.
+    let app = Router::new()
+        .nest(
+            "/group/required",
+            Router::new()
+                .route("/", any(required))
+                .layer(SessionLayer::required(config.clone())),
+        )
+        .nest(
+            "/group/optional",
+            Router::new()
+                .route("/", any(optional_session))
+                .layer(SessionLayer::optional(config.clone())),
+        )
+        .nest(
+            "/group/observe",
+            Router::new()
+                .route("/", any(outcome))
+                .layer(SessionLayer::observe(config.clone())),
+        )
+        .nest(
+            "/group/require",
+            Router::new()
+                .route("/", any(required))
+                .layer(SessionLayer::required(config.require(PlanIsPro))),
+        );
+    run(&fixture, &Suite::groups(), |request| send(app.clone(), request)).await;
 }

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{FromRef, Request};
+use axum::extract::Request;
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::get;
@@ -15,7 +15,7 @@ use ssr_session::{
     NeedsRefreshReason, RequestInfo, Respond, ResponseData, SessionConfig, SessionProps,
     StaticKeys, Unavailable, Verifier, VerifyingKey, async_trait,
 };
-use ssr_session_axum::{Outcome, Props, Session, SessionRejection};
+use ssr_session_axum::{Props, Require, Session, SessionLayer, SessionRejection, Verification};
 use tower::ServiceExt as _;
 
 /// Counts key lookups: one per verification that reaches the key step.
@@ -77,9 +77,9 @@ async fn body_text(response: Response) -> String {
 #[tokio::test]
 async fn one_verification_per_request_whatever_the_extractors() {
     async fn all(
-        Outcome(outcome): Outcome,
+        Verification(outcome): Verification,
         optional: Option<Session>,
-        Props(props): Props,
+        Props(props, _): Props,
         Session(session): Session,
     ) -> String {
         assert!(outcome.is_valid());
@@ -90,7 +90,7 @@ async fn one_verification_per_request_whatever_the_extractors() {
     let setup = setup();
     let app = Router::new()
         .route("/all", get(all))
-        .with_state(setup.config);
+        .layer(SessionLayer::new(setup.config));
     let token = TokenBuilder::supertokens("alice", 300).sign(&setup.key);
 
     let response = get_with_cookie(app.clone(), "/all", &token).await;
@@ -106,7 +106,7 @@ async fn one_verification_per_request_whatever_the_extractors() {
 #[tokio::test]
 async fn with_the_token_cache_extractors_share_one_verification_across_requests() {
     async fn all(
-        Outcome(outcome): Outcome,
+        Verification(outcome): Verification,
         optional: Option<Session>,
         Session(session): Session,
     ) -> String {
@@ -122,7 +122,7 @@ async fn with_the_token_cache_extractors_share_one_verification_across_requests(
         calls: calls.clone(),
     };
     let config = SessionConfig::new(Verifier::builder(provider).build().unwrap());
-    let app = Router::new().route("/all", get(all)).with_state(config);
+    let app = Router::new().route("/all", get(all)).layer(SessionLayer::new(config));
     let token = TokenBuilder::supertokens("alice", 300).sign(&key);
     for _ in 0..3 {
         let response = get_with_cookie(app.clone(), "/all", &token).await;
@@ -143,25 +143,22 @@ async fn with_the_token_cache_extractors_share_one_verification_across_requests(
 
 #[tokio::test]
 async fn a_middleware_and_the_handler_share_the_outcome() {
-    async fn note_outcome(Outcome(outcome): Outcome, request: Request, next: Next) -> Response {
+    async fn note_outcome(Verification(outcome): Verification, request: Request, next: Next) -> Response {
         let mut response = next.run(request).await;
         response
             .headers_mut()
             .insert("x-outcome", outcome.name().parse().unwrap());
         response
     }
-    async fn page(Outcome(outcome): Outcome, Props(props): Props) -> String {
+    async fn page(Verification(outcome): Verification, Props(props, _): Props) -> String {
         assert!(outcome.is_needs_refresh());
         serde_json::to_string(&props).unwrap()
     }
     let setup = setup();
     let app = Router::new()
         .route("/page", get(page))
-        .route_layer(middleware::from_fn_with_state(
-            setup.config.clone(),
-            note_outcome,
-        ))
-        .with_state(setup.config);
+        .route_layer(middleware::from_fn(note_outcome))
+        .layer(SessionLayer::new(setup.config));
     // Expired: never cached by any layer, verified up to the key step.
     let token = TokenBuilder::supertokens("alice", -60).sign(&setup.key);
 
@@ -195,7 +192,7 @@ impl Respond for TwoCookies {
 async fn rejections_keep_status_every_header_and_body() {
     async fn required(_: Session) {}
     let config = setup().config.responses(TwoCookies);
-    let app = Router::new().route("/", get(required)).with_state(config);
+    let app = Router::new().route("/", get(required)).layer(SessionLayer::new(config));
 
     let response = app
         .oneshot(http::Request::get("/").body(Body::empty()).unwrap())
@@ -217,13 +214,13 @@ async fn the_rejection_can_be_inspected_and_replaced() {
             Ok(Session(session)) => (http::StatusCode::OK, session.user_id().to_string()),
             Err(rejection) => (
                 http::StatusCode::IM_A_TEAPOT,
-                format!("{} {}", rejection.status().as_u16(), rejection.body_text()),
+                format!("{} {}", rejection.status(), rejection.body_text()),
             ),
         }
     }
     let app = Router::new()
         .route("/", get(custom))
-        .with_state(setup().config);
+        .layer(SessionLayer::new(setup().config));
     let response = app
         .oneshot(http::Request::get("/").body(Body::empty()).unwrap())
         .await
@@ -236,32 +233,81 @@ async fn the_rejection_can_be_inspected_and_replaced() {
 }
 
 #[tokio::test]
-async fn the_config_can_live_in_an_app_state() {
-    #[derive(Clone)]
-    struct AppState {
-        session: SessionConfig,
-        greeting: &'static str,
-    }
-    impl FromRef<AppState> for SessionConfig {
-        fn from_ref(state: &AppState) -> Self {
-            state.session.clone()
-        }
-    }
-    async fn hello(
-        axum::extract::State(state): axum::extract::State<AppState>,
-        Session(session): Session,
-    ) -> String {
-        format!("{}, {}", state.greeting, session.user_id())
+async fn an_extractor_without_a_layer_answers_500_naming_the_fix() {
+    async fn page(_: Session) {}
+    let app = Router::new().route("/", get(page));
+    let response = app
+        .oneshot(http::Request::get("/").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 500);
+    assert!(body_text(response).await.contains("SessionLayer::new"));
+}
+
+#[tokio::test]
+async fn a_layer_and_the_extractors_behind_it_verify_once() {
+    async fn page(session: Session, Verification(outcome): Verification) -> String {
+        assert!(outcome.session().unwrap().ptr_eq(&session));
+        format!("user:{}", session.user_id())
     }
     let setup = setup();
-    let state = AppState {
-        session: setup.config,
-        greeting: "Hello",
-    };
-    let app = Router::new().route("/", get(hello)).with_state(state);
+    let app = Router::new()
+        .route("/", get(page))
+        .layer(SessionLayer::required(setup.config));
     let token = TokenBuilder::supertokens("bob", 300).sign(&setup.key);
     let response = get_with_cookie(app, "/", &token).await;
-    assert_eq!(body_text(response).await, "Hello, bob");
+    assert_eq!(body_text(response).await, "user:bob");
+    assert_eq!(setup.calls.load(Ordering::SeqCst), 1);
+}
+
+ssr_session::requirement!(IsAdmin = |claims: &ssr_session::SuperTokensClaims, _: &ssr_session::ValidationContext| {
+    match claims.get("role") {
+        Some(role) if role == "admin" => Ok(()),
+        _ => Err(ssr_session::ClaimValidationError::new("role", serde_json::json!({"message": "wrong value"}))),
+    }
+});
+
+#[tokio::test]
+async fn public_optional_and_admin_routes_share_one_router() {
+    async fn home(session: Option<Session>) -> String {
+        session.map_or("anonymous".into(), |s| s.user_id().to_owned())
+    }
+    async fn admin(session: Require<IsAdmin>) -> String {
+        format!("admin:{}", session.user_id())
+    }
+    async fn public() -> &'static str {
+        "public"
+    }
+    let setup = setup();
+    let app = Router::new()
+        .route("/", get(home))
+        .route("/admin", get(admin))
+        .layer(SessionLayer::optional(setup.config))
+        .merge(Router::new().route("/public", get(public)));
+    let user = TokenBuilder::supertokens("u", 300).sign(&setup.key);
+    let boss = TokenBuilder::supertokens("boss", 300)
+        .claim("role", "admin")
+        .sign(&setup.key);
+    let anonymous = app
+        .clone()
+        .oneshot(http::Request::get("/").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(body_text(anonymous).await, "anonymous");
+    assert_eq!(body_text(get_with_cookie(app.clone(), "/", &user).await).await, "u");
+    let refused = get_with_cookie(app.clone(), "/admin", &user).await;
+    assert_eq!(refused.status(), 403);
+    assert_eq!(
+        body_text(refused).await,
+        r#"{"message":"invalid claim","claimValidationErrors":[{"id":"role","reason":{"message":"wrong value"}}]}"#
+    );
+    let allowed = get_with_cookie(app.clone(), "/admin", &boss).await;
+    assert_eq!(body_text(allowed).await, "admin:boss");
+    // The public route outside the layer never verifies.
+    let before = setup.calls.load(Ordering::SeqCst);
+    let public = get_with_cookie(app, "/public", "garbage").await;
+    assert_eq!(body_text(public).await, "public");
+    assert_eq!(setup.calls.load(Ordering::SeqCst), before);
 }
 
 #[tokio::test]
@@ -276,7 +322,7 @@ async fn custom_claims_types_work() {
     let setup = setup();
     let keys = StaticKeys::from_jwks_json(&jwks(&[&setup.key]).to_string()).unwrap();
     let config = SessionConfig::new(Verifier::<MyClaims>::builder_for(keys).build().unwrap());
-    let app = Router::new().route("/", get(role)).with_state(config);
+    let app = Router::new().route("/", get(role)).layer(SessionLayer::new(config));
     let token = TokenBuilder::supertokens("carol", 300)
         .claim("role", "admin")
         .sign(&setup.key);

@@ -18,7 +18,7 @@ use axum::routing::get;
 use http::{Request, StatusCode};
 use ssr_session::testing::{TestKey, TokenBuilder, jwks};
 use ssr_session::{Algorithm, JwksKeyProvider, SessionConfig, Verifier};
-use ssr_session_axum::Session;
+use ssr_session_axum::{Session, SessionLayer};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tower::ServiceExt as _;
@@ -106,7 +106,7 @@ fn app(keys: JwksKeyProvider) -> Router {
     let verifier = Verifier::builder(keys).build().unwrap();
     Router::new()
         .route("/page", get(page))
-        .with_state(SessionConfig::new(verifier))
+        .layer(SessionLayer::required(SessionConfig::new(verifier)))
 }
 
 /// One data request for `/page` with the token as `sAccessToken`: its

@@ -41,7 +41,7 @@ use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard, Weak};
 use hashbrown::HashTable;
 
 use crate::keys::VerifyingKey;
-use crate::outcome::Session;
+use crate::session::Session;
 
 /// Default capacity of the verified-token cache (weight units ≈ tokens).
 pub const DEFAULT_TOKEN_CACHE_CAPACITY: u64 = 10_000;
@@ -298,7 +298,15 @@ mod tests {
 
     fn verified(key: &Arc<VerifyingKey>, exp: f64) -> Verified<()> {
         Verified {
-            session: Session::new("u".into(), (), exp as i64),
+            session: Session::new(
+                "u".into(),
+                (),
+                crate::session::SessionFacts {
+                    expires_at: exp as i64,
+                    issued_at: None,
+                    session_handle: None,
+                },
+            ),
             exp,
             nbf: None,
             key: Arc::downgrade(key),

@@ -1,5 +1,4 @@
-//! Claims: the default [`SuperTokensClaims`] and user-supplied
-//! [`ClaimValidator`]s.
+//! The default claims type, [`SuperTokensClaims`].
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -61,62 +60,5 @@ impl SuperTokensClaims {
             current = current.as_object()?.get(part)?;
         }
         Some(current)
-    }
-}
-
-/// One failed claim check, as SuperTokens reports it in
-/// `claimValidationErrors`: `{"id": …, "reason": …}`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ClaimValidationError {
-    /// The claim's id, e.g. `st-ev`.
-    pub id: String,
-    /// Why it failed, as JSON (e.g. `{"message":"wrong value","expectedValue":true}`).
-    pub reason: Value,
-}
-
-impl ClaimValidationError {
-    /// A failure of claim `id` for `reason`.
-    pub fn new(id: impl Into<String>, reason: impl Into<Value>) -> Self {
-        Self {
-            id: id.into(),
-            reason: reason.into(),
-        }
-    }
-}
-
-/// A check on the claims of an otherwise valid, unexpired token.
-///
-/// Validators run only after the signature, algorithm, key and registered
-/// claims passed and the token is not expired (a refresh may bring new claim
-/// values, so an expired token is "needs refresh", not "invalid claim").
-/// Closures implement it:
-///
-/// ```
-/// use ssr_session::{ClaimValidationError, SuperTokensClaims};
-///
-/// let email_verified = |claims: &SuperTokensClaims| {
-///     match claims.get("st-ev.v") {
-///         Some(serde_json::Value::Bool(true)) => Ok(()),
-///         _ => Err(ClaimValidationError::new(
-///             "st-ev",
-///             serde_json::json!({"message": "wrong value", "expectedValue": true}),
-///         )),
-///     }
-/// };
-/// # use ssr_session::ClaimValidator;
-/// # let claims: SuperTokensClaims = serde_json::from_str(r#"{"sub":"u","exp":1}"#).unwrap();
-/// # assert!(email_verified.validate(&claims).is_err());
-/// ```
-pub trait ClaimValidator<C>: Send + Sync + 'static {
-    /// `Ok(())` when the claims pass.
-    fn validate(&self, claims: &C) -> Result<(), ClaimValidationError>;
-}
-
-impl<C, F> ClaimValidator<C> for F
-where
-    F: Fn(&C) -> Result<(), ClaimValidationError> + Send + Sync + 'static,
-{
-    fn validate(&self, claims: &C) -> Result<(), ClaimValidationError> {
-        self(claims)
     }
 }

@@ -5,7 +5,7 @@ use std::borrow::Cow;
 use std::fmt;
 use std::time::Duration;
 
-use crate::claims::ClaimValidationError;
+use crate::validate::ClaimValidationError;
 
 /// Why a token is invalid: the request's fault, never fixed by a refresh.
 #[derive(Debug, Clone, PartialEq)]
@@ -33,10 +33,21 @@ impl InvalidToken {
         &self.detail
     }
 
-    /// `true` when only a user-supplied claim validator refused an otherwise
+    /// The claim validators' failures, when only they refused an otherwise
     /// valid token (SuperTokens answers such a request with 403).
-    pub fn is_claim_validation_failure(&self) -> bool {
-        matches!(self.kind, InvalidKind::Claim(ClaimFailure::Validators(_)))
+    pub fn claim_validation_errors(&self) -> Option<&[ClaimValidationError]> {
+        match &self.kind {
+            InvalidKind::Claim(ClaimFailure::Validators(errors)) => Some(errors),
+            _ => None,
+        }
+    }
+
+    /// A refusal by claim validators.
+    pub(crate) fn validators(errors: Vec<ClaimValidationError>) -> Self {
+        Self::new(
+            InvalidKind::Claim(ClaimFailure::Validators(errors)),
+            "a claim validator refused the token",
+        )
     }
 }
 
@@ -68,11 +79,15 @@ pub enum InvalidKind {
     AmbiguousKey,
     /// A claim check failed.
     Claim(ClaimFailure),
+    /// The session was revoked (signed out) before the token expired; see
+    /// [`RevocationList`](crate::RevocationList).
+    Revoked,
 }
 
 impl InvalidKind {
     /// A stable snake_case name: `malformed`, `too_large`, `bad_signature`,
-    /// `algorithm_not_allowed`, `unknown_key`, `ambiguous_key`, `claim`.
+    /// `algorithm_not_allowed`, `unknown_key`, `ambiguous_key`, `claim`,
+    /// `revoked`.
     pub fn as_str(&self) -> &'static str {
         match self {
             Self::Malformed => "malformed",
@@ -82,6 +97,7 @@ impl InvalidKind {
             Self::UnknownKey => "unknown_key",
             Self::AmbiguousKey => "ambiguous_key",
             Self::Claim(_) => "claim",
+            Self::Revoked => "revoked",
         }
     }
 }
@@ -94,7 +110,8 @@ pub enum ClaimFailure {
     Expiry,
     /// `nbf` is in the future (beyond leeway) or not a number.
     NotYetValid,
-    /// `iss` is missing or not the configured issuer.
+    /// `iss` is missing, not the configured issuer, or not the issuer the
+    /// verifying key is bound to.
     Issuer,
     /// `aud` is missing or does not contain the configured audience.
     Audience,

@@ -124,18 +124,24 @@ compile_error!(
     "ssr-session needs its `aws-lc-rs` feature (the signature backend); it is on by default"
 );
 
+mod adapter;
 mod algorithm;
 mod cache;
 mod claims;
+mod config;
 mod error;
 mod jwks;
 mod keys;
 mod outcome;
+mod pipeline;
+mod props;
 mod redact;
 mod respond;
+mod revoke;
 mod session;
 mod source;
 mod token;
+mod validate;
 mod verify;
 
 /// The README's code, compiled and run as a doc test.
@@ -144,30 +150,34 @@ mod verify;
 struct ReadmeDoctests;
 
 #[cfg(feature = "testing")]
-pub mod conformance;
-#[cfg(feature = "testing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
 
-pub use algorithm::{Algorithm, AlgorithmSet};
+pub use algorithm::{Algorithm, AlgorithmSet, KeyKind, UnknownAlgorithm};
 pub use async_trait::async_trait;
 pub use cache::DEFAULT_TOKEN_CACHE_CAPACITY;
-pub use claims::{ClaimValidationError, ClaimValidator, SuperTokensClaims};
+pub use claims::SuperTokensClaims;
+pub use config::SessionConfig;
 pub use error::{ClaimFailure, ConfigError, InvalidKind, InvalidToken, KeyError, KeySourceError};
 pub use jwks::{DiscoveryError, JwksKeyProvider, JwksKeyProviderBuilder};
 pub use keys::{
     KeyLookupError, KeyProvider, KeyRequest, KeySelection, KeySet, MIN_RSA_BITS, StaticKeys,
     VerifyingKey,
 };
-pub use outcome::{NeedsRefreshReason, Session, SessionOutcome, Unavailable};
+pub use outcome::{NeedsRefreshReason, SessionOutcome, Unavailable};
+pub use pipeline::{Extract, Memo, Mode, Refusal, RequestContext};
+pub use props::SessionProps;
 pub use redact::Fingerprint;
 pub use respond::{
     DefaultResponses, LOOP_GUARD_COOKIE, RequestInfo, RequestKind, Respond, ResponseData,
 };
-pub use session::{Refusal, SessionConfig, SessionProps};
+pub use revoke::{MemoryRevocations, Revocation, RevocationError, RevocationList};
+pub use session::Session;
 pub use source::{
     BearerSource, CookieSource, HeaderList, HeaderSource, Headers, MAX_TOKENS_PER_REQUEST,
     SourceChain, TokenSource, Tokens,
 };
+pub use validate::{ClaimValidationError, ClaimValidator, ValidationContext};
 pub use verify::{
     Clock, DEFAULT_MAX_TOKEN_BYTES, TokenStructure, UnknownKeyPolicy, Verifier, VerifierBuilder,
 };

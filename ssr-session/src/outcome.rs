@@ -5,6 +5,8 @@ use std::sync::Arc;
 
 use crate::claims::SuperTokensClaims;
 use crate::error::{InvalidToken, KeySourceError};
+use crate::revoke::RevocationError;
+use crate::session::Session;
 
 /// The result of verifying the session of one request.
 ///
@@ -121,108 +123,62 @@ impl fmt::Display for NeedsRefreshReason {
     }
 }
 
-/// The key source could not give a key: the server's fault.
+/// The session could not be checked: the server's fault, never the user's.
 #[derive(Debug, Clone)]
 pub struct Unavailable {
-    error: Arc<KeySourceError>,
+    cause: Cause,
+}
+
+#[derive(Debug, Clone)]
+enum Cause {
+    Keys(Arc<KeySourceError>),
+    Revocation(Arc<RevocationError>),
 }
 
 impl Unavailable {
-    pub(crate) fn new(error: Arc<KeySourceError>) -> Self {
-        Self { error }
+    pub(crate) fn keys(error: Arc<KeySourceError>) -> Self {
+        Self {
+            cause: Cause::Keys(error),
+        }
     }
 
-    /// The key source's error, with its `source()` chain.
-    pub fn error(&self) -> &KeySourceError {
-        &self.error
+    pub(crate) fn revocation(error: Arc<RevocationError>) -> Self {
+        Self {
+            cause: Cause::Revocation(error),
+        }
+    }
+
+    /// The key source's error, when the keys were unavailable.
+    pub fn key_source_error(&self) -> Option<&KeySourceError> {
+        match &self.cause {
+            Cause::Keys(error) => Some(error),
+            Cause::Revocation(_) => None,
+        }
+    }
+
+    /// The revocation list's error, when revocations could not be checked.
+    pub fn revocation_error(&self) -> Option<&RevocationError> {
+        match &self.cause {
+            Cause::Revocation(error) => Some(error),
+            Cause::Keys(_) => None,
+        }
     }
 }
 
 impl fmt::Display for Unavailable {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "session verification unavailable: {}", self.error)
+        match &self.cause {
+            Cause::Keys(error) => write!(f, "session verification unavailable: {error}"),
+            Cause::Revocation(error) => write!(f, "session verification unavailable: {error}"),
+        }
     }
 }
 
 impl std::error::Error for Unavailable {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&*self.error)
-    }
-}
-
-/// A verified session: the user id and the token's claims.
-///
-/// One shared allocation (`Arc`), so cloning a session is one reference
-/// count, and a cached token's claims are shared by every hit rather than
-/// cloned. `Debug` shows the user id and expiry, never the token or the
-/// claims.
-pub struct Session<C = SuperTokensClaims> {
-    inner: Arc<SessionData<C>>,
-}
-
-struct SessionData<C> {
-    user_id: Box<str>,
-    claims: C,
-    expires_at: i64,
-}
-
-impl<C> Clone for Session<C> {
-    fn clone(&self) -> Self {
-        Self {
-            inner: self.inner.clone(),
+        match &self.cause {
+            Cause::Keys(error) => Some(&**error),
+            Cause::Revocation(error) => Some(&**error),
         }
-    }
-}
-
-impl<C> Session<C> {
-    pub(crate) fn new(user_id: Box<str>, claims: C, expires_at: i64) -> Self {
-        Self {
-            inner: Arc::new(SessionData {
-                user_id,
-                claims,
-                expires_at,
-            }),
-        }
-    }
-
-    /// The user id: the token's `sub` claim.
-    pub fn user_id(&self) -> &str {
-        &self.inner.user_id
-    }
-
-    /// The token's claims.
-    pub fn claims(&self) -> &C {
-        &self.inner.claims
-    }
-
-    /// The token's `exp`, in seconds since the Unix epoch.
-    pub fn expires_at(&self) -> i64 {
-        self.inner.expires_at
-    }
-
-    /// `true` when both are clones of one verified session (as every hit of
-    /// one cached token is).
-    pub fn ptr_eq(&self, other: &Self) -> bool {
-        Arc::ptr_eq(&self.inner, &other.inner)
-    }
-
-    /// Consumes the session and gives the claims (cloned only if shared).
-    pub fn into_claims(self) -> C
-    where
-        C: Clone,
-    {
-        match Arc::try_unwrap(self.inner) {
-            Ok(data) => data.claims,
-            Err(shared) => shared.claims.clone(),
-        }
-    }
-}
-
-impl<C> fmt::Debug for Session<C> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Session")
-            .field("user_id", &self.inner.user_id)
-            .field("expires_at", &self.inner.expires_at)
-            .finish_non_exhaustive()
     }
 }

@@ -1,0 +1,190 @@
+//! The types every adapter exposes, written once.
+//!
+//! The orphan rule makes each adapter define its own extractor types (a
+//! framework's trait can only be implemented for a local type), so the
+//! wrappers are generated here, the way axum-core writes its rejections
+//! once through a macro: an adapter invokes [`__adapter_types!`](crate::__adapter_types)
+//! and implements only its framework's traits.
+
+/// Defines `Session`, `OptionalSession`, `Verification`, `Props`,
+/// `Require` and `SessionRejection` in the calling adapter crate. Not part
+/// of the public API.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __adapter_types {
+    () => {
+        /// A required session: the handler runs only when the request's
+        /// session is valid (and meets the configuration's requirements).
+        /// Derefs to [`ssr_session::Session`].
+        ///
+        /// # Rejections
+        /// Every outcome but valid, with the core's answer (see the
+        /// [crate docs](crate#rejections)).
+        pub struct Session<C = $crate::SuperTokensClaims>(pub $crate::Session<C>);
+
+        /// An optional session (SuperTokens' `sessionRequired: false`):
+        /// `None` when the request carries no access token at all.
+        ///
+        /// # Rejections
+        /// An expired token (so that the browser refreshes), an invalid
+        /// token and an unavailable key source, with the core's answers.
+        pub struct OptionalSession<C = $crate::SuperTokensClaims>(pub Option<$crate::Session<C>>);
+
+        /// The request's [`SessionOutcome`](ssr_session::SessionOutcome),
+        /// whatever it is, for handlers that decide themselves (the
+        /// configuration's requirements already applied).
+        ///
+        /// # Rejections
+        /// None, except the 500 for a missing configuration.
+        pub struct Verification<C = $crate::SuperTokensClaims>(pub $crate::SessionOutcome<C>);
+
+        /// A valid session that also meets the requirement `V`, named in
+        /// the handler's signature: `Require<IsAdmin>`. `V` is any
+        /// [`ClaimValidator`](ssr_session::ClaimValidator) with a
+        /// `Default` (see [`ssr_session::requirement!`]). Derefs to
+        /// [`ssr_session::Session`].
+        ///
+        /// # Rejections
+        /// Those of [`Session`], and SuperTokens'
+        /// `403 {"message":"invalid claim","claimValidationErrors":[…]}`
+        /// when `V` refuses the claims.
+        pub struct Require<V, C = $crate::SuperTokensClaims>(
+            pub $crate::Session<C>,
+            pub ::std::marker::PhantomData<fn() -> V>,
+        );
+
+        /// The page props of SuperTokens' Next.js `getServerSideProps`
+        /// guide: `{"userId":…}` or `{"fromSupertokens":"needs-refresh"}`.
+        /// Derefs to [`SessionProps`](ssr_session::SessionProps); as a
+        /// response it is that JSON, with status 200.
+        ///
+        /// # Rejections
+        /// Invalid tokens and an unavailable key source, with the core's
+        /// answers.
+        pub struct Props<C = $crate::SuperTokensClaims>(
+            pub $crate::SessionProps,
+            pub ::std::marker::PhantomData<fn() -> C>,
+        );
+
+        /// The answer to a request refused a session: the core's
+        /// [`Refusal`](ssr_session::Refusal), sent as it is.
+        #[derive(Debug, Clone)]
+        pub struct SessionRejection(pub $crate::Refusal);
+
+        $crate::__adapter_types!(@wrapper Session, $crate::Session<C>);
+        $crate::__adapter_types!(@wrapper OptionalSession, Option<$crate::Session<C>>);
+        $crate::__adapter_types!(@wrapper Verification, $crate::SessionOutcome<C>);
+
+        impl<C> Props<C> {
+            /// The props.
+            pub fn into_inner(self) -> $crate::SessionProps {
+                self.0
+            }
+        }
+
+        impl<C> ::std::ops::Deref for Props<C> {
+            type Target = $crate::SessionProps;
+            fn deref(&self) -> &$crate::SessionProps {
+                &self.0
+            }
+        }
+
+        impl<C> ::std::clone::Clone for Props<C> {
+            fn clone(&self) -> Self {
+                Self(self.0.clone(), ::std::marker::PhantomData)
+            }
+        }
+
+        impl<C> ::std::fmt::Debug for Props<C> {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.debug_tuple("Props").field(&self.0).finish()
+            }
+        }
+
+        impl<V, C> Require<V, C> {
+            /// The session.
+            pub fn into_inner(self) -> $crate::Session<C> {
+                self.0
+            }
+        }
+
+        impl<V, C> ::std::ops::Deref for Require<V, C> {
+            type Target = $crate::Session<C>;
+            fn deref(&self) -> &Self::Target {
+                &self.0
+            }
+        }
+
+        impl<V, C> ::std::clone::Clone for Require<V, C> {
+            fn clone(&self) -> Self {
+                Self(self.0.clone(), ::std::marker::PhantomData)
+            }
+        }
+
+        impl<V, C> ::std::fmt::Debug for Require<V, C> {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.debug_tuple("Require").field(&self.0).finish()
+            }
+        }
+
+        impl SessionRejection {
+            /// The status code.
+            pub fn status(&self) -> u16 {
+                self.0.status()
+            }
+
+            /// The body as text (lossy UTF-8).
+            pub fn body_text(&self) -> ::std::borrow::Cow<'_, str> {
+                self.0.body_text()
+            }
+
+            /// The whole answer, as data.
+            pub fn response_data(&self) -> &$crate::ResponseData {
+                self.0.response_data()
+            }
+        }
+
+        impl ::std::convert::From<$crate::Refusal> for SessionRejection {
+            fn from(refusal: $crate::Refusal) -> Self {
+                Self(refusal)
+            }
+        }
+
+        impl ::std::fmt::Display for SessionRejection {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                ::std::fmt::Display::fmt(&self.0, f)
+            }
+        }
+
+        impl ::std::error::Error for SessionRejection {}
+    };
+    (@wrapper $name:ident, $inner:ty) => {
+        impl<C> $name<C> {
+            /// The wrapped value.
+            pub fn into_inner(self) -> $inner {
+                self.0
+            }
+        }
+
+        impl<C> ::std::ops::Deref for $name<C> {
+            type Target = $inner;
+            fn deref(&self) -> &$inner {
+                &self.0
+            }
+        }
+
+        // By hand: derives would demand `C: Clone` / `C: Debug`, but the
+        // claims sit behind an `Arc` and are never printed.
+        impl<C> ::std::clone::Clone for $name<C> {
+            fn clone(&self) -> Self {
+                $name(::std::clone::Clone::clone(&self.0))
+            }
+        }
+
+        impl<C> ::std::fmt::Debug for $name<C> {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.debug_tuple(stringify!($name)).field(&self.0).finish()
+            }
+        }
+    };
+}

@@ -1,0 +1,116 @@
+//! [`SessionConfig`]: what every entry point needs from the app.
+
+use std::sync::Arc;
+
+use crate::claims::SuperTokensClaims;
+use crate::respond::{DefaultResponses, Respond};
+use crate::validate::ClaimValidator;
+use crate::verify::Verifier;
+
+/// What an entry point needs from the app: the [`Verifier`] and the
+/// [`Respond`]er. Cheap to clone (one reference count).
+///
+/// Every entry point of every adapter (extractors, guards, layers,
+/// middleware) runs one pipeline, [`SessionConfig::extract`] /
+/// [`SessionConfig::guard`]: the adapters hold no policy. A configuration
+/// may carry [`requirements`](Self::require) on the claims: give a route
+/// group its own (`config.clone().require(IsAdmin)`), and every entry point
+/// of the group checks them.
+pub struct SessionConfig<C = SuperTokensClaims> {
+    inner: Arc<Parts<C>>,
+    requirements: Arc<[Arc<dyn ClaimValidator<C>>]>,
+}
+
+struct Parts<C> {
+    verifier: Verifier<C>,
+    responses: Box<dyn Respond>,
+}
+
+impl<C> Clone for SessionConfig<C> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: self.inner.clone(),
+            requirements: self.requirements.clone(),
+        }
+    }
+}
+
+impl<C> std::fmt::Debug for SessionConfig<C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionConfig")
+            .field("verifier", &self.inner.verifier)
+            .field("requirements", &self.requirements.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<C> SessionConfig<C> {
+    /// The verifier with SuperTokens-compatible [`DefaultResponses`].
+    pub fn new(verifier: Verifier<C>) -> Self {
+        Self::with_responses(verifier, DefaultResponses::default())
+    }
+
+    /// The verifier with other responses.
+    pub fn with_responses(verifier: Verifier<C>, responses: impl Respond) -> Self {
+        Self {
+            inner: Arc::new(Parts {
+                verifier,
+                responses: Box::new(responses),
+            }),
+            requirements: Arc::new([]),
+        }
+    }
+
+    /// Replaces the responses.
+    pub fn responses(self, responses: impl Respond) -> Self {
+        Self {
+            requirements: self.requirements,
+            ..Self::with_responses(self.inner.verifier.clone(), responses)
+        }
+    }
+
+    /// The same configuration with one more requirement: every entry point
+    /// using it (a layer or middleware over a route group, the extractors
+    /// behind it) refuses a session whose claims fail `requirement`, with
+    /// SuperTokens' `403 invalid claim`. Checked on every request, cache
+    /// hits included.
+    ///
+    /// ```
+    /// use ssr_session::{ClaimValidationError, SessionConfig, StaticKeys, SuperTokensClaims, ValidationContext, Verifier};
+    ///
+    /// let config = SessionConfig::new(Verifier::builder(StaticKeys::default()).build()?);
+    /// let admins = config.clone().require(|claims: &SuperTokensClaims, _: &ValidationContext| {
+    ///     claims.get("admin").filter(|v| **v == true).map(drop)
+    ///         .ok_or_else(|| ClaimValidationError::new("admin", serde_json::json!({"message": "wrong value"})))
+    /// });
+    /// assert_eq!(admins.requirements().len(), 1);
+    /// assert!(config.requirements().is_empty());
+    /// # Ok::<(), ssr_session::ConfigError>(())
+    /// ```
+    pub fn require(self, requirement: impl ClaimValidator<C>) -> Self
+    where
+        C: 'static,
+    {
+        let mut requirements: Vec<_> = self.requirements.iter().cloned().collect();
+        requirements.push(Arc::new(requirement));
+        Self {
+            inner: self.inner,
+            requirements: requirements.into(),
+        }
+    }
+
+    /// The requirements every entry point using this configuration checks.
+    pub fn requirements(&self) -> &[Arc<dyn ClaimValidator<C>>] {
+        &self.requirements
+    }
+
+    /// The verifier.
+    pub fn verifier(&self) -> &Verifier<C> {
+        &self.inner.verifier
+    }
+
+    /// The responder.
+    pub fn responder(&self) -> &dyn Respond {
+        &*self.inner.responses
+    }
+}

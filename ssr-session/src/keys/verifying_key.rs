@@ -1,0 +1,253 @@
+//! [`VerifyingKey`]: a public key (or, explicitly, a shared secret) parsed
+//! once, with the algorithms it may verify.
+
+use std::fmt;
+use std::sync::Arc;
+
+use aws_lc_rs::signature::{self as sig, ParsedPublicKey, VerificationAlgorithm};
+
+use super::der::{parse_rsa_public_key_der, rsa_public_key_der, strip_leading_zeros};
+use crate::algorithm::{Algorithm, AlgorithmSet, KeyKind};
+use crate::error::KeyError;
+
+/// Smallest RSA modulus accepted, in bits.
+pub const MIN_RSA_BITS: usize = 2048;
+
+/// A public key (or, explicitly, a shared secret) ready to verify
+/// signatures, with the algorithms it may verify.
+///
+/// The algorithms are decided by the key, never by the token: a JWK's
+/// `alg`, or without one its type (`RSA` → RS256/384/512 and PS256/384/512,
+/// EC P-256 → ES256, P-384 → ES384, OKP Ed25519 → EdDSA). Public keys never
+/// verify HMAC algorithms; only [`VerifyingKey::from_symmetric_secret`]
+/// does. Keys are parsed once, so verification does no key parsing.
+pub struct VerifyingKey {
+    kid: Option<String>,
+    /// SHA-256 of the JWK member it came from, so that a refreshed key set
+    /// can keep the very same `Arc` for an unchanged key.
+    pub(super) jwk_digest: Option<[u8; 32]>,
+    /// The issuer this key speaks for, when a provider binds it to one.
+    issuer: Option<Arc<str>>,
+    pub(super) algorithms: AlgorithmSet,
+    verifiers: Vec<(Algorithm, Material)>,
+}
+
+enum Material {
+    Public(ParsedPublicKey),
+    Hmac(Box<aws_lc_rs::hmac::Key>),
+}
+
+impl VerifyingKey {
+    /// An RSA public key from its big-endian modulus and exponent.
+    /// `algorithms` empty means every RSA algorithm.
+    pub fn from_rsa_components(
+        modulus: &[u8],
+        exponent: &[u8],
+        algorithms: &[Algorithm],
+    ) -> Result<Self, KeyError> {
+        let modulus = strip_leading_zeros(modulus);
+        let bits = modulus.len() * 8 - modulus.first().map_or(8, |b| b.leading_zeros() as usize);
+        if bits < MIN_RSA_BITS {
+            return Err(KeyError::new(format!(
+                "RSA key of {bits} bits refused (minimum {MIN_RSA_BITS})"
+            )));
+        }
+        let der = rsa_public_key_der(modulus, strip_leading_zeros(exponent));
+        let family: Vec<Algorithm> = Algorithm::of_kind(KeyKind::Rsa).iter().collect();
+        let wanted = if algorithms.is_empty() {
+            &family[..]
+        } else {
+            algorithms
+        };
+        Self::from_public_bytes(&der, wanted, KeyKind::Rsa)
+    }
+
+    /// An EC public key from its uncompressed point (`04 || x || y`);
+    /// P-256 verifies ES256, P-384 verifies ES384.
+    pub fn from_ec_point(point: &[u8]) -> Result<Self, KeyError> {
+        let alg = match point.len() {
+            65 => Algorithm::ES256,
+            97 => Algorithm::ES384,
+            n => {
+                return Err(KeyError::new(format!(
+                    "EC point of {n} bytes is not P-256 or P-384"
+                )));
+            }
+        };
+        Self::from_public_bytes(point, &[alg], alg.key_kind())
+    }
+
+    /// An Ed25519 public key (32 bytes), verifying EdDSA.
+    pub fn from_ed25519(public_key: &[u8]) -> Result<Self, KeyError> {
+        if public_key.len() != 32 {
+            return Err(KeyError::new("an Ed25519 public key has 32 bytes"));
+        }
+        Self::from_public_bytes(public_key, &[Algorithm::EdDSA], KeyKind::Ed25519)
+    }
+
+    /// A public key from PEM (`PUBLIC KEY` or `RSA PUBLIC KEY`): RSA, EC
+    /// P-256/P-384 or Ed25519.
+    pub fn from_pem(pem: &str) -> Result<Self, KeyError> {
+        use jsonwebtoken::{DecodingKey, DecodingKeyKind};
+        let bytes = pem.as_bytes();
+        let from_der = |key: DecodingKey, make: &dyn Fn(&[u8]) -> Result<Self, KeyError>| match key
+            .kind()
+        {
+            DecodingKeyKind::SecretOrDer(der) => make(der),
+            DecodingKeyKind::RsaModulusExponent { n, e } => Self::from_rsa_components(n, e, &[]),
+        };
+        if let Ok(key) = DecodingKey::from_rsa_pem(bytes) {
+            return from_der(key, &|der| {
+                let (n, e) = parse_rsa_public_key_der(der)
+                    .ok_or_else(|| KeyError::new("malformed RSA public key"))?;
+                Self::from_rsa_components(n, e, &[])
+            });
+        }
+        if let Ok(key) = DecodingKey::from_ec_pem(bytes) {
+            return from_der(key, &Self::from_ec_point);
+        }
+        if let Ok(key) = DecodingKey::from_ed_pem(bytes) {
+            return from_der(key, &Self::from_ed25519);
+        }
+        Err(KeyError::new(
+            "PEM is not an RSA, EC (P-256/P-384) or Ed25519 public key",
+        ))
+    }
+
+    /// A shared secret for HMAC (`HS256`/`HS384`/`HS512`), for apps that sign
+    /// their tokens with a symmetric key. Named so that it is never chosen
+    /// by accident: anyone holding the secret can mint tokens.
+    pub fn from_symmetric_secret(secret: &[u8], alg: Algorithm) -> Result<Self, KeyError> {
+        let hmac_alg = match alg {
+            Algorithm::HS256 => aws_lc_rs::hmac::HMAC_SHA256,
+            Algorithm::HS384 => aws_lc_rs::hmac::HMAC_SHA384,
+            Algorithm::HS512 => aws_lc_rs::hmac::HMAC_SHA512,
+            other => {
+                return Err(KeyError::new(format!(
+                    "{} is not an HMAC algorithm",
+                    other.name()
+                )));
+            }
+        };
+        if secret.len() < 32 {
+            return Err(KeyError::new("an HMAC secret needs at least 32 bytes"));
+        }
+        Ok(Self {
+            kid: None,
+            jwk_digest: None,
+            issuer: None,
+            algorithms: [alg].into_iter().collect(),
+            verifiers: vec![(
+                alg,
+                Material::Hmac(Box::new(aws_lc_rs::hmac::Key::new(hmac_alg, secret))),
+            )],
+        })
+    }
+
+    fn from_public_bytes(
+        bytes: &[u8],
+        wanted: &[Algorithm],
+        kind: KeyKind,
+    ) -> Result<Self, KeyError> {
+        let mut verifiers = Vec::with_capacity(wanted.len());
+        let mut algorithms = AlgorithmSet::empty();
+        for &alg in wanted {
+            if alg.key_kind() != kind {
+                return Err(KeyError::new(format!(
+                    "{} does not fit this key type",
+                    alg.name()
+                )));
+            }
+            let parsed = ParsedPublicKey::new(aws_algorithm(alg), bytes)
+                .map_err(|e| KeyError::new(format!("key rejected: {e}")))?;
+            verifiers.push((alg, Material::Public(parsed)));
+            algorithms.insert(alg);
+        }
+        Ok(Self {
+            kid: None,
+            jwk_digest: None,
+            issuer: None,
+            algorithms,
+            verifiers,
+        })
+    }
+
+    /// Sets the key id (`kid`) tokens name this key by.
+    pub fn with_kid(mut self, kid: Option<String>) -> Self {
+        self.kid = kid;
+        self
+    }
+
+    /// Binds the key to one issuer: a token it verifies is valid only if
+    /// its `iss` is exactly `issuer` (a provider over several issuers uses
+    /// this so that one issuer's key can never vouch for another's token).
+    pub fn with_issuer(mut self, issuer: impl Into<Arc<str>>) -> Self {
+        self.issuer = Some(issuer.into());
+        self
+    }
+
+    /// The issuer the key is bound to, if any.
+    pub fn issuer(&self) -> Option<&str> {
+        self.issuer.as_deref()
+    }
+
+    /// Narrows the algorithms this key may verify to those also in `algorithms`.
+    pub fn restricted_to(mut self, algorithms: &[Algorithm]) -> Self {
+        self.verifiers.retain(|(alg, _)| algorithms.contains(alg));
+        self.algorithms = self.verifiers.iter().map(|(alg, _)| *alg).collect();
+        self
+    }
+
+    /// The key id.
+    pub fn kid(&self) -> Option<&str> {
+        self.kid.as_deref()
+    }
+
+    /// The algorithms this key may verify.
+    pub fn algorithms(&self) -> AlgorithmSet {
+        self.algorithms
+    }
+
+    /// `true` when this key may verify `alg`.
+    pub fn allows(&self, alg: Algorithm) -> bool {
+        self.algorithms.contains(alg)
+    }
+
+    /// Checks `signature` over `message` with `alg`; `false` when the
+    /// signature is wrong or the key may not verify `alg`.
+    pub fn verify(&self, alg: Algorithm, message: &[u8], signature: &[u8]) -> bool {
+        let Some((_, material)) = self.verifiers.iter().find(|(a, _)| *a == alg) else {
+            return false;
+        };
+        match material {
+            Material::Public(key) => key.verify_sig(message, signature).is_ok(),
+            Material::Hmac(key) => aws_lc_rs::hmac::verify(key, message, signature).is_ok(),
+        }
+    }
+}
+
+impl fmt::Debug for VerifyingKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("VerifyingKey")
+            .field("kid", &self.kid)
+            .field("issuer", &self.issuer)
+            .field("algorithms", &self.algorithms)
+            .finish_non_exhaustive()
+    }
+}
+
+fn aws_algorithm(alg: Algorithm) -> &'static dyn VerificationAlgorithm {
+    match alg {
+        Algorithm::RS256 => &sig::RSA_PKCS1_2048_8192_SHA256,
+        Algorithm::RS384 => &sig::RSA_PKCS1_2048_8192_SHA384,
+        Algorithm::RS512 => &sig::RSA_PKCS1_2048_8192_SHA512,
+        Algorithm::PS256 => &sig::RSA_PSS_2048_8192_SHA256,
+        Algorithm::PS384 => &sig::RSA_PSS_2048_8192_SHA384,
+        Algorithm::PS512 => &sig::RSA_PSS_2048_8192_SHA512,
+        Algorithm::ES256 => &sig::ECDSA_P256_SHA256_FIXED,
+        Algorithm::ES384 => &sig::ECDSA_P384_SHA384_FIXED,
+        Algorithm::EdDSA => &sig::ED25519,
+        // Never reached: HMAC keys are built by `from_symmetric_secret` alone.
+        Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512 => &sig::ED25519,
+    }
+}

@@ -1,0 +1,254 @@
+//! The answers to requests without a usable session, rendered as plain data
+//! ([`ResponseData`]) so that adapters only convert them.
+
+mod defaults;
+mod request;
+
+pub use self::defaults::{DefaultResponses, LOOP_GUARD_COOKIE};
+pub use self::request::{RequestInfo, RequestKind};
+use crate::error::InvalidToken;
+use crate::outcome::{NeedsRefreshReason, SessionOutcome, Unavailable};
+use crate::validate::ClaimValidationError;
+
+/// An HTTP response as plain data: status, headers, body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResponseData {
+    /// The status code.
+    pub status: u16,
+    /// Header name/value pairs, in order (a name may repeat).
+    pub headers: Vec<(String, String)>,
+    /// The body.
+    pub body: Vec<u8>,
+}
+
+impl ResponseData {
+    /// A response with a status, a content type and a body, not to be cached.
+    pub fn new(status: u16, content_type: &str, body: impl Into<Vec<u8>>) -> Self {
+        Self {
+            status,
+            headers: vec![
+                ("content-type".into(), content_type.into()),
+                ("cache-control".into(), "no-store".into()),
+            ],
+            body: body.into(),
+        }
+    }
+
+    /// A JSON response.
+    pub fn json(status: u16, body: &serde_json::Value) -> Self {
+        Self::new(status, "application/json", body.to_string())
+    }
+
+    /// Adds a header.
+    pub fn with_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// The first value of header `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.as_str())
+    }
+
+    /// The 500 an adapter answers when the app forgot to provide the
+    /// session configuration; `setup` names the call that fixes it.
+    pub fn missing_setup(setup: &str) -> Self {
+        Self::new(
+            500,
+            "text/plain; charset=utf-8",
+            format!("ssr-session is not configured: {setup}"),
+        )
+    }
+}
+
+/// Renders the answers for requests without a usable session. Implement it
+/// to replace any of them; [`DefaultResponses`] is SuperTokens-compatible.
+///
+/// ```
+/// use ssr_session::{DefaultResponses, InvalidToken, NeedsRefreshReason, Respond,
+///                   RequestInfo, RequestKind, ResponseData, Unavailable};
+///
+/// /// Like the defaults, but sends invalid sessions to a custom page.
+/// struct MyResponses(DefaultResponses);
+///
+/// impl Respond for MyResponses {
+///     fn needs_refresh(&self, request: &RequestInfo<'_>, reason: NeedsRefreshReason) -> ResponseData {
+///         self.0.needs_refresh(request, reason)
+///     }
+///     fn invalid(&self, request: &RequestInfo<'_>, error: &InvalidToken) -> ResponseData {
+///         if request.kind.is_navigation() {
+///             ResponseData::new(303, "text/plain", "").with_header("location", "/signed-out")
+///         } else {
+///             self.0.invalid(request, error)
+///         }
+///     }
+///     fn unavailable(&self, request: &RequestInfo<'_>, error: &Unavailable) -> ResponseData {
+///         self.0.unavailable(request, error)
+///     }
+/// }
+/// # let r = MyResponses(DefaultResponses::default());
+/// # let headers = ssr_session::HeaderList::new().with("accept", "text/html");
+/// # let info = RequestInfo::new(&headers, "GET", "/x");
+/// # let invalid = InvalidToken::new(ssr_session::InvalidKind::BadSignature, "forged");
+/// # assert_eq!(r.invalid(&info, &invalid).header("location"), Some("/signed-out"));
+/// ```
+pub trait Respond: Send + Sync + 'static {
+    /// No token, or an expired one: make the browser refresh and retry.
+    fn needs_refresh(&self, request: &RequestInfo<'_>, reason: NeedsRefreshReason) -> ResponseData;
+    /// An invalid token, a revoked session included (claim validator
+    /// failures go to [`Respond::claim_validation_failed`]).
+    fn invalid(&self, request: &RequestInfo<'_>, error: &InvalidToken) -> ResponseData;
+    /// The key source is down.
+    fn unavailable(&self, request: &RequestInfo<'_>, error: &Unavailable) -> ResponseData;
+    /// Claim validators refused an otherwise valid token. Defaults to
+    /// SuperTokens' `403 {"message":"invalid claim","claimValidationErrors":[…]}`.
+    fn claim_validation_failed(
+        &self,
+        _request: &RequestInfo<'_>,
+        errors: &[ClaimValidationError],
+    ) -> ResponseData {
+        /// SuperTokens' body, members in SuperTokens' order.
+        #[derive(serde::Serialize)]
+        struct InvalidClaim<'a> {
+            message: &'static str,
+            #[serde(rename = "claimValidationErrors")]
+            errors: &'a [ClaimValidationError],
+        }
+        let body = InvalidClaim {
+            message: "invalid claim",
+            errors,
+        };
+        let body = serde_json::to_vec(&body).unwrap_or_default();
+        ResponseData::new(403, "application/json", body)
+    }
+}
+
+/// The answer to a non-valid outcome; `None` for a valid one.
+pub(crate) fn render<C>(
+    responses: &dyn Respond,
+    request: &RequestInfo<'_>,
+    outcome: &SessionOutcome<C>,
+) -> Option<ResponseData> {
+    Some(match outcome {
+        SessionOutcome::Valid(_) => return None,
+        SessionOutcome::NeedsRefresh(reason) => responses.needs_refresh(request, *reason),
+        SessionOutcome::Invalid(error) => match error.claim_validation_errors() {
+            Some(errors) => responses.claim_validation_failed(request, errors),
+            None => responses.invalid(request, error),
+        },
+        SessionOutcome::Unavailable(error) => responses.unavailable(request, error),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::InvalidKind;
+    use crate::source::HeaderList;
+
+    fn html() -> HeaderList {
+        HeaderList::new().with("accept", "text/html")
+    }
+
+    const PATH: &str = "/dashboard?x=1&y=%2F";
+
+    #[test]
+    fn login_redirect_keeps_path_and_query() {
+        let responses = DefaultResponses::default();
+        assert_eq!(
+            responses.login_redirect("/dashboard?x=1"),
+            "/auth?redirectToPath=%2Fdashboard%3Fx%3D1"
+        );
+        let custom = DefaultResponses::default()
+            .login_url("/login?next=1")
+            .redirect_param("to");
+        assert_eq!(custom.login_redirect("/a"), "/login?next=1&to=%2Fa");
+    }
+
+    #[test]
+    fn bridge_is_self_contained_and_escapes_its_configuration() {
+        let responses = DefaultResponses::default()
+            .refresh_url("/r</script><script>alert(1)</script>")
+            .csp_nonce("n\"onerror=\"x");
+        let headers = html();
+        let request = RequestInfo::new(&headers, "GET", PATH);
+        let page = responses.needs_refresh(&request, NeedsRefreshReason::Expired);
+        let body = String::from_utf8(page.body.clone()).unwrap();
+        assert_eq!(page.status, 401);
+        assert_eq!(body.matches("<script").count(), 1, "{body}");
+        assert!(!body.contains("src="));
+        assert!(body.contains("nonce=\"n&quot;onerror=&quot;x\""), "{body}");
+        assert!(body.contains("<noscript>"));
+        assert!(body.contains("href=\"/auth?redirectToPath=%2Fdashboard%3Fx%3D1%26y%3D%252F\""));
+        assert_eq!(page.header("cache-control"), Some("no-store"));
+    }
+
+    #[test]
+    fn csp_hash_matches_the_inline_script() {
+        use base64::Engine as _;
+        let responses = DefaultResponses::default();
+        let digest = aws_lc_rs::digest::digest(
+            &aws_lc_rs::digest::SHA256,
+            responses.bridge_script().as_bytes(),
+        );
+        let expected = format!(
+            "'sha256-{}'",
+            base64::engine::general_purpose::STANDARD.encode(digest.as_ref())
+        );
+        assert_eq!(responses.bridge_script_csp_hash(), expected);
+    }
+
+    #[test]
+    fn older_cookie_domain_is_expired_on_refresh_and_invalid_answers() {
+        let responses = DefaultResponses::default().older_cookie_domain("example.com");
+        let invalid = InvalidToken::new(InvalidKind::BadSignature, "x");
+        for headers in [html(), HeaderList::new()] {
+            let request = RequestInfo::new(&headers, "GET", PATH);
+            for response in [
+                responses.needs_refresh(&request, NeedsRefreshReason::Expired),
+                responses.invalid(&request, &invalid),
+            ] {
+                let older = response.headers.iter().any(|(k, v)| {
+                    k == "set-cookie"
+                        && v.starts_with("sAccessToken=;")
+                        && v.contains("Domain=example.com")
+                        && v.contains("Max-Age=0")
+                });
+                assert!(older, "{:?}", response.headers);
+            }
+        }
+        let headers = html();
+        let plain = DefaultResponses::default().needs_refresh(
+            &RequestInfo::new(&headers, "GET", PATH),
+            NeedsRefreshReason::Expired,
+        );
+        assert!(plain.header("set-cookie").is_none());
+    }
+
+    #[test]
+    fn a_submission_is_never_reloaded() {
+        let responses = DefaultResponses::default();
+        let headers = html();
+        let page = |method| {
+            let response = responses.needs_refresh(
+                &RequestInfo::new(&headers, method, PATH),
+                NeedsRefreshReason::Expired,
+            );
+            String::from_utf8(response.body).unwrap()
+        };
+        assert!(page("GET").contains("data-ssr-session-resume=\"reload\""));
+        assert!(page("POST").contains("data-ssr-session-resume=\"back\""));
+        // One script for both, so one CSP hash covers both.
+        let script = |body: String| body.split("<script>").nth(1).map(str::to_owned);
+        assert_eq!(script(page("GET")), script(page("POST")));
+        let json = HeaderList::new().with("accept", "application/json");
+        let data = responses.needs_refresh(
+            &RequestInfo::new(&json, "POST", PATH),
+            NeedsRefreshReason::Expired,
+        );
+        assert_eq!(data.body, br#"{"message":"try refresh token"}"#);
+    }
+}

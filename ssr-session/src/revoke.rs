@@ -1,0 +1,309 @@
+//! Revocation: sessions signed out before their access tokens expire.
+//!
+//! A JWT stays valid until `exp`, so without this a sign-out, a "sign out
+//! of all devices", a password change or a ban reaches server-rendered
+//! pages only when the token expires. A [`RevocationList`] is consulted
+//! after a token verifies **and on every verified-token cache hit**; the
+//! check is synchronous on purpose: it must answer from memory, never with
+//! a network call per request. [`MemoryRevocations`] is the in-memory set
+//! for one process (and the building block of shared implementations such
+//! as `ssr-session-redis`, which keep one in step across replicas).
+
+use std::collections::HashMap;
+use std::sync::{PoisonError, RwLock};
+use std::time::Duration;
+
+use crate::session::Session;
+
+/// One revocation.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Revocation {
+    /// One session (SuperTokens' `sessionHandle`): every access token of
+    /// that sign-in.
+    Session {
+        /// The session handle.
+        handle: String,
+    },
+    /// Every session of a user whose token was issued (`iat`) before
+    /// `before` (seconds since the Unix epoch): "sign out everywhere", a
+    /// password change, a ban. A token issued in the same second as
+    /// `before` or later survives, so pass the moment of the revocation
+    /// rounded up if nothing issued in that second may survive.
+    User {
+        /// The user id (`sub`).
+        user_id: String,
+        /// Tokens issued strictly before this time are revoked.
+        before: i64,
+    },
+}
+
+/// A revocation list could not answer: the session cannot be checked.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RevocationError {
+    /// The list has not been synchronised for longer than allowed.
+    #[error("the revocation list is stale: last synchronised {age:?} ago (limit {limit:?})")]
+    Stale {
+        /// Time since the last successful synchronisation.
+        age: Duration,
+        /// The configured maximum staleness.
+        limit: Duration,
+    },
+    /// The list's own failure.
+    #[error("the revocation list failed")]
+    Custom(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// Answers "is this verified session revoked?", from memory.
+///
+/// Called on every verified request, cache hits included, so `is_revoked`
+/// must not block on IO: keep the revocations in memory and bring them up
+/// to date in the background. `Err` means the list cannot vouch for the
+/// session (it is too stale, say): the request is answered *unavailable*
+/// (503), never *invalid*.
+///
+/// A revoked session is *invalid* (kind `revoked`): an HTML navigation
+/// goes to the login page with the cookie cleared and a data request gets
+/// `401 unauthorised`. Not *needs refresh*: the session is gone at the auth
+/// server too, so the refresh would fail anyway, and costs a round trip.
+///
+/// A complete implementation over a table you keep yourself (here a
+/// `Vec`; a SQL table loaded at start and followed by notifications is the
+/// same shape):
+///
+/// ```
+/// use std::sync::RwLock;
+/// use ssr_session::{RevocationError, RevocationList, Session};
+///
+/// /// Revoked session handles, refreshed by a background task.
+/// struct RevokedHandles(RwLock<Vec<String>>);
+///
+/// impl<C> RevocationList<C> for RevokedHandles {
+///     fn is_revoked(&self, session: &Session<C>) -> Result<bool, RevocationError> {
+///         let handles = self.0.read().unwrap();
+///         Ok(session.session_handle().is_some_and(|h| handles.iter().any(|r| r == h)))
+///     }
+/// }
+/// ```
+pub trait RevocationList<C>: Send + Sync + 'static {
+    /// `Ok(true)` when the session is revoked.
+    fn is_revoked(&self, session: &Session<C>) -> Result<bool, RevocationError>;
+}
+
+impl<C, L: RevocationList<C> + ?Sized> RevocationList<C> for std::sync::Arc<L> {
+    fn is_revoked(&self, session: &Session<C>) -> Result<bool, RevocationError> {
+        (**self).is_revoked(session)
+    }
+}
+
+/// The revocations of one process, in memory, each kept for `retention`
+/// (the longest access-token lifetime: after that, no token it could match
+/// is still valid), so memory is bounded by the revocations of one token
+/// lifetime.
+///
+/// ```
+/// use std::time::Duration;
+/// use ssr_session::{MemoryRevocations, Revocation};
+///
+/// let revocations = MemoryRevocations::new(Duration::from_secs(3600));
+/// revocations.apply(&Revocation::Session { handle: "h1".into() }, 1_700_000_000);
+/// assert!(revocations.is_session_revoked("h1", 1_700_000_100));
+/// assert!(!revocations.is_session_revoked("h1", 1_700_003_601)); // past the retention
+/// assert_eq!(revocations.len(), 1); // dropped at the next sweep
+/// ```
+#[derive(Debug)]
+pub struct MemoryRevocations {
+    retention: i64,
+    state: RwLock<Entries>,
+}
+
+#[derive(Debug, Default)]
+struct Entries {
+    /// Session handle → when the entry may go (seconds).
+    sessions: HashMap<Box<str>, i64, foldhash::fast::RandomState>,
+    /// User id → (revoked before, when the entry may go).
+    users: HashMap<Box<str>, (i64, i64), foldhash::fast::RandomState>,
+    next_sweep: i64,
+}
+
+/// How often (seconds) `apply` drops entries past their retention.
+const SWEEP_EVERY_SECS: i64 = 60;
+
+impl MemoryRevocations {
+    /// An empty set whose entries are kept for `retention`.
+    pub fn new(retention: Duration) -> Self {
+        Self {
+            retention: i64::try_from(retention.as_secs()).unwrap_or(i64::MAX / 2),
+            state: RwLock::new(Entries::default()),
+        }
+    }
+
+    /// The retention, in seconds.
+    pub fn retention(&self) -> Duration {
+        Duration::from_secs(self.retention.unsigned_abs())
+    }
+
+    /// Records `revocation`, made at `at` (seconds since the Unix epoch);
+    /// entries past their retention are dropped now and then.
+    pub fn apply(&self, revocation: &Revocation, at: i64) {
+        let mut state = self.state.write().unwrap_or_else(PoisonError::into_inner);
+        let until = at.saturating_add(self.retention);
+        match revocation {
+            Revocation::Session { handle } => {
+                let entry = state.sessions.entry(handle.as_str().into()).or_insert(until);
+                *entry = (*entry).max(until);
+            }
+            Revocation::User { user_id, before } => {
+                let until = until.max(before.saturating_add(self.retention));
+                let entry = state
+                    .users
+                    .entry(user_id.as_str().into())
+                    .or_insert((*before, until));
+                *entry = (entry.0.max(*before), entry.1.max(until));
+            }
+        }
+        if at >= state.next_sweep {
+            state.sessions.retain(|_, until| *until > at);
+            state.users.retain(|_, (_, until)| *until > at);
+            state.next_sweep = at + SWEEP_EVERY_SECS;
+        }
+    }
+
+    /// Replaces every entry with `revocations` (a full resynchronisation),
+    /// each made at the time given with it.
+    pub fn replace_all(&self, revocations: impl IntoIterator<Item = (Revocation, i64)>) {
+        let fresh = Self::new(self.retention());
+        for (revocation, at) in revocations {
+            fresh.apply(&revocation, at);
+        }
+        let fresh = fresh
+            .state
+            .into_inner()
+            .unwrap_or_else(PoisonError::into_inner);
+        *self.state.write().unwrap_or_else(PoisonError::into_inner) = fresh;
+    }
+
+    /// `true` when the session `handle` is revoked at `now`.
+    pub fn is_session_revoked(&self, handle: &str, now: i64) -> bool {
+        let state = self.state.read().unwrap_or_else(PoisonError::into_inner);
+        state.sessions.get(handle).is_some_and(|until| *until > now)
+    }
+
+    /// `true` when a token of `user_id` issued at `issued_at` is revoked at
+    /// `now` (a token without `iat` is, once its user has a revocation).
+    pub fn is_user_token_revoked(&self, user_id: &str, issued_at: Option<i64>, now: i64) -> bool {
+        let state = self.state.read().unwrap_or_else(PoisonError::into_inner);
+        state
+            .users
+            .get(user_id)
+            .is_some_and(|(before, until)| *until > now && issued_at.is_none_or(|iat| iat < *before))
+    }
+
+    /// Whether `session` is revoked at `now`: by its handle, or by its user.
+    pub fn is_revoked_at<C>(&self, session: &Session<C>, now: i64) -> bool {
+        let state = self.state.read().unwrap_or_else(PoisonError::into_inner);
+        let by_handle = session
+            .session_handle()
+            .and_then(|handle| state.sessions.get(handle))
+            .is_some_and(|until| *until > now);
+        by_handle
+            || state
+                .users
+                .get(session.user_id())
+                .is_some_and(|(before, until)| {
+                    *until > now && session.issued_at().is_none_or(|iat| iat < *before)
+                })
+    }
+
+    /// How many entries are held (sessions plus users).
+    pub fn len(&self) -> usize {
+        let state = self.state.read().unwrap_or_else(PoisonError::into_inner);
+        state.sessions.len() + state.users.len()
+    }
+
+    /// `true` when no entry is held.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl<C> RevocationList<C> for MemoryRevocations {
+    fn is_revoked(&self, session: &Session<C>) -> Result<bool, RevocationError> {
+        Ok(self.is_revoked_at(session, crate::verify::now_secs() as i64))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::session::SessionFacts;
+
+    fn session(user: &str, handle: &str, iat: i64) -> Session<()> {
+        let facts = SessionFacts {
+            expires_at: iat + 3600,
+            issued_at: Some(iat),
+            session_handle: Some(handle.into()),
+        };
+        Session::new(user.into(), (), facts)
+    }
+
+    #[test]
+    fn a_session_is_revoked_by_its_handle_until_the_retention_ends() {
+        let list = MemoryRevocations::new(Duration::from_secs(100));
+        list.apply(&Revocation::Session { handle: "h".into() }, 1000);
+        assert!(list.is_revoked_at(&session("u", "h", 990), 1050));
+        assert!(!list.is_revoked_at(&session("u", "other", 990), 1050));
+        assert!(!list.is_revoked_at(&session("u", "h", 990), 1100));
+    }
+
+    #[test]
+    fn a_user_is_revoked_for_tokens_issued_before_the_moment() {
+        let list = MemoryRevocations::new(Duration::from_secs(100));
+        list.apply(
+            &Revocation::User {
+                user_id: "u".into(),
+                before: 1000,
+            },
+            1000,
+        );
+        assert!(list.is_revoked_at(&session("u", "a", 999), 1001));
+        assert!(!list.is_revoked_at(&session("u", "b", 1000), 1001));
+        assert!(!list.is_revoked_at(&session("v", "a", 999), 1001));
+        // A later, earlier-dated revocation never shortens the first.
+        list.apply(
+            &Revocation::User {
+                user_id: "u".into(),
+                before: 900,
+            },
+            1002,
+        );
+        assert!(list.is_revoked_at(&session("u", "a", 999), 1003));
+    }
+
+    #[test]
+    fn entries_past_their_retention_are_swept() {
+        let list = MemoryRevocations::new(Duration::from_secs(10));
+        for i in 0..1000 {
+            list.apply(
+                &Revocation::Session {
+                    handle: format!("h{i}"),
+                },
+                0,
+            );
+        }
+        assert_eq!(list.len(), 1000);
+        list.apply(&Revocation::Session { handle: "late".into() }, 100);
+        assert_eq!(list.len(), 1, "only the live entry stays");
+    }
+
+    #[test]
+    fn replace_all_drops_what_is_not_listed() {
+        let list = MemoryRevocations::new(Duration::from_secs(100));
+        list.apply(&Revocation::Session { handle: "old".into() }, 0);
+        list.replace_all([(Revocation::Session { handle: "new".into() }, 0)]);
+        assert!(!list.is_session_revoked("old", 1));
+        assert!(list.is_session_revoked("new", 1));
+    }
+}

@@ -1,0 +1,159 @@
+//! Claim checks: the [`ClaimValidator`] trait, what it is given
+//! ([`ValidationContext`]) and how it refuses ([`ClaimValidationError`]).
+//!
+//! One trait serves both places a check can live: on the verifier (every
+//! request) and on a route or a route group (`Require<V>` extractors and
+//! guards, the layers' and middleware's `require`). Either way it runs on
+//! every request, a verified-token cache hit included: the cache saves the
+//! signature check, never a policy decision.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// What a claim check may look at besides the claims: the verification
+/// time, from the verifier's clock (so tests and simulations can move it).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ValidationContext {
+    now: f64,
+}
+
+impl ValidationContext {
+    /// A context for checks made at `now` (seconds since the Unix epoch).
+    pub fn new(now: f64) -> Self {
+        Self { now }
+    }
+
+    /// The verification time, in seconds since the Unix epoch.
+    pub fn now(&self) -> f64 {
+        self.now
+    }
+
+    /// The verification time, in whole milliseconds since the Unix epoch
+    /// (the unit of SuperTokens' claim fetch times `t`).
+    pub fn now_millis(&self) -> i64 {
+        (self.now * 1000.0) as i64
+    }
+}
+
+/// One failed claim check, as SuperTokens reports it in
+/// `claimValidationErrors`: `{"id": …, "reason": …}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClaimValidationError {
+    /// The claim's id, e.g. `st-ev`.
+    pub id: String,
+    /// Why it failed, as JSON (e.g. `{"message":"wrong value","expectedValue":true}`).
+    pub reason: Value,
+}
+
+impl ClaimValidationError {
+    /// A failure of claim `id` for `reason`.
+    pub fn new(id: impl Into<String>, reason: impl Into<Value>) -> Self {
+        Self {
+            id: id.into(),
+            reason: reason.into(),
+        }
+    }
+}
+
+/// A check on the claims of a verified, unexpired token.
+///
+/// Runs only after the signature, algorithm, key and registered claims
+/// passed and the token is not expired (a refresh may bring new claim
+/// values, so an expired token is "needs refresh", not "invalid claim"),
+/// and then on **every** request, verified-token cache hits included, with
+/// the verification time in the [`ValidationContext`]. A refusal is
+/// SuperTokens' `403 {"message":"invalid claim","claimValidationErrors":[…]}`.
+///
+/// Closures implement it:
+///
+/// ```
+/// use ssr_session::{ClaimValidationError, ClaimValidator, SuperTokensClaims, ValidationContext};
+///
+/// let email_verified = |claims: &SuperTokensClaims, _: &ValidationContext| {
+///     match claims.get("st-ev.v") {
+///         Some(serde_json::Value::Bool(true)) => Ok(()),
+///         _ => Err(ClaimValidationError::new(
+///             "st-ev",
+///             serde_json::json!({"message": "wrong value", "expectedValue": true}),
+///         )),
+///     }
+/// };
+/// let claims: SuperTokensClaims = serde_json::from_str(r#"{"sub":"u","exp":1}"#).unwrap();
+/// assert!(email_verified.validate(&claims, &ValidationContext::new(0.0)).is_err());
+/// ```
+///
+/// A type that also implements `Default` can be named in a route's
+/// signature (`Require<EmailVerified>` in every adapter).
+pub trait ClaimValidator<C>: Send + Sync + 'static {
+    /// `Ok(())` when the claims pass.
+    fn validate(&self, claims: &C, context: &ValidationContext) -> Result<(), ClaimValidationError>;
+}
+
+impl<C, F> ClaimValidator<C> for F
+where
+    F: Fn(&C, &ValidationContext) -> Result<(), ClaimValidationError> + Send + Sync + 'static,
+{
+    fn validate(&self, claims: &C, context: &ValidationContext) -> Result<(), ClaimValidationError> {
+        self(claims, context)
+    }
+}
+
+/// Runs `validators` in order and collects every failure (SuperTokens
+/// reports all of them, in order).
+pub(crate) fn failures<'v, C: 'static>(
+    validators: impl IntoIterator<Item = &'v dyn ClaimValidator<C>>,
+    claims: &C,
+    context: &ValidationContext,
+) -> Vec<ClaimValidationError> {
+    validators
+        .into_iter()
+        .filter_map(|validator| validator.validate(claims, context).err())
+        .collect()
+}
+
+/// Names a requirement, so that a route can state it in its signature
+/// (`Require<IsAdmin>` in every adapter) or a route group can be given it
+/// ([`SessionConfig::require`](crate::SessionConfig::require)): one line
+/// defines a unit type that checks `$check` (any [`ClaimValidator`]).
+///
+/// ```
+/// use ssr_session::{ClaimValidationError, ClaimValidator, SuperTokensClaims, ValidationContext};
+///
+/// fn plan_is_pro(claims: &SuperTokensClaims, _: &ValidationContext) -> Result<(), ClaimValidationError> {
+///     match claims.get("plan") {
+///         Some(plan) if plan == "pro" => Ok(()),
+///         _ => Err(ClaimValidationError::new("plan", serde_json::json!({"message": "wrong value"}))),
+///     }
+/// }
+///
+/// ssr_session::requirement!(
+///     /// Customers on the pro plan.
+///     pub ProPlan = plan_is_pro
+/// );
+///
+/// let claims: SuperTokensClaims = serde_json::from_str(r#"{"sub":"u","exp":1,"plan":"pro"}"#).unwrap();
+/// assert!(ProPlan.validate(&claims, &ValidationContext::new(0.0)).is_ok());
+/// ```
+///
+/// For another claims type: `requirement!(pub ProPlan for MyClaims = check)`.
+#[macro_export]
+macro_rules! requirement {
+    ($(#[$meta:meta])* $vis:vis $name:ident = $check:expr) => {
+        $crate::requirement!($(#[$meta])* $vis $name for $crate::SuperTokensClaims = $check);
+    };
+    ($(#[$meta:meta])* $vis:vis $name:ident for $claims:ty = $check:expr) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, Default)]
+        $vis struct $name;
+
+        impl $crate::ClaimValidator<$claims> for $name {
+            fn validate(
+                &self,
+                claims: &$claims,
+                context: &$crate::ValidationContext,
+            ) -> ::std::result::Result<(), $crate::ClaimValidationError> {
+                $crate::ClaimValidator::<$claims>::validate(&$check, claims, context)
+            }
+        }
+    };
+}
