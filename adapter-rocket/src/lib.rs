@@ -10,8 +10,19 @@
 //! |---|---|---|
 //! | [`Session<C>`] | a valid session | every other outcome's response |
 //! | [`OptionalSession<C>`] | `Some` session, or `None` when the request has no token | expired, invalid or unavailable sessions' responses |
-//! | [`Outcome<C>`] | the [`SessionOutcome`] itself | never (but for a missing configuration) |
-//! | [`Props<C>`] | the [`SessionProps`] of SuperTokens' Next.js guide | invalid or unavailable sessions' responses |
+//! | [`Require<V, C>`] | the session, when it also meets requirement `V` | those of `Session`, and `403 invalid claim` |
+//! | [`Verification<C>`] | the [`SessionOutcome`](ssr_session::SessionOutcome) itself | never (but for a missing configuration) |
+//! | [`Props<C>`] | the [`SessionProps`](ssr_session::SessionProps) of SuperTokens' Next.js guide | invalid or unavailable sessions' responses |
+//!
+//! # Route groups: guards, not middleware
+//!
+//! Rocket has no middleware that can refuse a request (a fairing can
+//! rewrite it, never answer it), so what other frameworks do with a layer
+//! over a route group, Rocket does with a guard on each route: "every route
+//! of the admin area needs role X" is `Require<IsAdmin>` in each handler's
+//! signature (see [`ssr_session::requirement!`]), and the managed
+//! configuration's [requirements](SessionConfig::require) apply to every
+//! guard of the app.
 //!
 //! Rocket's own `Option<T>` guard turns *every* failure into `None`, so
 //! `Option<Session>` would read an expired or forged token as "signed out":
@@ -81,8 +92,8 @@
 //! | situation | HTML navigation | other requests |
 //! |---|---|---|
 //! | needs refresh | refresh bridge page (status 401 by default, configurable) | `401 {"message":"try refresh token"}` |
-//! | invalid | `303` to the login URL with the redirect-back parameter, `sAccessToken` expired | `401 {"message":"unauthorised"}` |
-//! | claim validator failed | `403 {"message":"invalid claim","claimValidationErrors":[…]}` | same |
+//! | invalid, revoked | `303` to the login URL with the redirect-back parameter, `sAccessToken` expired | `401 {"message":"unauthorised"}` |
+//! | a requirement or claim validator refused | `403 {"message":"invalid claim","claimValidationErrors":[…]}` | same |
 //! | unavailable | `503`, `Retry-After`, a short page | `503 {"message":"session verification unavailable"}` |
 //! | no managed `SessionConfig<C>` | `500`, naming the missing setup call (and logged at error level) | same |
 //!
@@ -113,15 +124,23 @@
 //!
 //! The token is verified once per request, however many of these guards a
 //! route uses: a computed outcome is kept in the request-local cache
-//! (`local_cache_async`), and a verified-token cache hit is simply looked up
+//! (`local_cache`), and a verified-token cache hit is simply looked up
 //! again (which costs what reading the memo would).
+//!
+//! # Testing with Rocket's local client
+//!
+//! The guards read the request's real `Cookie` header. Rocket's local
+//! client keeps cookies given with `.cookie(…)` in the request's jar only,
+//! and its requests have no remote address; for such a request, and only
+//! then, the jar stands in for the missing header. A request from the
+//! network always has a remote address, so the production path never
+//! touches the jar.
+
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 use std::borrow::Cow;
 use std::io::Cursor;
-use std::marker::PhantomData;
-use std::ops::Deref;
 use std::sync::{Mutex, PoisonError};
 
 use rocket::catcher::{BoxFuture, Catcher};
@@ -130,8 +149,12 @@ use rocket::request::{self, FromRequest, Request};
 use rocket::response::{self, Responder, Response};
 use rocket::{Ignite, Phase, Rocket, Sentinel};
 use serde::de::DeserializeOwned;
-use ssr_session::{Headers, Refusal, RequestInfo, SessionConfig, SuperTokensClaims};
-pub use ssr_session::{ResponseData, SessionOutcome, SessionProps};
+use ssr_session::{
+    ClaimValidator, Extract, Headers, Memo, Refusal, RequestContext, ResponseData, SessionConfig,
+    SessionOutcome, SessionProps,
+};
+
+ssr_session::__adapter_types!();
 
 /// The setup the guards need, as named in the 500 answer.
 const SETUP: &str = "rocket::build().manage(session_config)";
@@ -141,120 +164,16 @@ const CATCHER_NAME: &str = "ssr_session_rocket::rejection";
 /// The private status a rejecting guard fails with; only our catcher handles it.
 const REJECTED: Status = Status::new(555);
 
-/// A required session: the handler runs only when the request's session is
-/// valid. Derefs to [`ssr_session::Session`].
-///
-/// # Rejections
-/// Every outcome but valid, with the core's response (see the
-/// [crate docs](crate#rejections)).
-#[derive(Debug, Clone)]
-pub struct Session<C = SuperTokensClaims>(pub ssr_session::Session<C>);
-
-/// An optional session (SuperTokens' `sessionRequired: false`): `None` when
-/// the request carries no access token at all.
-///
-/// # Rejections
-/// An expired token (so that the browser refreshes), an invalid token and
-/// an unavailable key source, with the core's responses.
-#[derive(Debug, Clone)]
-pub struct OptionalSession<C = SuperTokensClaims>(pub Option<ssr_session::Session<C>>);
-
-/// The request's [`SessionOutcome`], for handlers that decide themselves.
-///
-/// # Rejections
-/// None, except the 500 for a missing configuration.
-#[derive(Debug, Clone)]
-pub struct Outcome<C = SuperTokensClaims>(pub SessionOutcome<C>);
-
-/// The page props of SuperTokens' Next.js `getServerSideProps` guide:
-/// `{"userId":…}` or `{"fromSupertokens":"needs-refresh"}`. Derefs to
-/// [`SessionProps`]; as a [`Responder`] it answers `200` with that JSON.
-///
-/// # Rejections
-/// Invalid tokens and an unavailable key source, with the core's responses.
-pub struct Props<C = SuperTokensClaims> {
-    props: SessionProps,
-    claims: PhantomData<fn() -> C>,
-}
-
-macro_rules! wrapper {
-    ($name:ident, $inner:ty) => {
-        impl<C> $name<C> {
-            /// The wrapped value.
-            pub fn into_inner(self) -> $inner {
-                self.0
-            }
-        }
-
-        impl<C> Deref for $name<C> {
-            type Target = $inner;
-            fn deref(&self) -> &$inner {
-                &self.0
-            }
-        }
-    };
-}
-
-wrapper!(Session, ssr_session::Session<C>);
-wrapper!(OptionalSession, Option<ssr_session::Session<C>>);
-wrapper!(Outcome, SessionOutcome<C>);
-
-impl<C> Props<C> {
-    /// The props.
-    pub fn into_inner(self) -> SessionProps {
-        self.props
-    }
-}
-
-impl<C> Deref for Props<C> {
-    type Target = SessionProps;
-    fn deref(&self) -> &SessionProps {
-        &self.props
-    }
-}
-
-impl<C> std::fmt::Debug for Props<C> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.props.fmt(f)
-    }
-}
-
 impl<'r, C> Responder<'r, 'static> for Props<C> {
     fn respond_to(self, request: &'r Request<'_>) -> response::Result<'static> {
-        let json = serde_json::to_string(&self.props).map_err(|_| Status::InternalServerError)?;
+        let json = serde_json::to_string(&self.0).map_err(|_| Status::InternalServerError)?;
         (ContentType::JSON, json).respond_to(request)
-    }
-}
-
-/// The answer to a request without a usable session: the core's
-/// [`ResponseData`]. The guards' error type, and a [`Responder`] sending
-/// that response as it is.
-#[derive(Debug, Clone)]
-#[non_exhaustive]
-pub struct SessionRejection {
-    response: ResponseData,
-}
-
-impl SessionRejection {
-    /// The status code.
-    pub fn status(&self) -> u16 {
-        self.response.status
-    }
-
-    /// The body as text (lossy UTF-8).
-    pub fn body_text(&self) -> Cow<'_, str> {
-        String::from_utf8_lossy(&self.response.body)
-    }
-
-    /// The response as data.
-    pub fn response_data(&self) -> &ResponseData {
-        &self.response
     }
 }
 
 impl<'r> Responder<'r, 'static> for SessionRejection {
     fn respond_to(self, _: &'r Request<'_>) -> response::Result<'static> {
-        Ok(into_response(self.response))
+        Ok(into_response(self.0.into_response_data()))
     }
 }
 
@@ -292,40 +211,43 @@ fn send_rejection<'r>(_: Status, request: &'r Request<'_>) -> BoxFuture<'r> {
 #[derive(Default)]
 struct Pending(Mutex<Option<ResponseData>>);
 
-/// The per-request outcome, shared by every guard of one request.
-struct Memo<C>(SessionOutcome<C>);
-
 fn has_catcher<P: Phase>(rocket: &Rocket<P>) -> bool {
     rocket
         .catchers()
         .any(|c| c.code == Some(REJECTED.code) && c.name.as_deref() == Some(CATCHER_NAME))
 }
 
-/// Rocket's headers as the core's [`Headers`]. Without a `Cookie` header
-/// (Rocket's local client puts `.cookie(…)` in the jar only), the jar's
-/// cookies stand in for it.
-struct RocketHeaders<'a, 'r> {
+/// The request, as the core's pipeline sees it.
+struct RocketRequest<'a, 'r> {
+    request: &'a Request<'r>,
     headers: &'a HeaderMap<'r>,
+    /// The local client's jar as a `Cookie` header (see the crate docs).
     jar: Option<String>,
 }
 
-impl<'a, 'r> RocketHeaders<'a, 'r> {
-    fn of(request: &'a Request<'r>) -> Self {
+impl<'a, 'r> RocketRequest<'a, 'r> {
+    fn new(request: &'a Request<'r>) -> Self {
         let headers = request.headers();
-        let mut jar = None;
-        if !headers.contains("cookie") {
-            let pairs: Vec<String> = request
-                .cookies()
-                .iter()
-                .map(|c| format!("{}={}", c.name(), c.value()))
-                .collect();
-            jar = (!pairs.is_empty()).then(|| pairs.join("; "));
+        let local = request.remote().is_none() && !headers.contains("cookie");
+        let jar = local
+            .then(|| {
+                let pairs: Vec<String> = request
+                    .cookies()
+                    .iter()
+                    .map(|c| format!("{}={}", c.name(), c.value()))
+                    .collect();
+                pairs.join("; ")
+            })
+            .filter(|jar| !jar.is_empty());
+        Self {
+            request,
+            headers,
+            jar,
         }
-        Self { headers, jar }
     }
 }
 
-impl Headers for RocketHeaders<'_, '_> {
+impl Headers for RocketRequest<'_, '_> {
     fn for_each_value<'a>(&'a self, name: &str, each: &mut dyn FnMut(&'a [u8])) {
         for value in self.headers.get(name) {
             each(value.as_bytes());
@@ -336,17 +258,36 @@ impl Headers for RocketHeaders<'_, '_> {
     }
 }
 
-/// One of the core's decisions: the guard's value, or a refusal.
-type Decide<C, T> = fn(&SessionConfig<C>, SessionOutcome<C>) -> Result<T, Refusal>;
+impl<C: Send + Sync + 'static> RequestContext<C> for RocketRequest<'_, '_> {
+    fn headers(&self) -> &dyn Headers {
+        self
+    }
 
-/// Verifies the request once (a cache hit, or memoised in the request-local
-/// cache), then lets `decide` (one of the core's decisions) turn the outcome
-/// into the guard's value or the response to send instead.
-async fn guard<C, T>(
+    fn method(&self) -> &str {
+        self.request.method().as_str()
+    }
+
+    fn path_and_query(&self) -> Cow<'_, str> {
+        Cow::Owned(self.request.uri().to_string())
+    }
+
+    fn existing_memo(&self) -> Option<Memo<C>> {
+        // Rocket's request-local cache cannot be read without filling it.
+        None
+    }
+
+    fn memo(&mut self) -> Memo<C> {
+        self.request.local_cache(Memo::<C>::default).clone()
+    }
+}
+
+/// Runs the core's pipeline for one guard.
+async fn guard<T, C>(
     request: &Request<'_>,
-    decide: Decide<C, T>,
+    requirement: Option<&dyn ClaimValidator<C>>,
 ) -> request::Outcome<T, SessionRejection>
 where
+    T: Extract<C>,
     C: DeserializeOwned + Send + Sync + 'static,
 {
     let Some(config) = request.rocket().state::<SessionConfig<C>>() else {
@@ -356,49 +297,32 @@ where
             std::any::type_name::<C>(),
             request.uri(),
         );
-        return reject(request, ResponseData::missing_setup(SETUP));
+        return reject(request, Refusal::missing_setup(SETUP));
     };
-    let headers = RocketHeaders::of(request);
-    let outcome = match config.cached_session(&headers) {
-        Some(session) => SessionOutcome::Valid(session),
-        None => {
-            let Memo(outcome) = request
-                .local_cache_async(async { Memo(config.outcome(&headers).await) })
-                .await;
-            outcome.clone()
-        }
-    };
-    match decide(config, outcome) {
+    let mut context = RocketRequest::new(request);
+    match config.extract(&mut context, requirement).await {
         Ok(value) => request::Outcome::Success(value),
-        Err(refusal) => {
-            // The request is looked at only to answer without a session.
-            let path = request.uri().to_string();
-            let response = config.respond(&refusal, &RequestInfo::new(&headers, &path));
-            reject(request, response)
-        }
+        Err(refusal) => reject(request, refusal),
     }
 }
 
-fn reject<T>(
-    request: &Request<'_>,
-    response: ResponseData,
-) -> request::Outcome<T, SessionRejection> {
+fn reject<T>(request: &Request<'_>, refusal: Refusal) -> request::Outcome<T, SessionRejection> {
     let status = if has_catcher(request.rocket()) {
         let mut pending = request
             .local_cache(Pending::default)
             .0
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        *pending = Some(response.clone());
+        *pending = Some(refusal.response_data().clone());
         REJECTED
     } else {
         tracing::error!(
             target: "ssr_session_rocket",
             "the session rejection's headers and body are lost: add {CATCHER_SETUP}"
         );
-        Status::new(response.status)
+        Status::new(refusal.status())
     };
-    request::Outcome::Error((status, SessionRejection { response }))
+    request::Outcome::Error((status, SessionRejection(refusal)))
 }
 
 /// Logs and reports what a guard is missing at launch.
@@ -419,15 +343,13 @@ fn setup_missing<C: Send + Sync + 'static>(rocket: &Rocket<Ignite>) -> bool {
 }
 
 macro_rules! guard {
-    ($name:ident, $decide:expr) => {
+    ($name:ident, $value:ty, $make:expr) => {
         #[rocket::async_trait]
         impl<'r, C: DeserializeOwned + Send + Sync + 'static> FromRequest<'r> for $name<C> {
             type Error = SessionRejection;
 
-            async fn from_request(
-                request: &'r Request<'_>,
-            ) -> request::Outcome<Self, SessionRejection> {
-                guard::<C, Self>(request, $decide).await
+            async fn from_request(request: &'r Request<'_>) -> request::Outcome<Self, SessionRejection> {
+                guard::<$value, C>(request, None).await.map($make)
             }
         }
 
@@ -439,16 +361,29 @@ macro_rules! guard {
     };
 }
 
-guard!(Session, |config, outcome| {
-    config.require(outcome).map(Session)
-});
-guard!(OptionalSession, |config, outcome| {
-    config.optional(outcome).map(OptionalSession)
-});
-guard!(Outcome, |_, outcome| Ok(Outcome(outcome)));
-guard!(Props, |config, outcome| {
-    config.props(outcome).map(|props| Props {
-        props,
-        claims: PhantomData,
-    })
-});
+guard!(Session, ssr_session::Session<C>, Session);
+guard!(OptionalSession, Option<ssr_session::Session<C>>, OptionalSession);
+guard!(Verification, SessionOutcome<C>, Verification);
+guard!(Props, SessionProps, |props| Props(props, std::marker::PhantomData));
+
+#[rocket::async_trait]
+impl<'r, V, C> FromRequest<'r> for Require<V, C>
+where
+    V: ClaimValidator<C> + Default,
+    C: DeserializeOwned + Send + Sync + 'static,
+{
+    type Error = SessionRejection;
+
+    async fn from_request(request: &'r Request<'_>) -> request::Outcome<Self, SessionRejection> {
+        let requirement = V::default();
+        guard::<ssr_session::Session<C>, C>(request, Some(&requirement))
+            .await
+            .map(|session| Require(session, std::marker::PhantomData))
+    }
+}
+
+impl<V, C: Send + Sync + 'static> Sentinel for Require<V, C> {
+    fn abort(rocket: &Rocket<Ignite>) -> bool {
+        setup_missing::<C>(rocket)
+    }
+}

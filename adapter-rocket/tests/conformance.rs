@@ -10,13 +10,15 @@ use rocket::http::{Accept, Header, Status};
 use rocket::local::asynchronous::{Client, LocalResponse};
 use rocket::request::{self, FromRequest, Request};
 use rocket::{Build, Rocket};
-use ssr_session::conformance::{Fixture, TestRequest, TestResponse, run};
+use ssr_session_conformance::{Fixture, PlanIsPro, Suite, TestRequest, TestResponse, run};
 use ssr_session::testing::{TestKey, TokenBuilder, jwks};
 use ssr_session::{
     Algorithm, DefaultResponses, KeyLookupError, KeyProvider, KeyRequest, SessionConfig,
     StaticKeys, Verifier, VerifyingKey, async_trait,
 };
-use ssr_session_rocket::{OptionalSession, Outcome, Props, Session, SessionRejection, catchers};
+use ssr_session_rocket::{
+    OptionalSession, Props, Require, Session, SessionRejection, Verification, catchers,
+};
 
 #[rocket::get("/required")]
 fn required(session: Session) -> String {
@@ -32,7 +34,7 @@ fn optional(session: OptionalSession) -> String {
 }
 
 #[rocket::get("/outcome")]
-fn outcome(outcome: Outcome) -> String {
+fn outcome(outcome: Verification) -> String {
     format!("outcome:{}", outcome.name())
 }
 
@@ -41,11 +43,56 @@ fn props(props: Props) -> Props {
     props
 }
 
+#[rocket::get("/require")]
+fn require(session: Require<PlanIsPro>) -> String {
+    format!("user:{}", session.user_id())
+}
+
+// The same routes for form posts (a Rocket route has one method).
+#[rocket::post("/required")]
+fn required_post(session: Session) -> String {
+    required(session)
+}
+
+#[rocket::post("/optional")]
+fn optional_post(session: OptionalSession) -> String {
+    optional(session)
+}
+
+#[rocket::post("/outcome")]
+fn outcome_post(verification: Verification) -> String {
+    outcome(verification)
+}
+
+#[rocket::post("/props")]
+fn props_post(props: Props) -> Props {
+    props
+}
+
+#[rocket::post("/require")]
+fn require_post(session: Require<PlanIsPro>) -> String {
+    require(session)
+}
+
 fn app(config: SessionConfig) -> Rocket<Build> {
     rocket::build()
         .manage(config)
         .register("/", catchers())
-        .mount("/", rocket::routes![required, optional, outcome, props])
+        .mount(
+            "/",
+            rocket::routes![
+                required,
+                optional,
+                outcome,
+                props,
+                require,
+                required_post,
+                optional_post,
+                outcome_post,
+                props_post,
+                require_post
+            ],
+        )
 }
 
 async fn to_test_response(response: LocalResponse<'_>) -> TestResponse {
@@ -69,10 +116,13 @@ async fn conformance_suite() {
     let client = Client::tracked(app(fixture.session_config()))
         .await
         .unwrap();
-    run(&fixture, |request: TestRequest| {
+    run(&fixture, &Suite::extractors(), |request: TestRequest| {
         let client = &client;
         async move {
-            let mut local = client.get(request.path);
+            let mut local = match request.method {
+                "POST" => client.post(request.path),
+                _ => client.get(request.path),
+            };
             for (name, value) in request.headers {
                 local = local.header(Header::new(name, value));
             }
@@ -133,7 +183,7 @@ impl Keys {
 }
 
 #[rocket::get("/all")]
-fn all(session: Session, optional: OptionalSession, outcome: Outcome, props: Props) -> String {
+fn all(session: Session, optional: OptionalSession, outcome: Verification, props: Props) -> String {
     format!(
         "{} {} {} {}",
         session.user_id(),
@@ -171,7 +221,7 @@ async fn the_outcome_is_computed_once_per_request() {
 }
 
 #[rocket::get("/same")]
-fn same(session: Session, optional: OptionalSession, outcome: Outcome) -> String {
+fn same(session: Session, optional: OptionalSession, outcome: Verification) -> String {
     assert!(outcome.session().unwrap().ptr_eq(&session));
     assert!(optional.as_ref().unwrap().ptr_eq(&session));
     session.user_id().to_owned()

@@ -27,7 +27,8 @@ use serde_json::{Value, json};
 use ssr_session::testing::{TestKey, TokenBuilder, jwks};
 use ssr_session::{
     Algorithm, ClaimValidationError, ClaimValidator, HeaderList, Headers, KeyLookupError,
-    KeyProvider, KeyRequest, Memo, MemoryRevocations, RequestContext, Revocation, SessionConfig,
+    KeyProvider, KeyRequest, Memo, MemoryRevocations, RequestContext, RequestInfo, Revocation,
+    SessionConfig,
     SessionOutcome, StaticKeys, SuperTokensClaims, ValidationContext, Verifier, VerifyingKey,
     async_trait,
 };
@@ -386,7 +387,8 @@ impl Case<'_> {
             );
         }
         // Everything else is the core's refusal, converted faithfully…
-        let expected = self.config.refuse(self.outcome, self.context);
+        let info = RequestInfo::new(&self.context.headers, self.method, &self.context.path);
+        let expected = self.config.refuse(self.outcome, &info);
         if response.status != expected.status() || response.body != expected.body() {
             return Err(format!("expected the core's {} response", expected.status()));
         }

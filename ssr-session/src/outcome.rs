@@ -77,6 +77,16 @@ impl<C> SessionOutcome<C> {
         matches!(self, Self::NeedsRefresh(_))
     }
 
+    /// `true` for [`SessionOutcome::Invalid`].
+    pub fn is_invalid(&self) -> bool {
+        matches!(self, Self::Invalid(_))
+    }
+
+    /// `true` for [`SessionOutcome::Unavailable`].
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, Self::Unavailable(_))
+    }
+
     /// `true` when the request carried no token at all.
     pub fn is_missing(&self) -> bool {
         matches!(self, Self::NeedsRefresh(NeedsRefreshReason::Missing))

@@ -260,7 +260,7 @@ impl<C: DeserializeOwned + Send + Sync + 'static> SessionConfig<C> {
     {
         let outcome = self.outcome(request).await;
         let judged = self.meet(outcome, requirement);
-        T::extract(judged).map_err(|outcome| self.refuse(&outcome, request))
+        T::extract(judged).map_err(|outcome| self.refuse_request(&outcome, request))
     }
 
     /// The pipeline for a layer or middleware in `mode`: like
@@ -278,7 +278,7 @@ impl<C: DeserializeOwned + Send + Sync + 'static> SessionConfig<C> {
             Mode::Optional => Option::<Session<C>>::extract(judged).map(drop),
             Mode::Observe => Ok(()),
         };
-        decided.map_err(|outcome| self.refuse(&outcome, request))
+        decided.map_err(|outcome| self.refuse_request(&outcome, request))
     }
 
     /// The request's outcome before any route requirement: memoised, or
@@ -324,16 +324,19 @@ impl<C: DeserializeOwned + Send + Sync + 'static> SessionConfig<C> {
         }
     }
 
-    /// The rendered answer to a non-valid outcome; the request's method
-    /// and path are read only here.
-    pub fn refuse<R>(&self, outcome: &SessionOutcome<C>, request: &R) -> Refusal
+    /// The request's method and path are read only here, to refuse it.
+    fn refuse_request<R>(&self, outcome: &SessionOutcome<C>, request: &R) -> Refusal
     where
         R: RequestContext<C> + ?Sized,
     {
         let path = request.path_and_query();
-        let info = RequestInfo::new(request.headers(), request.method(), &path);
+        self.refuse(outcome, &RequestInfo::new(request.headers(), request.method(), &path))
+    }
+
+    /// The rendered answer to a non-valid outcome for this request.
+    pub fn refuse(&self, outcome: &SessionOutcome<C>, info: &RequestInfo<'_>) -> Refusal {
         let reason = outcome.name();
-        let response = respond::render(self.responder(), &info, outcome).unwrap_or_else(|| {
+        let response = respond::render(self.responder(), info, outcome).unwrap_or_else(|| {
             // Only a decision that refuses a valid outcome gets here; none does.
             ResponseData::new(500, "text/plain; charset=utf-8", "internal error")
         });

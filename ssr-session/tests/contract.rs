@@ -793,7 +793,7 @@ async fn oversized_tokens_are_refused_without_work() {
 async fn claim_validators_run_only_on_valid_unexpired_tokens() {
     let key = TestKey::generate(Algorithm::RS256, "k");
     let verifier = Verifier::builder(keys_for(&[&key]))
-        .claim_validator(|claims: &SuperTokensClaims| match claims.get("st-ev.v") {
+        .claim_validator(|claims: &SuperTokensClaims, _: &ssr_session::ValidationContext| match claims.get("st-ev.v") {
             Some(serde_json::Value::Bool(true)) => Ok(()),
             _ => Err(ClaimValidationError::new(
                 "st-ev",
@@ -808,7 +808,7 @@ async fn claim_validators_run_only_on_valid_unexpired_tokens() {
     let outcome = check(&verifier, &unverified.clone().sign(&key)).await;
     match &outcome {
         SessionOutcome::Invalid(invalid) => {
-            assert!(invalid.is_claim_validation_failure());
+            assert!(invalid.claim_validation_errors().is_some());
             let InvalidKind::Claim(ClaimFailure::Validators(errors)) = invalid.kind() else {
                 panic!("{outcome:?}")
             };

@@ -314,9 +314,12 @@ fn status_of(outcome: &SessionOutcome) -> u16 {
             .unwrap(),
     );
     let headers = HeaderList::new();
-    config
-        .rejection(outcome, &RequestInfo::new(&headers, "/page"))
-        .map_or(200, |response| response.status)
+    match outcome {
+        SessionOutcome::Valid(_) => 200,
+        other => config
+            .refuse(other, &RequestInfo::new(&headers, "GET", "/page"))
+            .status(),
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -473,7 +476,7 @@ async fn a_hanging_server_delays_no_cached_kid_and_the_fetch_times_out() {
     let (outcome, elapsed) = waiting.await.unwrap();
     match &outcome {
         SessionOutcome::Unavailable(unavailable) => assert!(
-            matches!(unavailable.error(), KeySourceError::Timeout { .. }),
+            matches!(unavailable.key_source_error().unwrap(), KeySourceError::Timeout { .. }),
             "{unavailable:?}"
         ),
         other => panic!("expected unavailable, got {other:?}"),
@@ -495,7 +498,7 @@ async fn dribbled_headers_time_out() {
     let (outcome, elapsed) = verify_within(&verifier, &token(&es256("kid-1")), MS(600)).await;
     match &outcome {
         SessionOutcome::Unavailable(unavailable) => assert!(
-            matches!(unavailable.error(), KeySourceError::Timeout { .. }),
+            matches!(unavailable.key_source_error().unwrap(), KeySourceError::Timeout { .. }),
             "{unavailable:?}"
         ),
         other => panic!("expected unavailable, got {other:?}"),
@@ -613,7 +616,7 @@ async fn unreachable_sources_are_unavailable_with_a_useful_log_line() {
             panic!("{name}: expected unavailable, got {outcome:?}");
         };
         assert!(
-            matches!(unavailable.error(), KeySourceError::Fetch { .. }),
+            matches!(unavailable.key_source_error().unwrap(), KeySourceError::Fetch { .. }),
             "{name}: {unavailable:?}"
         );
         assert_eq!(status_of(&outcome), 503, "{name}");

@@ -193,10 +193,7 @@ async fn lookup(
     provider: &JwksKeyProvider,
     kid: &str,
 ) -> Result<Arc<VerifyingKey>, KeyLookupError> {
-    let request = KeyRequest {
-        kid: Some(kid),
-        algorithm: Algorithm::RS256,
-    };
+    let request = KeyRequest::new(Some(kid), Algorithm::RS256);
     provider.key(&request).await
 }
 

@@ -3,11 +3,13 @@
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
+use std::time::Duration;
 
 use ssr_session::testing::{TestKey, TokenBuilder, jwks, now_secs};
 use ssr_session::{
-    Algorithm, HeaderList, InvalidKind, KeyLookupError, KeyProvider, KeyRequest, KeySet,
-    NeedsRefreshReason, SessionOutcome, StaticKeys, Verifier, VerifyingKey, async_trait,
+    Algorithm, ClaimValidationError, HeaderList, InvalidKind, KeyLookupError, KeyProvider,
+    KeyRequest, KeySet, MemoryRevocations, NeedsRefreshReason, Revocation, SessionOutcome,
+    StaticKeys, SuperTokensClaims, ValidationContext, Verifier, VerifyingKey, async_trait,
 };
 
 /// A provider whose key set can be swapped, counting lookups.
@@ -254,7 +256,7 @@ async fn a_changed_policy_is_a_new_verifier_with_an_empty_cache() {
 }
 
 #[tokio::test]
-async fn cached_session_answers_only_hits() {
+async fn verify_cached_answers_only_from_the_cache() {
     let key = TestKey::generate(Algorithm::RS256, "k");
     let keys = SwappableKeys::new(&[&key]);
     let (now, clock) = manual_clock(now_secs() as u64);
@@ -265,12 +267,12 @@ async fn cached_session_answers_only_hits() {
     let token = TokenBuilder::supertokens("alice", 60).sign(&key);
     let request = cookie(&token);
     assert!(
-        verifier.cached_session(&request).is_none(),
+        verifier.verify_cached(&request).is_none(),
         "not verified yet"
     );
     let verified = verifier.verify(&request).await.into_session().unwrap();
-    let hit = verifier.cached_session(&request).expect("a hit");
-    assert!(hit.ptr_eq(&verified));
+    let hit = verifier.verify_cached(&request).expect("a hit");
+    assert!(hit.session().unwrap().ptr_eq(&verified));
     assert_eq!(keys.lookups.load(Ordering::SeqCst), 1);
     // A forged token beside it is no hit; the valid one still wins.
     let forged =
@@ -279,12 +281,14 @@ async fn cached_session_answers_only_hits() {
         "Cookie",
         format!("sAccessToken={forged}; sAccessToken={token}"),
     );
-    assert_eq!(verifier.cached_session(&both).unwrap().user_id(), "alice");
-    assert!(verifier.cached_session(&cookie(&forged)).is_none());
-    assert!(verifier.cached_session(&HeaderList::new()).is_none());
+    let both = verifier.verify_cached(&both).unwrap();
+    assert_eq!(both.session().unwrap().user_id(), "alice");
+    assert!(verifier.verify_cached(&cookie(&forged)).is_none());
+    // No token at all needs no cache: missing at once.
+    assert!(verifier.verify_cached(&HeaderList::new()).unwrap().is_missing());
     // Expired: no hit, and `verify` gives the expiry.
     now.fetch_add(61, Ordering::SeqCst);
-    assert!(verifier.cached_session(&request).is_none());
+    assert!(verifier.verify_cached(&request).is_none());
     assert!(matches!(
         verifier.verify(&request).await,
         SessionOutcome::NeedsRefresh(NeedsRefreshReason::Expired)
@@ -297,7 +301,71 @@ async fn cached_session_answers_only_hits() {
     let token = TokenBuilder::supertokens("alice", 60).sign(&key);
     assert!(uncached.verify(&cookie(&token)).await.is_valid());
     assert!(
-        uncached.cached_session(&cookie(&token)).is_none(),
+        uncached.verify_cached(&cookie(&token)).is_none(),
         "cache off"
     );
+}
+
+/// A validator with a time dependence: the claim `fresh_until` (seconds)
+/// must lie ahead of the verification time.
+fn fresh_until(claims: &SuperTokensClaims, at: &ValidationContext) -> Result<(), ClaimValidationError> {
+    match claims.get("fresh_until").and_then(serde_json::Value::as_f64) {
+        Some(until) if at.now() < until => Ok(()),
+        _ => Err(ClaimValidationError::new(
+            "fresh_until",
+            serde_json::json!({"message": "expired"}),
+        )),
+    }
+}
+
+#[tokio::test]
+async fn validators_run_on_every_hit_with_the_verification_time() {
+    let key = TestKey::generate(Algorithm::RS256, "k");
+    let keys = SwappableKeys::new(&[&key]);
+    let start = now_secs() as u64;
+    let (now, clock) = manual_clock(start);
+    let verifier = Verifier::builder(keys.clone())
+        .clock(clock)
+        .claim_validator(fresh_until)
+        .build()
+        .unwrap();
+    let token = TokenBuilder::supertokens("alice", 3600)
+        .claim("fresh_until", start + 30)
+        .sign(&key);
+    let request = cookie(&token);
+    assert!(verifier.verify(&request).await.is_valid());
+    assert!(verifier.verify_cached(&request).unwrap().is_valid(), "a hit, still fresh");
+    now.fetch_add(31, Ordering::SeqCst);
+    // The signature is not checked again, but the validator is: the hit
+    // is judged at the new time.
+    let outcome = verifier.verify_cached(&request).expect("still a cache hit");
+    let SessionOutcome::Invalid(invalid) = outcome else {
+        panic!("expected the validator's refusal, got {outcome:?}");
+    };
+    assert_eq!(invalid.claim_validation_errors().unwrap()[0].id, "fresh_until");
+    assert!(verifier.verify(&request).await.is_invalid());
+    assert_eq!(keys.lookups.load(Ordering::SeqCst), 1, "one signature check in all");
+}
+
+#[tokio::test]
+async fn a_revocation_reaches_cached_tokens_at_once() {
+    let key = TestKey::generate(Algorithm::RS256, "k");
+    let keys = SwappableKeys::new(&[&key]);
+    let revocations = Arc::new(MemoryRevocations::new(Duration::from_secs(3600)));
+    let verifier = Verifier::builder(keys.clone())
+        .revocation_list(revocations.clone())
+        .build()
+        .unwrap();
+    let token = TokenBuilder::supertokens("alice", 3600)
+        .claim("sessionHandle", "h-1")
+        .sign(&key);
+    let request = cookie(&token);
+    assert!(verifier.verify(&request).await.is_valid());
+    revocations.apply(&Revocation::Session { handle: "h-1".into() }, now_secs() as i64);
+    let outcome = verifier.verify_cached(&request).expect("a cache hit");
+    assert!(
+        matches!(&outcome, SessionOutcome::Invalid(e) if *e.kind() == InvalidKind::Revoked),
+        "{outcome:?}"
+    );
+    assert_eq!(keys.lookups.load(Ordering::SeqCst), 1);
 }
