@@ -99,7 +99,9 @@ use actix_web::body::{BoxBody, EitherBody};
 use actix_web::dev::{Payload, Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
 use actix_web::http::StatusCode;
 use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue};
-use actix_web::{Error, FromRequest, HttpMessage, HttpRequest, HttpResponse, Responder, ResponseError, web};
+use actix_web::{
+    Error, FromRequest, HttpMessage, HttpRequest, HttpResponse, Responder, ResponseError, web,
+};
 use serde::de::DeserializeOwned;
 use ssr_session::{
     ClaimValidator, Extract, Headers, Memo, Mode, Refusal, RequestContext, ResponseData,
@@ -197,7 +199,9 @@ where
             return Err(Refusal::missing_setup(SETUP).into());
         };
         let requirement = requirement.as_deref();
-        Ok(config.extract(&mut Request::new(&request), requirement).await?)
+        Ok(config
+            .extract(&mut Request::new(&request), requirement)
+            .await?)
     })
 }
 
@@ -216,9 +220,17 @@ macro_rules! extractor {
 }
 
 extractor!(Session<C>, ssr_session::Session<C>, None, Session);
-extractor!(OptionalSession<C>, Option<ssr_session::Session<C>>, None, OptionalSession);
+extractor!(
+    OptionalSession<C>,
+    Option<ssr_session::Session<C>>,
+    None,
+    OptionalSession
+);
 extractor!(Verification<C>, SessionOutcome<C>, None, Verification);
-extractor!(Props<C>, SessionProps, None, |props| Props(props, std::marker::PhantomData));
+extractor!(Props<C>, SessionProps, None, |props| Props(
+    props,
+    std::marker::PhantomData
+));
 
 impl<V, C> FromRequest for Require<V, C>
 where
@@ -381,7 +393,9 @@ where
         let service = Rc::clone(&self.service);
         Box::pin(async move {
             if let Some(mode) = mode {
-                let refused = config.guard(&mut Request::new(request.request()), mode).await;
+                let refused = config
+                    .guard(&mut Request::new(request.request()), mode)
+                    .await;
                 if let Err(refusal) = refused {
                     let response = to_response(refusal.response_data());
                     return Ok(request.into_response(response).map_into_right_body());

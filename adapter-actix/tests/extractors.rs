@@ -10,8 +10,8 @@ use serde::Deserialize;
 use ssr_session::testing::{TestKey, TokenBuilder, jwks};
 use ssr_session::{
     Algorithm, DefaultResponses, InvalidToken, KeyLookupError, KeyProvider, KeyRequest,
-    NeedsRefreshReason, RequestInfo, Respond, ResponseData, SessionConfig, StaticKeys,
-    Unavailable, Verifier, VerifyingKey, async_trait,
+    NeedsRefreshReason, RequestInfo, Respond, ResponseData, SessionConfig, StaticKeys, Unavailable,
+    Verifier, VerifyingKey, async_trait,
 };
 use ssr_session_actix::{OptionalSession, Props, Session, SessionMiddleware, Verification};
 
@@ -187,7 +187,10 @@ async fn rejections_keep_every_header_and_the_body() {
     let app = test::init_service(
         App::new()
             .app_data(web::Data::new(config.clone()))
-            .route("/extractor", web::get().to(|_: Session| async { "unreachable" }))
+            .route(
+                "/extractor",
+                web::get().to(|_: Session| async { "unreachable" }),
+            )
             .service(
                 web::scope("/middleware")
                     .wrap(SessionMiddleware::required(config))
@@ -218,7 +221,10 @@ async fn rejections_keep_every_header_and_the_body() {
 async fn the_middleware_and_the_extractors_behind_it_verify_once() {
     let key = TestKey::generate(Algorithm::RS256, "k1");
     let (verifier, calls) = counting_verifier(&key, |keys| {
-        Verifier::builder(keys).without_token_cache().build().unwrap()
+        Verifier::builder(keys)
+            .without_token_cache()
+            .build()
+            .unwrap()
     });
     let app = test::init_service(
         App::new().service(

@@ -187,9 +187,16 @@ macro_rules! extractor {
 }
 
 extractor!(Session<C>, ssr_session::Session<C>, Session);
-extractor!(OptionalSession<C>, Option<ssr_session::Session<C>>, OptionalSession);
+extractor!(
+    OptionalSession<C>,
+    Option<ssr_session::Session<C>>,
+    OptionalSession
+);
 extractor!(Verification<C>, SessionOutcome<C>, Verification);
-extractor!(Props<C>, SessionProps, |props| Props(props, std::marker::PhantomData));
+extractor!(Props<C>, SessionProps, |props| Props(
+    props,
+    std::marker::PhantomData
+));
 
 impl<S, C> OptionalFromRequestParts<S> for Session<C>
 where
@@ -199,7 +206,9 @@ where
     type Rejection = SessionRejection;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Option<Self>, Self::Rejection> {
-        extract::<Option<_>, C>(parts, None).await.map(|s| s.map(Self))
+        extract::<Option<_>, C>(parts, None)
+            .await
+            .map(|s| s.map(Self))
     }
 }
 
@@ -250,7 +259,10 @@ pub fn into_response(data: ResponseData) -> Response {
     *response.status_mut() = status;
     let headers = response.headers_mut();
     for (name, value) in data.headers {
-        match (HeaderName::try_from(name.as_str()), HeaderValue::try_from(value)) {
+        match (
+            HeaderName::try_from(name.as_str()),
+            HeaderValue::try_from(value),
+        ) {
             (Ok(name), Ok(value)) => {
                 headers.append(name, value);
             }

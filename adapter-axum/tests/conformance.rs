@@ -4,9 +4,7 @@
 use axum::Router;
 use axum::body::Body;
 use axum::routing::any;
-use ssr_session_axum::{
-    OptionalSession, Props, Require, Session, SessionLayer, Verification,
-};
+use ssr_session_axum::{OptionalSession, Props, Require, Session, SessionLayer, Verification};
 use ssr_session_conformance::{Fixture, PlanIsPro, Suite, TestRequest, TestResponse, run};
 use tower::ServiceExt as _;
 
@@ -112,5 +110,8 @@ async fn route_groups_behind_the_layer() {
                 .route("/", any(required))
                 .layer(SessionLayer::required(config.require(PlanIsPro))),
         );
-    run(&fixture, &Suite::groups(), |request| send(app.clone(), request)).await;
+    run(&fixture, &Suite::groups(), |request| {
+        send(app.clone(), request)
+    })
+    .await;
 }

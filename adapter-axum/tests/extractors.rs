@@ -122,7 +122,9 @@ async fn with_the_token_cache_extractors_share_one_verification_across_requests(
         calls: calls.clone(),
     };
     let config = SessionConfig::new(Verifier::builder(provider).build().unwrap());
-    let app = Router::new().route("/all", get(all)).layer(SessionLayer::new(config));
+    let app = Router::new()
+        .route("/all", get(all))
+        .layer(SessionLayer::new(config));
     let token = TokenBuilder::supertokens("alice", 300).sign(&key);
     for _ in 0..3 {
         let response = get_with_cookie(app.clone(), "/all", &token).await;
@@ -143,7 +145,11 @@ async fn with_the_token_cache_extractors_share_one_verification_across_requests(
 
 #[tokio::test]
 async fn a_middleware_and_the_handler_share_the_outcome() {
-    async fn note_outcome(Verification(outcome): Verification, request: Request, next: Next) -> Response {
+    async fn note_outcome(
+        Verification(outcome): Verification,
+        request: Request,
+        next: Next,
+    ) -> Response {
         let mut response = next.run(request).await;
         response
             .headers_mut()
@@ -192,7 +198,9 @@ impl Respond for TwoCookies {
 async fn rejections_keep_status_every_header_and_body() {
     async fn required(_: Session) {}
     let config = setup().config.responses(TwoCookies);
-    let app = Router::new().route("/", get(required)).layer(SessionLayer::new(config));
+    let app = Router::new()
+        .route("/", get(required))
+        .layer(SessionLayer::new(config));
 
     let response = app
         .oneshot(http::Request::get("/").body(Body::empty()).unwrap())
@@ -260,12 +268,17 @@ async fn a_layer_and_the_extractors_behind_it_verify_once() {
     assert_eq!(setup.calls.load(Ordering::SeqCst), 1);
 }
 
-ssr_session::requirement!(IsAdmin = |claims: &ssr_session::SuperTokensClaims, _: &ssr_session::ValidationContext| {
-    match claims.get("role") {
-        Some(role) if role == "admin" => Ok(()),
-        _ => Err(ssr_session::ClaimValidationError::new("role", serde_json::json!({"message": "wrong value"}))),
+ssr_session::requirement!(
+    IsAdmin = |claims: &ssr_session::SuperTokensClaims, _: &ssr_session::ValidationContext| {
+        match claims.get("role") {
+            Some(role) if role == "admin" => Ok(()),
+            _ => Err(ssr_session::ClaimValidationError::new(
+                "role",
+                serde_json::json!({"message": "wrong value"}),
+            )),
+        }
     }
-});
+);
 
 #[tokio::test]
 async fn public_optional_and_admin_routes_share_one_router() {
@@ -294,7 +307,10 @@ async fn public_optional_and_admin_routes_share_one_router() {
         .await
         .unwrap();
     assert_eq!(body_text(anonymous).await, "anonymous");
-    assert_eq!(body_text(get_with_cookie(app.clone(), "/", &user).await).await, "u");
+    assert_eq!(
+        body_text(get_with_cookie(app.clone(), "/", &user).await).await,
+        "u"
+    );
     let refused = get_with_cookie(app.clone(), "/admin", &user).await;
     assert_eq!(refused.status(), 403);
     assert_eq!(
@@ -322,7 +338,9 @@ async fn custom_claims_types_work() {
     let setup = setup();
     let keys = StaticKeys::from_jwks_json(&jwks(&[&setup.key]).to_string()).unwrap();
     let config = SessionConfig::new(Verifier::<MyClaims>::builder_for(keys).build().unwrap());
-    let app = Router::new().route("/", get(role)).layer(SessionLayer::new(config));
+    let app = Router::new()
+        .route("/", get(role))
+        .layer(SessionLayer::new(config));
     let token = TokenBuilder::supertokens("carol", 300)
         .claim("role", "admin")
         .sign(&setup.key);

@@ -348,7 +348,9 @@ macro_rules! guard {
         impl<'r, C: DeserializeOwned + Send + Sync + 'static> FromRequest<'r> for $name<C> {
             type Error = SessionRejection;
 
-            async fn from_request(request: &'r Request<'_>) -> request::Outcome<Self, SessionRejection> {
+            async fn from_request(
+                request: &'r Request<'_>,
+            ) -> request::Outcome<Self, SessionRejection> {
                 guard::<$value, C>(request, None).await.map($make)
             }
         }
@@ -362,9 +364,16 @@ macro_rules! guard {
 }
 
 guard!(Session, ssr_session::Session<C>, Session);
-guard!(OptionalSession, Option<ssr_session::Session<C>>, OptionalSession);
+guard!(
+    OptionalSession,
+    Option<ssr_session::Session<C>>,
+    OptionalSession
+);
 guard!(Verification, SessionOutcome<C>, Verification);
-guard!(Props, SessionProps, |props| Props(props, std::marker::PhantomData));
+guard!(Props, SessionProps, |props| Props(
+    props,
+    std::marker::PhantomData
+));
 
 #[rocket::async_trait]
 impl<'r, V, C> FromRequest<'r> for Require<V, C>

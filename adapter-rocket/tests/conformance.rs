@@ -10,12 +10,12 @@ use rocket::http::{Accept, Header, Status};
 use rocket::local::asynchronous::{Client, LocalResponse};
 use rocket::request::{self, FromRequest, Request};
 use rocket::{Build, Rocket};
-use ssr_session_conformance::{Fixture, PlanIsPro, Suite, TestRequest, TestResponse, run};
 use ssr_session::testing::{TestKey, TokenBuilder, jwks};
 use ssr_session::{
     Algorithm, DefaultResponses, KeyLookupError, KeyProvider, KeyRequest, SessionConfig,
     StaticKeys, Verifier, VerifyingKey, async_trait,
 };
+use ssr_session_conformance::{Fixture, PlanIsPro, Suite, TestRequest, TestResponse, run};
 use ssr_session_rocket::{
     OptionalSession, Props, Require, Session, SessionRejection, Verification, catchers,
 };

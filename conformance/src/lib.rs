@@ -28,9 +28,8 @@ use ssr_session::testing::{TestKey, TokenBuilder, jwks};
 use ssr_session::{
     Algorithm, ClaimValidationError, ClaimValidator, HeaderList, Headers, KeyLookupError,
     KeyProvider, KeyRequest, Memo, MemoryRevocations, RequestContext, RequestInfo, Revocation,
-    SessionConfig,
-    SessionOutcome, StaticKeys, SuperTokensClaims, ValidationContext, Verifier, VerifyingKey,
-    async_trait,
+    SessionConfig, SessionOutcome, StaticKeys, SuperTokensClaims, ValidationContext, Verifier,
+    VerifyingKey, async_trait,
 };
 
 /// A request of the suite.
@@ -181,7 +180,8 @@ impl Fixture {
     /// refusing `"role": "banned"`, and a revocation list holding
     /// [`REVOKED_HANDLE`].
     pub fn session_config(&self) -> SessionConfig<SuperTokensClaims> {
-        let keys = StaticKeys::from_jwks_json(jwks(&[&self.key]).to_string()).expect("fixture JWKS");
+        let keys =
+            StaticKeys::from_jwks_json(jwks(&[&self.key]).to_string()).expect("fixture JWKS");
         let revocations = MemoryRevocations::new(Duration::from_secs(3600));
         let now = ssr_session::testing::now_secs();
         revocations.apply(
@@ -220,9 +220,15 @@ impl Fixture {
             ("malformed", Some(("not.a.jwt".to_string(), true))),
             ("unknown-key", cookie(token().header("kid", "nope"))),
             ("claim", cookie(token().claim("role", "banned"))),
-            ("revoked", cookie(token().claim("sessionHandle", REVOKED_HANDLE))),
+            (
+                "revoked",
+                cookie(token().claim("sessionHandle", REVOKED_HANDLE)),
+            ),
             ("requirement", cookie(token().claim("plan", "free"))),
-            ("unavailable", cookie(token().header("kid", UNAVAILABLE_KID))),
+            (
+                "unavailable",
+                cookie(token().header("kid", UNAVAILABLE_KID)),
+            ),
         ]
     }
 }
@@ -269,9 +275,9 @@ where
                     if html { "html" } else { "json" }
                 );
                 let mut context = Context {
-                    headers: headers
-                        .iter()
-                        .fold(HeaderList::new(), |list, (k, v)| list.with(k.as_str(), v.as_str())),
+                    headers: headers.iter().fold(HeaderList::new(), |list, (k, v)| {
+                        list.with(k.as_str(), v.as_str())
+                    }),
                     method,
                     path,
                     memo: None,
@@ -378,9 +384,9 @@ impl Case<'_> {
             return expect_json(response, 200, &json!({"fromSupertokens": "needs-refresh"}));
         }
         if requirement_fails {
-            return expect_json(
+            return expect_invalid_claim(
                 response,
-                403,
+                self.html,
                 &json!({"message": "invalid claim", "claimValidationErrors": [
                     {"id": "plan", "reason": {"message": "wrong value", "expectedValue": "pro", "actualValue": "free"}}
                 ]}),
@@ -390,7 +396,10 @@ impl Case<'_> {
         let info = RequestInfo::new(&self.context.headers, self.method, &self.context.path);
         let expected = self.config.refuse(self.outcome, &info);
         if response.status != expected.status() || response.body != expected.body() {
-            return Err(format!("expected the core's {} response", expected.status()));
+            return Err(format!(
+                "expected the core's {} response",
+                expected.status()
+            ));
         }
         for (name, value) in expected.headers() {
             if response.header(name) != Some(value.as_str()) {
@@ -405,7 +414,11 @@ impl Case<'_> {
         match (self.token_case, self.html) {
             ("missing" | "expired", true) => {
                 let body = String::from_utf8_lossy(&response.body);
-                let resume = if self.method == "GET" { "reload" } else { "back" };
+                let resume = if self.method == "GET" {
+                    "reload"
+                } else {
+                    "back"
+                };
                 if response.status != 401
                     || !body.contains("/auth/session/refresh")
                     || !body.contains("<noscript>")
@@ -421,8 +434,7 @@ impl Case<'_> {
             ("forged" | "malformed" | "unknown-key" | "revoked", true) => {
                 let location = response.header("location").unwrap_or_default();
                 let cookie = response.header("set-cookie").unwrap_or_default();
-                let path: String =
-                    url_encode(&format!("{}?x=1", self.route));
+                let path: String = url_encode(&format!("{}?x=1", self.route));
                 let expected_location = format!("/auth?redirectToPath={path}");
                 if response.status != 303
                     || location != expected_location
@@ -437,9 +449,9 @@ impl Case<'_> {
             ("forged" | "malformed" | "unknown-key" | "revoked", false) => {
                 expect_json(response, 401, &json!({"message": "unauthorised"}))
             }
-            ("claim", _) => expect_json(
+            ("claim", html) => expect_invalid_claim(
                 response,
-                403,
+                html,
                 &json!({"message": "invalid claim", "claimValidationErrors": [{"id": "role", "reason": {"message": "banned"}}]}),
             ),
             ("unavailable", _) => {
@@ -472,6 +484,23 @@ fn url_encode(text: &str) -> String {
             other => format!("%{other:02X}"),
         })
         .collect()
+}
+
+/// SuperTokens' 403: the JSON itself, or for a navigation a page carrying it.
+fn expect_invalid_claim(response: &TestResponse, html: bool, body: &Value) -> Result<(), String> {
+    if !html {
+        return expect_json(response, 403, body);
+    }
+    let page = String::from_utf8_lossy(&response.body);
+    let embedded = page
+        .split("<script type=\"application/json\" id=\"ssr-session-invalid-claim\">")
+        .nth(1)
+        .and_then(|rest| rest.split("</script>").next())
+        .and_then(|json| serde_json::from_str::<Value>(json).ok());
+    if response.status != 403 || embedded.as_ref() != Some(body) {
+        return Err(format!("expected a 403 page carrying {body}"));
+    }
+    Ok(())
 }
 
 fn expect_json(response: &TestResponse, status: u16, body: &Value) -> Result<(), String> {

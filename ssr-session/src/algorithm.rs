@@ -146,7 +146,8 @@ impl serde::Serialize for Algorithm {
 impl<'de> serde::Deserialize<'de> for Algorithm {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let name = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
-        Self::from_name(&name).ok_or_else(|| serde::de::Error::custom(UnknownAlgorithm(name.into_owned())))
+        Self::from_name(&name)
+            .ok_or_else(|| serde::de::Error::custom(UnknownAlgorithm(name.into_owned())))
     }
 }
 
@@ -202,7 +203,9 @@ impl FromIterator<Algorithm> for AlgorithmSet {
 
 impl fmt::Debug for AlgorithmSet {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_set().entries(self.iter().map(Algorithm::name)).finish()
+        f.debug_set()
+            .entries(self.iter().map(Algorithm::name))
+            .finish()
     }
 }
 

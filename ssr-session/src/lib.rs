@@ -140,6 +140,7 @@ mod respond;
 mod revoke;
 mod session;
 mod source;
+pub mod supertokens;
 mod token;
 mod validate;
 mod verify;
@@ -170,6 +171,7 @@ pub use props::SessionProps;
 pub use redact::Fingerprint;
 pub use respond::{
     DefaultResponses, LOOP_GUARD_COOKIE, RequestInfo, RequestKind, Respond, ResponseData,
+    invalid_claim_body,
 };
 pub use revoke::{MemoryRevocations, Revocation, RevocationError, RevocationList};
 pub use session::Session;

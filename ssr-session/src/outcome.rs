@@ -114,15 +114,20 @@ pub enum NeedsRefreshReason {
     /// The token's `kid` is unknown even after a refetch, and the verifier
     /// was configured with [`UnknownKeyPolicy::NeedsRefresh`](crate::UnknownKeyPolicy).
     UnknownKey,
+    /// A claim check failed in a way a refresh may fix (its value is
+    /// missing or too old, and the check was marked
+    /// [`refresh_may_help`](crate::ClaimValidationError::refresh_may_help)).
+    Claim,
 }
 
 impl NeedsRefreshReason {
-    /// `missing`, `expired` or `unknown_key`.
+    /// `missing`, `expired`, `unknown_key` or `claim`.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Missing => "missing",
             Self::Expired => "expired",
             Self::UnknownKey => "unknown_key",
+            Self::Claim => "claim",
         }
     }
 }

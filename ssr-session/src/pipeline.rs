@@ -17,7 +17,6 @@ use tokio::sync::OnceCell;
 
 use crate::claims::SuperTokensClaims;
 use crate::config::SessionConfig;
-use crate::error::InvalidToken;
 use crate::outcome::{NeedsRefreshReason, SessionOutcome};
 use crate::props::SessionProps;
 use crate::respond::{self, RequestInfo, ResponseData};
@@ -310,15 +309,12 @@ impl<C: DeserializeOwned + Send + Sync + 'static> SessionConfig<C> {
         requirement: Option<&dyn ClaimValidator<C>>,
     ) -> SessionOutcome<C> {
         match outcome {
-            SessionOutcome::Valid(session) if requirement.is_some() || !self.requirements().is_empty() => {
+            SessionOutcome::Valid(session)
+                if requirement.is_some() || !self.requirements().is_empty() =>
+            {
                 let context = ValidationContext::new(self.verifier().now());
                 let all = self.requirements().iter().map(|r| &**r).chain(requirement);
-                let failures = validate::failures(all, session.claims(), &context);
-                if failures.is_empty() {
-                    SessionOutcome::Valid(session)
-                } else {
-                    SessionOutcome::Invalid(InvalidToken::validators(failures))
-                }
+                validate::judge(session, all, &context)
             }
             other => other,
         }
@@ -330,7 +326,10 @@ impl<C: DeserializeOwned + Send + Sync + 'static> SessionConfig<C> {
         R: RequestContext<C> + ?Sized,
     {
         let path = request.path_and_query();
-        self.refuse(outcome, &RequestInfo::new(request.headers(), request.method(), &path))
+        self.refuse(
+            outcome,
+            &RequestInfo::new(request.headers(), request.method(), &path),
+        )
     }
 
     /// The rendered answer to a non-valid outcome for this request.

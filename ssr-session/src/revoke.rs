@@ -152,7 +152,10 @@ impl MemoryRevocations {
         let until = at.saturating_add(self.retention);
         match revocation {
             Revocation::Session { handle } => {
-                let entry = state.sessions.entry(handle.as_str().into()).or_insert(until);
+                let entry = state
+                    .sessions
+                    .entry(handle.as_str().into())
+                    .or_insert(until);
                 *entry = (*entry).max(until);
             }
             Revocation::User { user_id, before } => {
@@ -195,10 +198,9 @@ impl MemoryRevocations {
     /// `now` (a token without `iat` is, once its user has a revocation).
     pub fn is_user_token_revoked(&self, user_id: &str, issued_at: Option<i64>, now: i64) -> bool {
         let state = self.state.read().unwrap_or_else(PoisonError::into_inner);
-        state
-            .users
-            .get(user_id)
-            .is_some_and(|(before, until)| *until > now && issued_at.is_none_or(|iat| iat < *before))
+        state.users.get(user_id).is_some_and(|(before, until)| {
+            *until > now && issued_at.is_none_or(|iat| iat < *before)
+        })
     }
 
     /// Whether `session` is revoked at `now`: by its handle, or by its user.
@@ -294,15 +296,30 @@ mod tests {
             );
         }
         assert_eq!(list.len(), 1000);
-        list.apply(&Revocation::Session { handle: "late".into() }, 100);
+        list.apply(
+            &Revocation::Session {
+                handle: "late".into(),
+            },
+            100,
+        );
         assert_eq!(list.len(), 1, "only the live entry stays");
     }
 
     #[test]
     fn replace_all_drops_what_is_not_listed() {
         let list = MemoryRevocations::new(Duration::from_secs(100));
-        list.apply(&Revocation::Session { handle: "old".into() }, 0);
-        list.replace_all([(Revocation::Session { handle: "new".into() }, 0)]);
+        list.apply(
+            &Revocation::Session {
+                handle: "old".into(),
+            },
+            0,
+        );
+        list.replace_all([(
+            Revocation::Session {
+                handle: "new".into(),
+            },
+            0,
+        )]);
         assert!(!list.is_session_revoked("old", 1));
         assert!(list.is_session_revoked("new", 1));
     }

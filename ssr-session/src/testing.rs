@@ -18,12 +18,12 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use crate::Algorithm;
 use aws_lc_rs::encoding::{AsDer, PublicKeyX509Der};
 use aws_lc_rs::signature::{self, EcdsaKeyPair, Ed25519KeyPair, KeyPair as _, RsaKeyPair};
 use aws_lc_rs::{hmac, rand, rsa};
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use crate::Algorithm;
 use serde_json::{Map, Value, json};
 
 /// A signing key for tests, with its `kid` and the algorithm it was generated for.

@@ -10,6 +10,10 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::error::InvalidToken;
+use crate::outcome::{NeedsRefreshReason, SessionOutcome};
+use crate::session::Session;
+
 /// What a claim check may look at besides the claims: the verification
 /// time, from the verifier's clock (so tests and simulations can move it).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -43,6 +47,10 @@ pub struct ClaimValidationError {
     pub id: String,
     /// Why it failed, as JSON (e.g. `{"message":"wrong value","expectedValue":true}`).
     pub reason: Value,
+    /// A refresh may bring a value that passes (see
+    /// [`refresh_may_help`](Self::refresh_may_help)); not sent.
+    #[serde(skip)]
+    refresh_may_help: bool,
 }
 
 impl ClaimValidationError {
@@ -51,7 +59,24 @@ impl ClaimValidationError {
         Self {
             id: id.into(),
             reason: reason.into(),
+            refresh_may_help: false,
         }
+    }
+
+    /// Marks the failure as one a refresh may fix (the value is missing or
+    /// too old, and the backend fetches claims again while refreshing).
+    /// When every failure of a request is so marked, the answer is *needs
+    /// refresh* (reason [`NeedsRefreshReason::Claim`](crate::NeedsRefreshReason::Claim))
+    /// instead of a 403; the refresh bridge's loop guard ends a refresh
+    /// that does not help on the login page.
+    pub fn refresh_may_help(mut self) -> Self {
+        self.refresh_may_help = true;
+        self
+    }
+
+    /// `true` when a refresh may fix this failure.
+    pub fn is_refreshable(&self) -> bool {
+        self.refresh_may_help
     }
 }
 
@@ -86,29 +111,42 @@ impl ClaimValidationError {
 /// signature (`Require<EmailVerified>` in every adapter).
 pub trait ClaimValidator<C>: Send + Sync + 'static {
     /// `Ok(())` when the claims pass.
-    fn validate(&self, claims: &C, context: &ValidationContext) -> Result<(), ClaimValidationError>;
+    fn validate(&self, claims: &C, context: &ValidationContext)
+    -> Result<(), ClaimValidationError>;
 }
 
 impl<C, F> ClaimValidator<C> for F
 where
     F: Fn(&C, &ValidationContext) -> Result<(), ClaimValidationError> + Send + Sync + 'static,
 {
-    fn validate(&self, claims: &C, context: &ValidationContext) -> Result<(), ClaimValidationError> {
+    fn validate(
+        &self,
+        claims: &C,
+        context: &ValidationContext,
+    ) -> Result<(), ClaimValidationError> {
         self(claims, context)
     }
 }
 
-/// Runs `validators` in order and collects every failure (SuperTokens
-/// reports all of them, in order).
-pub(crate) fn failures<'v, C: 'static>(
+/// The outcome of `session` judged by `validators` (in order; SuperTokens
+/// reports every failure, in order): valid; *needs refresh* when every
+/// failure may be fixed by a refresh; else invalid (*claim*).
+pub(crate) fn judge<'v, C: 'static>(
+    session: Session<C>,
     validators: impl IntoIterator<Item = &'v dyn ClaimValidator<C>>,
-    claims: &C,
     context: &ValidationContext,
-) -> Vec<ClaimValidationError> {
-    validators
+) -> SessionOutcome<C> {
+    let failures: Vec<_> = validators
         .into_iter()
-        .filter_map(|validator| validator.validate(claims, context).err())
-        .collect()
+        .filter_map(|validator| validator.validate(session.claims(), context).err())
+        .collect();
+    if failures.is_empty() {
+        SessionOutcome::Valid(session)
+    } else if failures.iter().all(ClaimValidationError::is_refreshable) {
+        SessionOutcome::NeedsRefresh(NeedsRefreshReason::Claim)
+    } else {
+        SessionOutcome::Invalid(InvalidToken::validators(failures))
+    }
 }
 
 /// Names a requirement, so that a route can state it in its signature
@@ -152,7 +190,11 @@ macro_rules! requirement {
                 claims: &$claims,
                 context: &$crate::ValidationContext,
             ) -> ::std::result::Result<(), $crate::ClaimValidationError> {
-                $crate::ClaimValidator::<$claims>::validate(&$check, claims, context)
+                // Built once: a requirement runs on every request.
+                static CHECK: ::std::sync::LazyLock<
+                    ::std::boxed::Box<dyn $crate::ClaimValidator<$claims>>,
+                > = ::std::sync::LazyLock::new(|| ::std::boxed::Box::new($check));
+                CHECK.validate(claims, context)
             }
         }
     };

@@ -793,13 +793,17 @@ async fn oversized_tokens_are_refused_without_work() {
 async fn claim_validators_run_only_on_valid_unexpired_tokens() {
     let key = TestKey::generate(Algorithm::RS256, "k");
     let verifier = Verifier::builder(keys_for(&[&key]))
-        .claim_validator(|claims: &SuperTokensClaims, _: &ssr_session::ValidationContext| match claims.get("st-ev.v") {
-            Some(serde_json::Value::Bool(true)) => Ok(()),
-            _ => Err(ClaimValidationError::new(
-                "st-ev",
-                json!({"message": "wrong value", "expectedValue": true}),
-            )),
-        })
+        .claim_validator(
+            |claims: &SuperTokensClaims, _: &ssr_session::ValidationContext| match claims
+                .get("st-ev.v")
+            {
+                Some(serde_json::Value::Bool(true)) => Ok(()),
+                _ => Err(ClaimValidationError::new(
+                    "st-ev",
+                    json!({"message": "wrong value", "expectedValue": true}),
+                )),
+            },
+        )
         .build()
         .unwrap();
     let verified = TokenBuilder::supertokens("u", 60).claim("st-ev", json!({"v": true}));

@@ -476,7 +476,10 @@ async fn a_hanging_server_delays_no_cached_kid_and_the_fetch_times_out() {
     let (outcome, elapsed) = waiting.await.unwrap();
     match &outcome {
         SessionOutcome::Unavailable(unavailable) => assert!(
-            matches!(unavailable.key_source_error().unwrap(), KeySourceError::Timeout { .. }),
+            matches!(
+                unavailable.key_source_error().unwrap(),
+                KeySourceError::Timeout { .. }
+            ),
             "{unavailable:?}"
         ),
         other => panic!("expected unavailable, got {other:?}"),
@@ -498,7 +501,10 @@ async fn dribbled_headers_time_out() {
     let (outcome, elapsed) = verify_within(&verifier, &token(&es256("kid-1")), MS(600)).await;
     match &outcome {
         SessionOutcome::Unavailable(unavailable) => assert!(
-            matches!(unavailable.key_source_error().unwrap(), KeySourceError::Timeout { .. }),
+            matches!(
+                unavailable.key_source_error().unwrap(),
+                KeySourceError::Timeout { .. }
+            ),
             "{unavailable:?}"
         ),
         other => panic!("expected unavailable, got {other:?}"),
@@ -616,7 +622,10 @@ async fn unreachable_sources_are_unavailable_with_a_useful_log_line() {
             panic!("{name}: expected unavailable, got {outcome:?}");
         };
         assert!(
-            matches!(unavailable.key_source_error().unwrap(), KeySourceError::Fetch { .. }),
+            matches!(
+                unavailable.key_source_error().unwrap(),
+                KeySourceError::Fetch { .. }
+            ),
             "{name}: {unavailable:?}"
         );
         assert_eq!(status_of(&outcome), 503, "{name}");

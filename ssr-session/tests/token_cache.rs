@@ -285,7 +285,12 @@ async fn verify_cached_answers_only_from_the_cache() {
     assert_eq!(both.session().unwrap().user_id(), "alice");
     assert!(verifier.verify_cached(&cookie(&forged)).is_none());
     // No token at all needs no cache: missing at once.
-    assert!(verifier.verify_cached(&HeaderList::new()).unwrap().is_missing());
+    assert!(
+        verifier
+            .verify_cached(&HeaderList::new())
+            .unwrap()
+            .is_missing()
+    );
     // Expired: no hit, and `verify` gives the expiry.
     now.fetch_add(61, Ordering::SeqCst);
     assert!(verifier.verify_cached(&request).is_none());
@@ -308,8 +313,14 @@ async fn verify_cached_answers_only_from_the_cache() {
 
 /// A validator with a time dependence: the claim `fresh_until` (seconds)
 /// must lie ahead of the verification time.
-fn fresh_until(claims: &SuperTokensClaims, at: &ValidationContext) -> Result<(), ClaimValidationError> {
-    match claims.get("fresh_until").and_then(serde_json::Value::as_f64) {
+fn fresh_until(
+    claims: &SuperTokensClaims,
+    at: &ValidationContext,
+) -> Result<(), ClaimValidationError> {
+    match claims
+        .get("fresh_until")
+        .and_then(serde_json::Value::as_f64)
+    {
         Some(until) if at.now() < until => Ok(()),
         _ => Err(ClaimValidationError::new(
             "fresh_until",
@@ -334,7 +345,10 @@ async fn validators_run_on_every_hit_with_the_verification_time() {
         .sign(&key);
     let request = cookie(&token);
     assert!(verifier.verify(&request).await.is_valid());
-    assert!(verifier.verify_cached(&request).unwrap().is_valid(), "a hit, still fresh");
+    assert!(
+        verifier.verify_cached(&request).unwrap().is_valid(),
+        "a hit, still fresh"
+    );
     now.fetch_add(31, Ordering::SeqCst);
     // The signature is not checked again, but the validator is: the hit
     // is judged at the new time.
@@ -342,9 +356,16 @@ async fn validators_run_on_every_hit_with_the_verification_time() {
     let SessionOutcome::Invalid(invalid) = outcome else {
         panic!("expected the validator's refusal, got {outcome:?}");
     };
-    assert_eq!(invalid.claim_validation_errors().unwrap()[0].id, "fresh_until");
+    assert_eq!(
+        invalid.claim_validation_errors().unwrap()[0].id,
+        "fresh_until"
+    );
     assert!(verifier.verify(&request).await.is_invalid());
-    assert_eq!(keys.lookups.load(Ordering::SeqCst), 1, "one signature check in all");
+    assert_eq!(
+        keys.lookups.load(Ordering::SeqCst),
+        1,
+        "one signature check in all"
+    );
 }
 
 #[tokio::test]
@@ -361,7 +382,12 @@ async fn a_revocation_reaches_cached_tokens_at_once() {
         .sign(&key);
     let request = cookie(&token);
     assert!(verifier.verify(&request).await.is_valid());
-    revocations.apply(&Revocation::Session { handle: "h-1".into() }, now_secs() as i64);
+    revocations.apply(
+        &Revocation::Session {
+            handle: "h-1".into(),
+        },
+        now_secs() as i64,
+    );
     let outcome = verifier.verify_cached(&request).expect("a cache hit");
     assert!(
         matches!(&outcome, SessionOutcome::Invalid(e) if *e.kind() == InvalidKind::Revoked),

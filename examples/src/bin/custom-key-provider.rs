@@ -21,26 +21,24 @@ use axum::routing::get;
 use clap::Parser;
 use serde_json::{Value, json};
 use ssr_session::{
-    KeyLookupError, KeyProvider, KeyRequest, KeySet, KeySourceError, SessionConfig, Verifier,
-    VerifyingKey, async_trait,
+    KeyLookupError, KeyProvider, KeyRequest, KeySet, SessionConfig, Verifier, VerifyingKey,
+    async_trait,
 };
-use ssr_session_axum::Session;
+use ssr_session_axum::{Session, SessionLayer};
 
-/// Keys from a JWKS file, re-read when its modification time changes.
+/// Keys from a JWKS file, re-read when its modification time changes. It
+/// hands out the same `Arc<VerifyingKey>` until a key really changes, so the
+/// verified-token cache keeps working (see `KeyProvider`'s docs).
 struct FileKeys {
     path: PathBuf,
     loaded: RwLock<Option<(SystemTime, Arc<KeySet>)>>,
 }
 
 impl FileKeys {
-    fn unavailable(error: impl std::error::Error + Send + Sync + 'static) -> KeyLookupError {
-        KeyLookupError::Unavailable(Arc::new(KeySourceError::Custom(Box::new(error))))
-    }
-
     fn current(&self) -> Result<Arc<KeySet>, KeyLookupError> {
         let modified = std::fs::metadata(&self.path)
             .and_then(|meta| meta.modified())
-            .map_err(Self::unavailable)?;
+            .map_err(KeyLookupError::unavailable)?;
         let previous = self
             .loaded
             .read()
@@ -51,10 +49,13 @@ impl FileKeys {
         {
             return Ok(keys.clone());
         }
-        let json = std::fs::read(&self.path).map_err(Self::unavailable)?;
+        let json = std::fs::read(&self.path).map_err(KeyLookupError::unavailable)?;
         // Reusing unchanged keys keeps their tokens in the verified-token cache.
-        let keys = KeySet::from_jwks_json_reusing(&json, previous.as_ref().map(|(_, k)| &**k))
-            .map_err(Self::unavailable)?;
+        let keys = match &previous {
+            Some((_, previous)) => previous.update_from_jwks_json(&json),
+            None => KeySet::from_jwks_json(&json),
+        }
+        .map_err(KeyLookupError::unavailable)?;
         let keys = Arc::new(keys);
         *self.loaded.write().unwrap_or_else(|e| e.into_inner()) = Some((modified, keys.clone()));
         Ok(keys)
@@ -96,7 +97,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         loaded: RwLock::new(None),
     };
     let config = SessionConfig::new(Verifier::builder(keys).build()?);
-    let app = Router::new().route("/api/me", get(me)).with_state(config);
+    let app = Router::new()
+        .route("/api/me", get(me))
+        .layer(SessionLayer::required(config));
     let listener = tokio::net::TcpListener::bind(options.addr).await?;
     let addr = listener.local_addr()?;
     ssr_session_examples::site::print_address(addr);

@@ -52,6 +52,16 @@ impl KeySet {
             .map_err(|e| KeyError::new(format!("not a JWKS document: {e}")))
     }
 
+    /// The set a newer JWKS document gives, keeping this set's `Arc` for
+    /// every member that did not change, so that the verified-token cache
+    /// keeps the tokens those keys verified (see
+    /// [`KeyProvider`](crate::KeyProvider)). Errors as
+    /// [`KeySet::from_jwks_json`].
+    pub fn update_from_jwks_json(&self, json: impl AsRef<[u8]>) -> Result<Self, KeyError> {
+        Self::from_jwks_json_reusing(json.as_ref(), Some(self))
+            .map_err(|e| KeyError::new(format!("not a JWKS document: {e}")))
+    }
+
     /// Like [`KeySet::from_jwks_json`], but a member identical to one of
     /// `previous`'s keeps that key's `Arc`. Identity matters: the
     /// verified-token cache drops a token as soon as its key's `Arc` is

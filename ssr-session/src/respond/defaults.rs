@@ -3,9 +3,10 @@
 
 use std::fmt::Write as _;
 
-use super::{RequestInfo, RequestKind, Respond, ResponseData};
+use super::{RequestInfo, RequestKind, Respond, ResponseData, invalid_claim_body};
 use crate::error::InvalidToken;
 use crate::outcome::{NeedsRefreshReason, Unavailable};
+use crate::validate::ClaimValidationError;
 
 /// SuperTokens-compatible answers.
 ///
@@ -238,6 +239,30 @@ fn html_escape(text: &str) -> String {
 }
 
 impl Respond for DefaultResponses {
+    /// A navigation gets a short 403 page carrying the same JSON (in a
+    /// `<script type="application/json" id="ssr-session-invalid-claim">`);
+    /// any other request gets the JSON.
+    fn claim_validation_failed(
+        &self,
+        request: &RequestInfo<'_>,
+        errors: &[ClaimValidationError],
+    ) -> ResponseData {
+        let json = invalid_claim_body(errors);
+        if !request.kind.is_navigation() {
+            return ResponseData::new(403, "application/json", json);
+        }
+        // `<` escaped so that no claim value can close the script element.
+        let json = String::from_utf8_lossy(&json).replace('<', "\\u003c");
+        let page = format!(
+            "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+             <meta name=\"robots\" content=\"noindex\"><title>Not allowed</title></head>\n<body>\
+             <h1>Not allowed</h1><p id=\"ssr-session-refused\">Your session does not allow this page.</p>\n\
+             <script type=\"application/json\" id=\"ssr-session-invalid-claim\">{json}</script>\n\
+             </body></html>\n"
+        );
+        ResponseData::new(403, "text/html; charset=utf-8", page)
+    }
+
     fn needs_refresh(
         &self,
         request: &RequestInfo<'_>,

@@ -103,27 +103,32 @@ pub trait Respond: Send + Sync + 'static {
     fn invalid(&self, request: &RequestInfo<'_>, error: &InvalidToken) -> ResponseData;
     /// The key source is down.
     fn unavailable(&self, request: &RequestInfo<'_>, error: &Unavailable) -> ResponseData;
-    /// Claim validators refused an otherwise valid token. Defaults to
-    /// SuperTokens' `403 {"message":"invalid claim","claimValidationErrors":[…]}`.
+    /// Claim validators or requirements refused an otherwise valid token.
+    /// Defaults to SuperTokens' `403 {"message":"invalid claim","claimValidationErrors":[…]}`
+    /// ([`invalid_claim_body`]).
     fn claim_validation_failed(
         &self,
         _request: &RequestInfo<'_>,
         errors: &[ClaimValidationError],
     ) -> ResponseData {
-        /// SuperTokens' body, members in SuperTokens' order.
-        #[derive(serde::Serialize)]
-        struct InvalidClaim<'a> {
-            message: &'static str,
-            #[serde(rename = "claimValidationErrors")]
-            errors: &'a [ClaimValidationError],
-        }
-        let body = InvalidClaim {
-            message: "invalid claim",
-            errors,
-        };
-        let body = serde_json::to_vec(&body).unwrap_or_default();
-        ResponseData::new(403, "application/json", body)
+        ResponseData::new(403, "application/json", invalid_claim_body(errors))
     }
+}
+
+/// SuperTokens' invalid-claim body, `{"message":"invalid claim","claimValidationErrors":[…]}`,
+/// members in SuperTokens' order.
+pub fn invalid_claim_body(errors: &[ClaimValidationError]) -> Vec<u8> {
+    #[derive(serde::Serialize)]
+    struct InvalidClaim<'a> {
+        message: &'static str,
+        #[serde(rename = "claimValidationErrors")]
+        errors: &'a [ClaimValidationError],
+    }
+    let body = InvalidClaim {
+        message: "invalid claim",
+        errors,
+    };
+    serde_json::to_vec(&body).unwrap_or_default()
 }
 
 /// The answer to a non-valid outcome; `None` for a valid one.

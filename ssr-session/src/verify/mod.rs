@@ -11,8 +11,10 @@ use futures_util::future::Either;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-pub use self::builder::{DEFAULT_MAX_TOKEN_BYTES, TokenStructure, UnknownKeyPolicy, VerifierBuilder};
 use self::builder::Policy;
+pub use self::builder::{
+    DEFAULT_MAX_TOKEN_BYTES, TokenStructure, UnknownKeyPolicy, VerifierBuilder,
+};
 use self::structure::{Registered, supertokens_structure};
 use crate::algorithm::Algorithm;
 use crate::cache::{TokenCache, Verified};
@@ -168,19 +170,15 @@ impl<C: DeserializeOwned + Send + Sync + 'static> Verifier<C> {
             match revocations.is_revoked(&session) {
                 Ok(false) => {}
                 Ok(true) => return invalid(InvalidKind::Revoked, "the session was revoked"),
-                Err(error) => return SessionOutcome::Unavailable(Unavailable::revocation(error.into())),
+                Err(error) => {
+                    return SessionOutcome::Unavailable(Unavailable::revocation(error.into()));
+                }
             }
         }
         if self.inner.validators.is_empty() {
             return SessionOutcome::Valid(session);
         }
-        let validators = self.inner.validators.iter().map(|v| &**v);
-        let failures = validate::failures(validators, session.claims(), context);
-        if failures.is_empty() {
-            SessionOutcome::Valid(session)
-        } else {
-            SessionOutcome::Invalid(InvalidToken::validators(failures))
-        }
+        validate::judge(session, self.inner.validators.iter().map(|v| &**v), context)
     }
 
     /// The cache's answer for the request's tokens: the first cached token
@@ -230,9 +228,11 @@ impl<C: DeserializeOwned + Send + Sync + 'static> Verifier<C> {
     /// judged; logged.
     async fn verify_one(&self, token: &[u8]) -> SessionOutcome<C> {
         let now = self.now();
-        let cached = self.inner.cache.as_ref().and_then(|cache| {
-            cache.get(token, now, self.inner.policy.leeway_secs as f64)
-        });
+        let cached = self
+            .inner
+            .cache
+            .as_ref()
+            .and_then(|cache| cache.get(token, now, self.inner.policy.leeway_secs as f64));
         let outcome = match cached {
             Some(session) => self.judge_at(session, &ValidationContext::new(now)),
             None => match self.check(token).await {
@@ -277,7 +277,9 @@ impl<C: DeserializeOwned + Send + Sync + 'static> Verifier<C> {
         } else {
             None
         };
-        let issuer = early_payload.as_ref().and_then(|(_, claims)| claims.iss.as_ref());
+        let issuer = early_payload
+            .as_ref()
+            .and_then(|(_, claims)| claims.iss.as_ref());
         let request = KeyRequest::new(jws.header.kid.as_deref(), alg)
             .with_issuer(issuer.and_then(Value::as_str));
         let key = self.key(&request).await?;
@@ -288,10 +290,16 @@ impl<C: DeserializeOwned + Send + Sync + 'static> Verifier<C> {
             ));
         }
         let Some(signature) = token::decode(jws.signature) else {
-            return Err(invalid(InvalidKind::Malformed, "signature is not base64url"));
+            return Err(invalid(
+                InvalidKind::Malformed,
+                "signature is not base64url",
+            ));
         };
         if !key.verify(alg, jws.signing_input, &signature) {
-            return Err(invalid(InvalidKind::BadSignature, "signature does not verify"));
+            return Err(invalid(
+                InvalidKind::BadSignature,
+                "signature does not verify",
+            ));
         }
         let (payload, registered) = match early_payload {
             Some(decoded) => decoded,
@@ -312,13 +320,20 @@ impl<C: DeserializeOwned + Send + Sync + 'static> Verifier<C> {
         }
         let (exp, nbf) = self.check_registered(&registered)?;
         let Some(Value::String(user_id)) = registered.sub else {
-            return Err(claim(ClaimFailure::Subject, "`sub` missing or not a string"));
+            return Err(claim(
+                ClaimFailure::Subject,
+                "`sub` missing or not a string",
+            ));
         };
         let claims: C = serde_json::from_slice(&payload)
             .map_err(|_| invalid(InvalidKind::Malformed, "claims do not fit the claims type"))?;
         let facts = SessionFacts {
             expires_at: exp as i64,
-            issued_at: registered.iat.as_ref().and_then(Value::as_f64).map(|iat| iat as i64),
+            issued_at: registered
+                .iat
+                .as_ref()
+                .and_then(Value::as_f64)
+                .map(|iat| iat as i64),
             session_handle: match registered.session_handle {
                 Some(Value::String(handle)) => Some(handle.into()),
                 _ => None,
@@ -338,29 +353,38 @@ impl<C: DeserializeOwned + Send + Sync + 'static> Verifier<C> {
     }
 
     async fn key(&self, request: &KeyRequest<'_>) -> Result<Arc<VerifyingKey>, SessionOutcome<C>> {
-        self.inner.keys.key(request).await.map_err(|error| match error {
-            KeyLookupError::UnknownKey => match self.inner.policy.unknown_key {
-                UnknownKeyPolicy::Invalid => {
-                    invalid(InvalidKind::UnknownKey, "no key with the token's `kid`")
+        self.inner
+            .keys
+            .key(request)
+            .await
+            .map_err(|error| match error {
+                KeyLookupError::UnknownKey => match self.inner.policy.unknown_key {
+                    UnknownKeyPolicy::Invalid => {
+                        invalid(InvalidKind::UnknownKey, "no key with the token's `kid`")
+                    }
+                    UnknownKeyPolicy::NeedsRefresh => {
+                        SessionOutcome::NeedsRefresh(NeedsRefreshReason::UnknownKey)
+                    }
+                },
+                KeyLookupError::AlgorithmMismatch => invalid(
+                    InvalidKind::AlgorithmNotAllowed,
+                    "the key named by `kid` may not verify this `alg`",
+                ),
+                KeyLookupError::Ambiguous => {
+                    invalid(InvalidKind::AmbiguousKey, "several keys fit the token")
                 }
-                UnknownKeyPolicy::NeedsRefresh => {
-                    SessionOutcome::NeedsRefresh(NeedsRefreshReason::UnknownKey)
+                KeyLookupError::Unavailable(error) => {
+                    SessionOutcome::Unavailable(Unavailable::keys(error))
                 }
-            },
-            KeyLookupError::AlgorithmMismatch => invalid(
-                InvalidKind::AlgorithmNotAllowed,
-                "the key named by `kid` may not verify this `alg`",
-            ),
-            KeyLookupError::Ambiguous => {
-                invalid(InvalidKind::AmbiguousKey, "several keys fit the token")
-            }
-            KeyLookupError::Unavailable(error) => SessionOutcome::Unavailable(Unavailable::keys(error)),
-        })
+            })
     }
 
     /// Registered claims in the order of precedence; `exp` last, so that
     /// *expired* only ever means "valid but for `exp`".
-    fn check_registered(&self, claims: &Registered) -> Result<(f64, Option<f64>), SessionOutcome<C>> {
+    fn check_registered(
+        &self,
+        claims: &Registered,
+    ) -> Result<(f64, Option<f64>), SessionOutcome<C>> {
         let policy = &self.inner.policy;
         let leeway = policy.leeway_secs as f64;
         let now = policy.now();
@@ -421,7 +445,10 @@ fn decode_payload<C>(segment: &[u8]) -> Result<(Vec<u8>, Registered), SessionOut
         return Err(invalid(InvalidKind::Malformed, "payload is not base64url"));
     };
     let Some(registered) = token::parse_object::<Registered>(&payload) else {
-        return Err(invalid(InvalidKind::Malformed, "payload is not a JSON object"));
+        return Err(invalid(
+            InvalidKind::Malformed,
+            "payload is not a JSON object",
+        ));
     };
     Ok((payload, registered))
 }

@@ -4,7 +4,10 @@
 use serde_json::Value;
 
 /// `supertokens-node`'s `validateAccessTokenStructure`, for versions 3+.
-pub(super) fn supertokens_structure(version: Option<&Value>, claims: &Registered) -> Result<(), &'static str> {
+pub(super) fn supertokens_structure(
+    version: Option<&Value>,
+    claims: &Registered,
+) -> Result<(), &'static str> {
     let version = match version {
         None => 3,
         Some(Value::String(v)) => v
