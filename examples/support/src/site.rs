@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 
 use axum::body::Body;
 use ssr_session::{
-    DefaultResponses, InvalidToken, JwksKeyProvider, NeedsRefreshReason, RequestInfo, Respond,
+    ClaimValidationError, DefaultResponses, InvalidToken, JwksKeyProvider, NeedsRefreshReason, RequestInfo, Respond,
     ResponseData, Session, SessionConfig, SuperTokensClaims, Unavailable, Verifier,
 };
 use tower::ServiceExt as _;
@@ -39,6 +39,9 @@ pub struct Options {
 pub struct Site {
     /// What the framework adapter needs.
     pub session: SessionConfig,
+    /// How many times the settings form was submitted (the browser test
+    /// checks that a refresh never posts it again).
+    pub form_posts: std::sync::atomic::AtomicU64,
     /// The embedded dev issuer, unless `--api-domain` was given.
     pub issuer: Option<DevIssuer>,
     /// The `Content-Security-Policy` to send with pages, if any.
@@ -96,6 +99,7 @@ impl Site {
         };
         Ok(Self {
             session,
+            form_posts: std::sync::atomic::AtomicU64::new(0),
             issuer,
             content_security_policy,
         })
@@ -156,6 +160,25 @@ impl Respond for WithCsp {
     fn unavailable(&self, request: &RequestInfo<'_>, error: &Unavailable) -> ResponseData {
         self.add(self.inner.unavailable(request, error))
     }
+    fn claim_validation_failed(
+        &self,
+        request: &RequestInfo<'_>,
+        errors: &[ClaimValidationError],
+    ) -> ResponseData {
+        self.add(self.inner.claim_validation_failed(request, errors))
+    }
+}
+
+/// Logs to stderr when `RUST_LOG` is set (e.g. `RUST_LOG=ssr_session=debug`).
+pub fn init_logging() {
+    use std::io::IsTerminal as _;
+    if std::env::var_os("RUST_LOG").is_some() {
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_writer(std::io::stderr)
+            .with_ansi(std::io::stderr().is_terminal())
+            .init();
+    }
 }
 
 /// Prints the address to open as the first line of stdout.
@@ -178,8 +201,60 @@ fn page(title: &str, body: &str) -> String {
     format!(
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title}</title></head>\n\
          <body>\n<nav><a href=\"/\">Home</a> · <a href=\"/dashboard\">Dashboard</a> · \
-         <a href=\"/optional\">Optional</a></nav>\n{body}\n</body></html>\n"
+         <a href=\"/optional\">Optional</a> · <a href=\"/admin\">Admin</a> · \
+         <a href=\"/verified\">Verified</a> · <a href=\"/account/settings\">Settings</a></nav>\n{body}\n</body></html>\n"
     )
+}
+
+/// The role `/admin` requires.
+pub const ADMIN_ROLE: &str = "admin";
+
+/// `/admin`: for sessions with the `admin` role.
+pub fn admin_page(session: &Session<SuperTokensClaims>) -> String {
+    page(
+        "Admin",
+        &format!(
+            "<h1>Admin</h1>\n<p>Welcome, administrator <strong id=\"user-id\">{}</strong>.</p>",
+            escape(session.user_id())
+        ),
+    )
+}
+
+/// `/verified`: for sessions whose email is verified.
+pub fn verified_page(session: &Session<SuperTokensClaims>) -> String {
+    page(
+        "Verified",
+        &format!(
+            "<h1>Verified</h1>\n<p><strong id=\"user-id\">{}</strong> has a verified email.</p>",
+            escape(session.user_id())
+        ),
+    )
+}
+
+/// `/account/settings`: a form that posts back to itself; `saved` after a post.
+pub fn settings_page(session: &Session<SuperTokensClaims>, saved: Option<&str>) -> String {
+    let saved = saved.map_or_else(String::new, |value| {
+        format!("<p id=\"saved\">Saved: {}</p>", escape(value))
+    });
+    page(
+        "Settings",
+        &format!(
+            "<h1>Settings of <strong id=\"user-id\">{}</strong></h1>\n{saved}\n\
+             <form id=\"settings\" method=\"post\" action=\"/account/settings\">\
+             <input name=\"theme\" value=\"dark\"><button id=\"save\">Save</button></form>",
+            escape(session.user_id())
+        ),
+    )
+}
+
+/// The `theme` field of a URL-encoded form body.
+pub fn form_theme(body: &[u8]) -> String {
+    let body = String::from_utf8_lossy(body);
+    body.split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .find(|(name, _)| *name == "theme")
+        .map(|(_, value)| value.replace('+', " "))
+        .unwrap_or_default()
 }
 
 /// `/`: public, with a sign-in link.
@@ -197,8 +272,18 @@ pub fn dashboard_page(session: &Session<SuperTokensClaims>) -> String {
     let claims = session.claims();
     let row =
         |name: &str, value: &str| format!("<tr><th>{name}</th><td>{}</td></tr>", escape(value));
+    let list = |values: Option<Vec<&str>>| values.map_or_else(|| "-".to_owned(), |v| v.join(", "));
+    let email = claims
+        .email_verified()
+        .map_or("-", |verified| if verified { "verified" } else { "not verified" });
     let rows = [
-        row("tenant", claims.tenant_id.as_deref().unwrap_or("-")),
+        row("tenant", claims.tenant()),
+        format!(
+            "<tr><th>roles</th><td id=\"roles\">{}</td></tr>",
+            escape(&list(claims.roles()))
+        ),
+        row("permissions", &list(claims.permissions())),
+        row("email", email),
         row("session", claims.session_handle.as_deref().unwrap_or("-")),
         row("expires (unix)", &claims.exp.to_string()),
     ]

@@ -1,13 +1,15 @@
-//! The example site on Rocket: public home page, a dashboard behind a
-//! required session, an optional-session page, the Next.js-style props
-//! route, a JSON API, and the embedded dev issuer under `/auth/*`.
+//! The example site on Rocket: the same pages as the axum example. Rocket
+//! has no middleware that can refuse a request, so the admin page states
+//! its requirement in its signature (`Require<Admin>`), as every route of a
+//! Rocket "route group" would.
 //!
 //! ```text
-//! cargo run -p ssr-session-examples --bin rocket-ssr -- --addr 127.0.0.1:3000
+//! cargo run -p ssr-session-example-rocket -- --addr 127.0.0.1:3000
 //! ```
 
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use clap::Parser as _;
 use rocket::data::{Data, ToByteUnit as _};
@@ -15,9 +17,20 @@ use rocket::fairing::AdHoc;
 use rocket::http::{ContentType, Method, Status};
 use rocket::response::content::RawHtml;
 use rocket::route::{Handler, Outcome, Route};
-use rocket::{Build, Request, Rocket};
-use ssr_session_examples::site::{self, Options, Site};
-use ssr_session_rocket::{OptionalSession, Props, Session};
+use rocket::{Build, Request, Rocket, State};
+use ssr_session::supertokens::{email_verified, has_role};
+use ssr_session_example_support::site::{self, Options, Site};
+use ssr_session_rocket::{OptionalSession, Props, Require, Session};
+
+ssr_session::requirement!(
+    /// The `admin` role.
+    pub Admin = has_role(site::ADMIN_ROLE)
+);
+
+ssr_session::requirement!(
+    /// A verified email (`st-ev` is true).
+    pub EmailVerified = email_verified()
+);
 
 #[rocket::get("/")]
 fn home() -> RawHtml<String> {
@@ -32,6 +45,33 @@ fn dashboard(session: Session) -> RawHtml<String> {
 #[rocket::get("/optional")]
 fn optional(session: OptionalSession) -> RawHtml<String> {
     RawHtml(site::optional_page(session.as_ref()))
+}
+
+#[rocket::get("/admin")]
+fn admin(session: Require<Admin>) -> RawHtml<String> {
+    RawHtml(site::admin_page(&session))
+}
+
+#[rocket::get("/verified")]
+fn verified(session: Require<EmailVerified>) -> RawHtml<String> {
+    RawHtml(site::verified_page(&session))
+}
+
+#[rocket::get("/account/settings")]
+fn settings(session: Session) -> RawHtml<String> {
+    RawHtml(site::settings_page(&session, None))
+}
+
+#[rocket::post("/account/settings", data = "<body>")]
+fn save_settings(site: &State<Arc<Site>>, session: Session, body: Vec<u8>) -> RawHtml<String> {
+    site.form_posts.fetch_add(1, Ordering::SeqCst);
+    RawHtml(site::settings_page(&session, Some(&site::form_theme(&body))))
+}
+
+#[rocket::get("/dev/form-posts")]
+fn form_posts(site: &State<Arc<Site>>) -> (ContentType, String) {
+    let body = serde_json::json!({ "formPosts": site.form_posts.load(Ordering::SeqCst) });
+    (ContentType::JSON, body.to_string())
 }
 
 #[rocket::get("/api/props/dashboard")]
@@ -94,10 +134,22 @@ fn app(options: &Options, bound: SocketAddr) -> Result<Rocket<Build>, site::Setu
         .merge(("cli_colors", false));
     let mut rocket = rocket::custom(figment)
         .manage(site.session.clone())
+        .manage(site.clone())
         .register("/", ssr_session_rocket::catchers())
         .mount(
             "/",
-            rocket::routes![home, dashboard, optional, dashboard_props, me],
+            rocket::routes![
+                home,
+                dashboard,
+                optional,
+                admin,
+                verified,
+                settings,
+                save_settings,
+                form_posts,
+                dashboard_props,
+                me
+            ],
         )
         .mount("/", issuer_routes(&site))
         .attach(AdHoc::on_liftoff("Print the address", |rocket| {
@@ -123,12 +175,10 @@ fn app(options: &Options, bound: SocketAddr) -> Result<Rocket<Build>, site::Setu
     Ok(rocket)
 }
 
+/// Runs the site with the command line's options until Ctrl-C.
 #[rocket::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .init();
+pub async fn main() -> Result<(), site::SetupError> {
+    site::init_logging();
     let options = Options::parse();
     // Rocket 0.5 binds at launch, and the site must know its address first
     // (the dev issuer's JWKS URL): port 0 is resolved here, up front.

@@ -44,7 +44,7 @@ use clap::Parser as _;
 use serde_json::{Value, json};
 use ssr_session::Algorithm;
 use ssr_session::testing::{self, TestKey, TokenBuilder};
-use ssr_session_examples::dev_issuer::{DevIssuer, DevIssuerConfig};
+use ssr_session_example_support::dev_issuer::{DevIssuer, DevIssuerConfig};
 
 /// Serves the dev issuer alone and answers commands on stdin (see the source's docs).
 #[derive(Debug, clap::Parser)]

@@ -3,49 +3,45 @@
 //! `getServerSideProps` guide.
 //!
 //! ```text
-//! cargo run -p ssr-session-examples --bin axum-ssr
+//! cargo run -p ssr-session-example-axum
 //! ```
 //!
-//! Open the printed address and sign in as `alice` with the embedded dev
-//! issuer (or point `--api-domain` at a real SuperTokens backend). Once the
-//! access token expires (60 s by default), `/dashboard` answers with the
-//! refresh bridge, which refreshes the session and reloads the page.
+//! Open the printed address and sign in with the embedded dev issuer (or
+//! point `--api-domain` at a real SuperTokens backend). Once the access
+//! token expires (60 s by default), `/dashboard` answers with the refresh
+//! bridge, which refreshes the session and reloads the page.
 //!
 //! | route | session | answer |
 //! |---|---|---|
 //! | `/` | none | public page |
-//! | `/dashboard` | required | the user id and a few claims |
-//! | `/optional` | optional | a greeting for anonymous or signed-in users |
+//! | `/dashboard` | required (`Session`) | the user id, roles and a few claims |
+//! | `/optional` | optional (`Option<Session>`) | a greeting for anonymous or signed-in users |
+//! | `/admin` | a group behind `SessionLayer::required`, role `admin` | the admin page, or `403` |
+//! | `/verified` | `Require<EmailVerified>` | the page, or `403` |
+//! | `/account/settings` | a nested group behind `SessionLayer::required` | a form posting to itself |
 //! | `/api/props/dashboard` | props | `{"userId":…}` or `{"fromSupertokens":"needs-refresh"}` |
 //! | `/api/me` | required | `{"userId":…}` |
 //! | `/auth/…` | — | the dev issuer (sign-in, refresh, JWKS, sign-out) |
 
-use std::io::IsTerminal as _;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use axum::Router;
-use axum::extract::{FromRef, Request, State};
+use axum::body::Bytes;
+use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Json, Response};
 use axum::routing::{any, get};
 use clap::Parser as _;
 use serde_json::{Value, json};
-use ssr_session::SessionConfig;
-use ssr_session_axum::{Props, Session};
-use ssr_session_examples::site::{self, Options, SetupError, Site};
+use ssr_session::supertokens::{email_verified, has_role};
+use ssr_session_axum::{Props, Require, Session, SessionLayer};
+use ssr_session_example_support::site::{self, Options, SetupError, Site};
 
-/// The router's state: the site, whose `session` the extractors find
-/// through `FromRef`.
-#[derive(Clone)]
-struct App {
-    site: Arc<Site>,
-}
-
-impl FromRef<App> for SessionConfig {
-    fn from_ref(app: &App) -> Self {
-        app.site.session.clone()
-    }
-}
+ssr_session::requirement!(
+    /// A verified email (`st-ev` is true).
+    pub EmailVerified = email_verified()
+);
 
 async fn home() -> Html<String> {
     Html(site::home_page())
@@ -53,7 +49,7 @@ async fn home() -> Html<String> {
 
 /// Runs only with a valid session; otherwise the visitor gets the refresh
 /// bridge (expired or no token) or is sent to sign in (invalid token).
-async fn dashboard(Session(session): Session) -> Html<String> {
+async fn dashboard(session: Session) -> Html<String> {
     Html(site::dashboard_page(&session))
 }
 
@@ -62,18 +58,41 @@ async fn optional(session: Option<Session>) -> Html<String> {
     Html(site::optional_page(session.as_deref()))
 }
 
+/// Behind the admin group's layer: only sessions with the `admin` role.
+async fn admin(session: Session) -> Html<String> {
+    Html(site::admin_page(&session))
+}
+
+async fn verified(session: Require<EmailVerified>) -> Html<String> {
+    Html(site::verified_page(&session))
+}
+
+async fn settings(session: Session) -> Html<String> {
+    Html(site::settings_page(&session, None))
+}
+
+async fn save_settings(State(site): State<Arc<Site>>, session: Session, body: Bytes) -> Html<String> {
+    site.form_posts.fetch_add(1, Ordering::SeqCst);
+    Html(site::settings_page(&session, Some(&site::form_theme(&body))))
+}
+
+/// How many times the settings form was posted (for the browser tests).
+async fn form_posts(State(site): State<Arc<Site>>) -> Json<Value> {
+    Json(json!({ "formPosts": site.form_posts.load(Ordering::SeqCst) }))
+}
+
 /// The Next.js guide's props, as JSON.
 async fn dashboard_props(props: Props) -> Props {
     props
 }
 
-async fn me(Session(session): Session) -> Json<Value> {
+async fn me(session: Session) -> Json<Value> {
     Json(json!({ "userId": session.user_id() }))
 }
 
 /// Everything under `/auth` goes to the embedded dev issuer, in process
 /// (with a real `--api-domain`, the browser talks to that domain instead).
-async fn auth(State(app): State<App>, request: Request) -> Response {
+async fn auth(State(site): State<Arc<Site>>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
     let Ok(body) = axum::body::to_bytes(body, 1 << 20).await else {
         return StatusCode::PAYLOAD_TOO_LARGE.into_response();
@@ -84,8 +103,7 @@ async fn auth(State(app): State<App>, request: Request) -> Response {
         .map(|(name, value)| (name.to_string(), value.as_bytes().to_vec()))
         .collect();
     let path_and_query = parts.uri.path_and_query().map_or("/", |p| p.as_str());
-    let answer = app
-        .site
+    let answer = site
         .dispatch_to_issuer(
             parts.method.as_str(),
             path_and_query,
@@ -99,23 +117,37 @@ async fn auth(State(app): State<App>, request: Request) -> Response {
     }
 }
 
-fn router(site: Site) -> Router {
+/// The site's router.
+pub fn router(site: Site) -> Router {
     let csp = site
         .content_security_policy
         .as_deref()
         .and_then(|policy| HeaderValue::from_str(policy).ok());
-    let app = App {
-        site: Arc::new(site),
-    };
+    let config = site.session.clone();
+    let site = Arc::new(site);
+    // A route group of its own: the layer refuses every request without a
+    // session that has the admin role, before any handler runs.
+    let admin_area = Router::new()
+        .route("/", get(admin))
+        .layer(SessionLayer::required(config.clone().require(has_role(site::ADMIN_ROLE))));
+    let account = Router::new()
+        .route("/settings", get(settings).post(save_settings))
+        .layer(SessionLayer::required(config.clone()));
     Router::new()
         .route("/", get(home))
         .route("/dashboard", get(dashboard))
         .route("/optional", get(optional))
+        .route("/verified", get(verified))
         .route("/api/props/dashboard", get(dashboard_props))
         .route("/api/me", get(me))
+        .nest("/admin", admin_area)
+        .nest("/account", account)
+        .route("/dev/form-posts", get(form_posts))
         .route("/auth", any(auth))
         .route("/auth/{*rest}", any(auth))
-        .with_state(app)
+        .with_state(site)
+        // Every route below gets the configuration; extractors verify on demand.
+        .layer(SessionLayer::new(config))
         .layer(axum::middleware::map_response(
             move |mut response: Response| {
                 // With `--csp-nonce`, every answer (the bridge page included)
@@ -130,16 +162,11 @@ fn router(site: Site) -> Router {
         ))
 }
 
+/// Runs the site with the command line's options until Ctrl-C.
 #[tokio::main]
-async fn main() -> Result<(), SetupError> {
+pub async fn main() -> Result<(), SetupError> {
     let options = Options::parse();
-    if std::env::var_os("RUST_LOG").is_some() {
-        tracing_subscriber::fmt()
-            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-            .with_writer(std::io::stderr)
-            .with_ansi(std::io::stderr().is_terminal())
-            .init();
-    }
+    site::init_logging();
     let listener = tokio::net::TcpListener::bind(options.addr).await?;
     let addr = listener.local_addr()?;
     let site = Site::new(&options, addr)?;

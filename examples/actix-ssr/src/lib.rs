@@ -1,20 +1,29 @@
-//! The example site on actix-web.
+//! The example site on actix-web: the same pages as the axum example, with
+//! the admin area and the account scope behind [`SessionMiddleware`].
 //!
 //! ```text
-//! cargo run -p ssr-session-examples --bin actix-ssr -- --addr 127.0.0.1:3000
+//! cargo run -p ssr-session-example-actix -- --addr 127.0.0.1:3000
 //! ```
 //!
-//! Open the printed address, follow "Sign in as alice", and watch the
-//! dashboard survive the access token's expiry (`--access-token-secs`)
-//! through the refresh bridge.
+//! Open the printed address, sign in, and watch the dashboard survive the
+//! access token's expiry (`--access-token-secs`) through the refresh bridge.
 
 use std::net::TcpListener;
+use std::sync::atomic::Ordering;
 
 use actix_web::http::header;
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use clap::Parser as _;
-use ssr_session_actix::{OptionalSession, Props, Session, to_response};
-use ssr_session_examples::site::{self, Options, Site};
+use ssr_session::supertokens::{email_verified, has_role};
+use ssr_session_actix::{
+    OptionalSession, Props, Require, Session, SessionMiddleware, to_response,
+};
+use ssr_session_example_support::site::{self, Options, Site};
+
+ssr_session::requirement!(
+    /// A verified email (`st-ev` is true).
+    pub EmailVerified = email_verified()
+);
 
 /// An HTML page, with the site's `Content-Security-Policy` if it has one.
 fn html(site: &Site, body: String) -> HttpResponse {
@@ -36,6 +45,28 @@ async fn dashboard(site: web::Data<Site>, session: Session) -> HttpResponse {
 
 async fn optional(site: web::Data<Site>, session: OptionalSession) -> HttpResponse {
     html(&site, site::optional_page(session.as_ref()))
+}
+
+/// Behind the admin scope's middleware: only sessions with the `admin` role.
+async fn admin(site: web::Data<Site>, session: Session) -> HttpResponse {
+    html(&site, site::admin_page(&session))
+}
+
+async fn verified(site: web::Data<Site>, session: Require<EmailVerified>) -> HttpResponse {
+    html(&site, site::verified_page(&session))
+}
+
+async fn settings(site: web::Data<Site>, session: Session) -> HttpResponse {
+    html(&site, site::settings_page(&session, None))
+}
+
+async fn save_settings(site: web::Data<Site>, session: Session, body: web::Bytes) -> HttpResponse {
+    site.form_posts.fetch_add(1, Ordering::SeqCst);
+    html(&site, site::settings_page(&session, Some(&site::form_theme(&body))))
+}
+
+async fn form_posts(site: web::Data<Site>) -> HttpResponse {
+    HttpResponse::Ok().json(serde_json::json!({ "formPosts": site.form_posts.load(Ordering::SeqCst) }))
 }
 
 /// The Next.js guide's `getServerSideProps` result, as JSON.
@@ -68,28 +99,41 @@ async fn auth(site: web::Data<Site>, request: HttpRequest, body: web::Bytes) -> 
     }
 }
 
+/// Runs the site with the command line's options until Ctrl-C.
 #[actix_web::main]
-async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .with_writer(std::io::stderr)
-        .init();
+pub async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    site::init_logging();
     let options = Options::parse();
     let listener = TcpListener::bind(options.addr)?;
     let bound = listener.local_addr()?;
     let site = Site::new(&options, bound)?;
-    let session_config = web::Data::new(site.session.clone());
+    let config = site.session.clone();
     let site = web::Data::new(site);
 
     let server = HttpServer::new(move || {
         App::new()
-            .app_data(session_config.clone())
+            .app_data(web::Data::new(config.clone()))
             .app_data(site.clone())
             .route("/", web::get().to(home))
             .route("/dashboard", web::get().to(dashboard))
             .route("/optional", web::get().to(optional))
+            .route("/verified", web::get().to(verified))
+            .service(
+                web::scope("/admin")
+                    .wrap(SessionMiddleware::required(
+                        config.clone().require(has_role(site::ADMIN_ROLE)),
+                    ))
+                    .route("", web::get().to(admin)),
+            )
+            .service(
+                web::scope("/account")
+                    .wrap(SessionMiddleware::required(config.clone()))
+                    .route("/settings", web::get().to(settings))
+                    .route("/settings", web::post().to(save_settings)),
+            )
             .route("/api/props/dashboard", web::get().to(props))
             .route("/api/me", web::get().to(me))
+            .route("/dev/form-posts", web::get().to(form_posts))
             .route("/auth", web::route().to(auth))
             .route("/auth/{rest:.*}", web::route().to(auth))
     })

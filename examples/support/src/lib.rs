@@ -1,8 +1,12 @@
-//! Runnable example apps, the verify CLI and the embedded dev issuer for `ssr-session`.
+//! What the ssr-session example apps share, whatever their framework: the
+//! embedded dev issuer ([`dev_issuer`]), the site's options, session setup
+//! and pages ([`site`]), and a test helper that runs an app as a process
+//! ([`process`]).
 //!
 //! [`dev_issuer`] is an in-process stand-in for a SuperTokens backend: it signs access tokens,
 //! sets the session cookies, answers refresh calls and publishes a JWKS, so the examples and
 //! the tests need no external services.
 
 pub mod dev_issuer;
+pub mod process;
 pub mod site;

@@ -102,7 +102,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .layer(SessionLayer::required(config));
     let listener = tokio::net::TcpListener::bind(options.addr).await?;
     let addr = listener.local_addr()?;
-    ssr_session_examples::site::print_address(addr);
+    ssr_session_example_support::site::print_address(addr);
     if let Some(token) = demo_token {
         eprintln!("try: curl -H 'Authorization: Bearer {token}' http://{addr}/api/me");
     }

@@ -1,0 +1,5 @@
+//! `axum-ssr`: the example site on axum (see the library's docs).
+
+fn main() -> Result<(), ssr_session_example_support::site::SetupError> {
+    ssr_session_example_axum::main()
+}

@@ -1,0 +1,6 @@
+//! The `axum-ssr` example app, built into this package so that its tests
+//! can start it (`CARGO_BIN_EXE_e2e-axum-ssr`).
+
+fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    ssr_session_example_axum::main()
+}

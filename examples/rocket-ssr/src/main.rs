@@ -1,0 +1,5 @@
+//! `rocket-ssr`: the example site on rocket (see the library's docs).
+
+fn main() -> Result<(), ssr_session_example_support::site::SetupError> {
+    ssr_session_example_rocket::main()
+}
