@@ -87,7 +87,9 @@ impl Reply {
 
 struct ServerState {
     routes: Mutex<HashMap<String, Reply>>,
-    /// Requests received (counted on arrival, before any delay).
+    /// Requests received (counted on arrival, once the reply is chosen and
+    /// before any delay: a test that sees a request may change the routes
+    /// without changing that request's answer).
     hits: watch::Sender<usize>,
 }
 
@@ -147,8 +149,8 @@ impl Server {
 }
 
 async fn answer(State(state): State<Arc<ServerState>>, uri: Uri) -> Response {
-    state.hits.send_modify(|hits| *hits += 1);
     let reply = state.routes.lock().unwrap().get(uri.path()).cloned();
+    state.hits.send_modify(|hits| *hits += 1);
     let Some(reply) = reply else {
         return StatusCode::NOT_FOUND.into_response();
     };
@@ -481,6 +483,55 @@ async fn an_unknown_kid_is_never_answered_from_a_set_older_than_the_lookup() {
     expect_key(&keys, &k2).await;
     expect_unknown(first.await.unwrap());
     assert_eq!(server.hits(), 5, "the key came from the fetch in flight");
+
+    // A fetch in flight that does not bring the key is no answer when it
+    // started before the lookup: the key was published after its request
+    // was answered, and the next fetch brings it.
+    let k3 = key("kid-3");
+    server.set("/jwks.json", Reply::jwks(&[&k1, &k2]).delay(MS(300)));
+    tokio::time::sleep(interval).await;
+    let first = {
+        let keys = keys.clone();
+        tokio::spawn(async move { lookup(&keys, "kid-z").await })
+    };
+    server.wait_for_hits(6).await;
+    server.set("/jwks.json", Reply::jwks(&[&k1, &k2, &k3]));
+    expect_key(&keys, &k3).await;
+    expect_unknown(first.await.unwrap());
+    assert_eq!(server.hits(), 7, "one more fetch, after the one in flight");
+}
+
+/// The fetch scheduled for the end of the interval runs in its own task:
+/// it happens, and fills the cache, even when every lookup waiting for it
+/// is gone.
+#[tokio::test]
+async fn a_scheduled_fetch_runs_when_its_lookups_are_dropped() {
+    let (k1, k2) = (key("kid-1"), key("kid-2"));
+    let server = Server::serving(Reply::jwks(&[&k1])).await;
+    let keys = provider(&server.jwks_url())
+        .unknown_kid_interval(MS(300))
+        .default_ttl(Duration::from_secs(60))
+        .build()
+        .unwrap();
+    expect_key(&keys, &k1).await;
+    server.set("/jwks.json", Reply::jwks(&[&k1, &k2]));
+    assert!(
+        tokio::time::timeout(MS(50), lookup(&keys, k2.kid()))
+            .await
+            .is_err(),
+        "the lookup waits for the end of the interval"
+    );
+    server.wait_for_hits(2).await;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !keys.key_set().await.unwrap().contains_kid("kid-2") {
+        assert!(
+            Instant::now() < deadline,
+            "the scheduled fetch never landed"
+        );
+        tokio::time::sleep(MS(10)).await;
+    }
+    assert!(expect_key(&keys, &k2).await < MS(100));
+    assert_eq!(server.hits(), 2);
 }
 
 /// A key removed from the JWKS verifies from the cached set until its
