@@ -293,8 +293,9 @@ impl JwksKeyProviderBuilder {
 
     /// Checks the URLs (absolute, `http` or `https`, with a host, none
     /// listed twice) and the settings (non-zero timeout, body cap and
-    /// waiting bound, `min_ttl` ≤ `max_ttl`, no duration over a year), and builds the
-    /// client if none was given. Fetches nothing: the first lookup does.
+    /// waiting bound, `min_ttl` ≤ `max_ttl`, no duration over a year), and
+    /// builds the client if none was given. Fetches nothing: the first
+    /// lookup does.
     pub fn build(self) -> Result<JwksKeyProvider, ConfigError> {
         self.settings.validate()?;
         let first = match &self.target {
