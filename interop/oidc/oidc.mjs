@@ -105,7 +105,7 @@ try {
   console.log(`issuer spelled http://localhost:${port}: exit ${otherSpelling.status} (discovery names another issuer); nothing listening: exit ${down.status} (unavailable)`);
 
   // --- Restart with a new key set: one long-lived verifier, one refetch.
-  stream = lineProcess(bin("verify-stream"), ["--oidc-issuer", issuer, "--audience", "urn:api", "--refetch-cooldown-secs", "1"], { name: "verify-stream" });
+  stream = lineProcess(bin("verify-stream"), ["--oidc-issuer", issuer, "--audience", "urn:api", "--unknown-kid-interval-ms", "1000"], { name: "verify-stream" });
   const verify = async (t) => {
     stream.send(t);
     return JSON.parse(await stream.line());
@@ -122,7 +122,7 @@ try {
   ({ provider, issuer, kid } = await startProvider(port));
   check(kid !== oldKid, "the restarted provider kept its key");
   const renewed = await clientCredentialsToken(issuer, "urn:api");
-  await sleep(1100); // past the refetch cooldown set above
+  await sleep(1100); // past the unknown-kid interval set above: the refetch starts at once
   const third = await verify(renewed);
   const old = await verify(token);
   steps.push(["token of key set 2 (new kid)", third], ["old token of key set 1 again", old]);

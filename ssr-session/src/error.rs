@@ -173,6 +173,22 @@ pub enum KeySourceError {
         #[source]
         source: serde_json::Error,
     },
+    /// The lookup would have waited for a fetch, but as many lookups as
+    /// the provider allows were already waiting
+    /// ([`max_waiting_lookups`](crate::JwksKeyProviderBuilder::max_waiting_lookups)).
+    #[error("{limit} key lookups are already waiting for the key source")]
+    TooManyWaiting {
+        /// The configured bound.
+        limit: usize,
+    },
+    /// No key set fetched after the lookup arrived came in time: the
+    /// lookup waited its longest (the unknown-`kid` interval plus the fetch
+    /// timeout, with a little slack) behind slow fetches.
+    #[error("no key set fetched after the lookup arrived came within {waited:?}")]
+    WaitTimeout {
+        /// How long the lookup waited.
+        waited: Duration,
+    },
     /// A custom key provider's failure.
     #[error("key source failed")]
     Custom(#[source] Box<dyn std::error::Error + Send + Sync>),

@@ -13,10 +13,10 @@ use axum::extract::State;
 use axum::http::{HeaderName, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
-use ssr_session::testing::{TestKey, jwks, random_hex};
+use ssr_session::testing::{TestKey, TokenBuilder, jwks, random_hex};
 use ssr_session::{
-    Algorithm, JwksKeyProvider, KeyLookupError, KeyProvider, KeyRequest, KeySourceError,
-    VerifyingKey,
+    Algorithm, InvalidKind, JwksKeyProvider, KeyLookupError, KeyProvider, KeyRequest,
+    KeySourceError, SessionOutcome, Verifier, VerifyingKey,
 };
 use tokio::sync::watch;
 use tokio::time::Instant;
@@ -87,7 +87,9 @@ impl Reply {
 
 struct ServerState {
     routes: Mutex<HashMap<String, Reply>>,
-    /// Requests received (counted on arrival, before any delay).
+    /// Requests received (counted on arrival, once the reply is chosen and
+    /// before any delay: a test that sees a request may change the routes
+    /// without changing that request's answer).
     hits: watch::Sender<usize>,
 }
 
@@ -147,8 +149,8 @@ impl Server {
 }
 
 async fn answer(State(state): State<Arc<ServerState>>, uri: Uri) -> Response {
-    state.hits.send_modify(|hits| *hits += 1);
     let reply = state.routes.lock().unwrap().get(uri.path()).cloned();
+    state.hits.send_modify(|hits| *hits += 1);
     let Some(reply) = reply else {
         return StatusCode::NOT_FOUND.into_response();
     };
@@ -229,7 +231,8 @@ fn provider(url: &str) -> ssr_session::JwksKeyProviderBuilder {
     JwksKeyProvider::builder(url)
         .timeout(Duration::from_secs(2))
         .min_ttl(Duration::ZERO)
-        .refetch_cooldown(Duration::from_secs(10))
+        .unknown_kid_interval(MS(200))
+        .retry_interval(Duration::from_secs(10))
 }
 
 /// A cold provider's error for one reply.
@@ -351,7 +354,7 @@ async fn max_age_zero_is_raised_to_min_ttl() {
 }
 
 // ---------------------------------------------------------------------------
-// Unknown kids and the cooldown
+// Unknown kids: answered only from a set fetched after the lookup arrived
 // ---------------------------------------------------------------------------
 
 #[tokio::test]
@@ -359,7 +362,7 @@ async fn unknown_kid_refetches_once_and_finds_a_rotated_key() {
     let (k1, k2) = (key("kid-1"), key("kid-2"));
     let server = Server::serving(Reply::jwks(&[&k1])).await;
     let keys = provider(&server.jwks_url())
-        .refetch_cooldown(Duration::ZERO)
+        .unknown_kid_interval(Duration::ZERO)
         .build()
         .unwrap();
     expect_key(&keys, &k1).await;
@@ -374,34 +377,88 @@ async fn unknown_kid_refetches_once_and_finds_a_rotated_key() {
     assert_eq!(server.hits(), 3, "still unknown after its one refetch");
 }
 
-#[tokio::test]
-async fn unknown_kid_inside_the_cooldown_is_answered_at_once() {
-    let (k1, k2) = (key("kid-1"), key("kid-2"));
+/// The issuer publishes a key and signs with it at once, shortly after
+/// this provider fetched: inside the unknown-kid interval, and just after
+/// it. Every lookup of the new kid verifies, within the interval plus one
+/// fetch of the publication; none is answered *unknown*.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_published_right_after_a_fetch_verifies_within_the_interval() {
+    let (k1, k2, k3) = (key("kid-1"), key("kid-2"), key("kid-3"));
     let server = Server::serving(Reply::jwks(&[&k1])).await;
-    let keys = provider(&server.jwks_url()).build().unwrap(); // cooldown 10 s
-    expect_key(&keys, &k1).await;
-
-    server.set("/jwks.json", Reply::jwks(&[&k1, &k2]).delay(MS(500)));
-    let started = Instant::now();
-    expect_unknown(lookup(&keys, k2.kid()).await);
-    assert!(started.elapsed() < MS(100), "no request, no wait");
-    assert_eq!(server.hits(), 1);
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn cooldown_holds_under_a_flood_of_random_kids() {
-    let k1 = key("kid-1");
-    let server = Server::serving(Reply::jwks(&[&k1]).delay(MS(50))).await;
-    let cooldown = MS(600);
+    let interval = Duration::from_secs(1);
     let keys = provider(&server.jwks_url())
-        .refetch_cooldown(cooldown)
+        .unknown_kid_interval(interval)
+        .default_ttl(Duration::from_secs(60))
         .build()
         .unwrap();
     expect_key(&keys, &k1).await;
-    tokio::time::sleep(cooldown + MS(20)).await; // the first unknown kid may refetch
 
-    let started = Instant::now();
-    let concurrent: Vec<_> = (0..500)
+    // Inside the interval: published 200 ms after the fetch, then twenty
+    // lookups over the next second, each asserting that the key verifies.
+    tokio::time::sleep(MS(200)).await;
+    server.set("/jwks.json", Reply::jwks(&[&k1, &k2]));
+    let published = Instant::now();
+    let lookups: Vec<_> = (0..20)
+        .map(|i| {
+            let (keys, k2) = (keys.clone(), k2.clone());
+            tokio::spawn(async move {
+                tokio::time::sleep(MS(50) * i).await;
+                expect_key(&keys, &k2).await;
+                published.elapsed()
+            })
+        })
+        .collect();
+    let mut slowest = Duration::ZERO;
+    for lookup in lookups {
+        slowest = slowest.max(lookup.await.unwrap());
+    }
+    eprintln!("inside the interval: every lookup verified within {slowest:?} of the publication");
+    assert!(
+        slowest < interval + MS(500),
+        "the new key verified {slowest:?} after its publication (interval {interval:?})"
+    );
+    assert_eq!(server.hits(), 2, "one fetch, at the end of the interval");
+
+    // Just after the interval: the first lookup fetches at once.
+    tokio::time::sleep(interval + MS(100)).await;
+    server.set("/jwks.json", Reply::jwks(&[&k1, &k2, &k3]));
+    let took = expect_key(&keys, &k3).await;
+    eprintln!("after the interval: the new key verified in {took:?}");
+    assert!(took < MS(500), "{took:?}");
+    assert_eq!(server.hits(), 3);
+}
+
+/// A fresh set fetched 100 ms ago does not make a kid it lacks unknown:
+/// the lookup waits for a fetch at the end of the interval. A set that
+/// answered one lookup does not answer the next either. Concurrent
+/// lookups share one fetch, and a fetch already in flight when a lookup
+/// arrives answers it if it brings the key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_kid_is_never_answered_from_a_set_older_than_the_lookup() {
+    let (k1, k2) = (key("kid-1"), key("kid-2"));
+    let server = Server::serving(Reply::jwks(&[&k1])).await;
+    let interval = MS(400);
+    let keys = provider(&server.jwks_url())
+        .unknown_kid_interval(interval)
+        .default_ttl(Duration::from_secs(60))
+        .build()
+        .unwrap();
+    let before_fetch = Instant::now();
+    expect_key(&keys, &k1).await;
+    tokio::time::sleep(MS(100)).await;
+
+    expect_unknown(lookup(&keys, "kid-x").await);
+    assert_eq!(server.hits(), 2, "a fetch made after the lookup arrived");
+    assert!(
+        before_fetch.elapsed() >= interval,
+        "the fetch waited for the interval: {:?}",
+        before_fetch.elapsed()
+    );
+
+    expect_unknown(lookup(&keys, "kid-x").await);
+    assert_eq!(server.hits(), 3, "the same kid again: one more fetch");
+
+    let concurrent: Vec<_> = (0..100)
         .map(|_| {
             let keys = keys.clone();
             tokio::spawn(async move { lookup(&keys, &random_hex(8)).await })
@@ -410,14 +467,373 @@ async fn cooldown_holds_under_a_flood_of_random_kids() {
     for task in concurrent {
         expect_unknown(task.await.unwrap());
     }
-    for _ in 0..500 {
-        expect_unknown(lookup(&keys, &random_hex(8)).await);
-    }
+    assert_eq!(server.hits(), 4, "100 concurrent unknown kids: one fetch");
+
+    // A fetch that started before the lookup may still bring its key.
+    server.set("/jwks.json", Reply::jwks(&[&k1, &k2]).delay(MS(300)));
+    tokio::time::sleep(interval).await;
+    let first = {
+        let keys = keys.clone();
+        tokio::spawn(async move { lookup(&keys, "kid-y").await })
+    };
+    server.wait_for_hits(5).await;
+    expect_key(&keys, &k2).await;
+    expect_unknown(first.await.unwrap());
+    assert_eq!(server.hits(), 5, "the key came from the fetch in flight");
+
+    // A fetch in flight that does not bring the key is no answer when it
+    // started before the lookup: the key was published after its request
+    // was answered, and the next fetch brings it.
+    let k3 = key("kid-3");
+    server.set("/jwks.json", Reply::jwks(&[&k1, &k2]).delay(MS(300)));
+    tokio::time::sleep(interval).await;
+    let first = {
+        let keys = keys.clone();
+        tokio::spawn(async move { lookup(&keys, "kid-z").await })
+    };
+    server.wait_for_hits(6).await;
+    server.set("/jwks.json", Reply::jwks(&[&k1, &k2, &k3]));
+    expect_key(&keys, &k3).await;
+    expect_unknown(first.await.unwrap());
+    assert_eq!(server.hits(), 7, "one more fetch, after the one in flight");
+}
+
+/// The fetch scheduled for the end of the interval runs in its own task:
+/// it happens, and fills the cache, even when every lookup waiting for it
+/// is gone.
+#[tokio::test]
+async fn a_scheduled_fetch_runs_when_its_lookups_are_dropped() {
+    let (k1, k2) = (key("kid-1"), key("kid-2"));
+    let server = Server::serving(Reply::jwks(&[&k1])).await;
+    let keys = provider(&server.jwks_url())
+        .unknown_kid_interval(MS(300))
+        .default_ttl(Duration::from_secs(60))
+        .build()
+        .unwrap();
+    expect_key(&keys, &k1).await;
+    server.set("/jwks.json", Reply::jwks(&[&k1, &k2]));
     assert!(
-        started.elapsed() < cooldown,
-        "the flood fit in one cooldown window"
+        tokio::time::timeout(MS(50), lookup(&keys, k2.kid()))
+            .await
+            .is_err(),
+        "the lookup waits for the end of the interval"
     );
-    assert_eq!(server.hits(), 2, "1,000 random kids cost one request");
+    server.wait_for_hits(2).await;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !keys.key_set().await.unwrap().contains_kid("kid-2") {
+        assert!(
+            Instant::now() < deadline,
+            "the scheduled fetch never landed"
+        );
+        tokio::time::sleep(MS(10)).await;
+    }
+    assert!(expect_key(&keys, &k2).await < MS(100));
+    assert_eq!(server.hits(), 2);
+}
+
+/// A key removed from the JWKS verifies from the cached set until its
+/// TTL, and is unknown once a set without it has been fetched.
+#[tokio::test]
+async fn a_removed_key_is_unknown_once_a_set_without_it_is_fetched() {
+    let (k1, k2) = (key("kid-1"), key("kid-2"));
+    let server = Server::serving(Reply::jwks(&[&k1, &k2])).await;
+    let keys = provider(&server.jwks_url())
+        .default_ttl(MS(300))
+        .unknown_kid_interval(MS(100))
+        .build()
+        .unwrap();
+    expect_key(&keys, &k2).await;
+
+    server.set("/jwks.json", Reply::jwks(&[&k1]));
+    expect_key(&keys, &k2).await;
+    assert_eq!(server.hits(), 1, "within the TTL the cached set answers");
+
+    tokio::time::sleep(MS(350)).await;
+    expect_key(&keys, &k2).await; // stale: still answered, refreshed behind
+    server.wait_for_hits(2).await;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while keys.key_set().await.unwrap().contains_kid("kid-2") {
+        assert!(Instant::now() < deadline, "the refresh never landed");
+        tokio::time::sleep(MS(10)).await;
+    }
+    expect_unknown(lookup(&keys, k2.kid()).await);
+    expect_key(&keys, &k1).await;
+}
+
+/// 10,000 forged tokens with random kids, sent over four seconds with at
+/// most about 2,500 waiting at once, through a verifier; two seconds in,
+/// the issuer publishes a key and signs with it. Every forged token is
+/// *invalid* (`unknown_key`, never unavailable); every token of the new
+/// key verifies within two seconds of the publication; the JWKS server
+/// sees at most one request per second of flood, plus one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_published_mid_flood_verifies_and_every_forged_kid_is_unknown() {
+    const WAVES: u32 = 40;
+    const PER_WAVE: usize = 250;
+    let (k1, k2) = (key("kid-1"), key("kid-2"));
+    let server = Server::serving(Reply::jwks(&[&k1]).delay(MS(20))).await;
+    let keys = provider(&server.jwks_url())
+        .unknown_kid_interval(Duration::from_secs(1))
+        .default_ttl(Duration::from_secs(60))
+        .build()
+        .unwrap();
+    let verifier = Verifier::builder(keys.clone())
+        .without_token_cache()
+        .build()
+        .unwrap();
+    let signed = |key: &TestKey| TokenBuilder::supertokens("alice", 600).sign(key);
+    assert!(verifier.verify_token(&signed(&k1)).await.is_valid());
+    let forged: Vec<String> = (0..WAVES as usize * PER_WAVE)
+        .map(|_| {
+            TokenBuilder::supertokens("mallory", 600)
+                .header("alg", "RS256")
+                .header("kid", random_hex(8))
+                .with_signature(&[7; 256])
+        })
+        .collect();
+
+    let hits_before = server.hits();
+    let started = Instant::now();
+    let mut published = None;
+    let mut forged_tasks = Vec::new();
+    let mut legit_tasks = Vec::new();
+    for wave in 0..WAVES {
+        tokio::time::sleep_until(started + MS(100) * wave).await;
+        if wave == WAVES / 2 {
+            server.set("/jwks.json", Reply::jwks(&[&k1, &k2]).delay(MS(20)));
+            published = Some(Instant::now());
+        }
+        for token in &forged[wave as usize * PER_WAVE..][..PER_WAVE] {
+            let (verifier, token) = (verifier.clone(), token.clone());
+            forged_tasks.push(tokio::spawn(
+                async move { verifier.verify_token(&token).await },
+            ));
+        }
+        if let Some(published) = published {
+            for _ in 0..2 {
+                let (verifier, token) = (verifier.clone(), signed(&k2));
+                legit_tasks.push(tokio::spawn(async move {
+                    let issued = Instant::now();
+                    let outcome = verifier.verify_token(&token).await;
+                    (outcome, issued.elapsed(), published.elapsed())
+                }));
+            }
+        }
+    }
+
+    let (mut unknown, mut other) = (0, Vec::new());
+    for task in forged_tasks {
+        match task.await.unwrap() {
+            SessionOutcome::Invalid(invalid) if invalid.kind() == &InvalidKind::UnknownKey => {
+                unknown += 1
+            }
+            outcome => other.push(format!("{outcome:?}")),
+        }
+    }
+    // Tokens of the new key are signed from the publication on: each one
+    // must verify within two seconds of being sent, the first ones within
+    // two seconds of the publication.
+    let (mut slowest_legit, mut first_verified) = (Duration::ZERO, Duration::MAX);
+    let legit = legit_tasks.len();
+    for task in legit_tasks {
+        let (outcome, latency, since_publication) = task.await.unwrap();
+        assert!(outcome.is_valid(), "a token of the new key: {outcome:?}");
+        slowest_legit = slowest_legit.max(latency);
+        first_verified = first_verified.min(since_publication);
+    }
+    let flood = started.elapsed();
+    let fetches = server.hits() - hits_before;
+    let bound = flood.as_secs_f64().ceil() as usize + 1;
+    eprintln!(
+        "flood of {} forged tokens over {flood:?}: {fetches} JWKS fetches (bound {bound}); \
+         {legit} tokens of the new key, all valid, the first {first_verified:?} after the publication, \
+         the slowest in {slowest_legit:?}",
+        forged.len()
+    );
+    assert!(
+        other.is_empty(),
+        "{} forged tokens not unknown: {:?}",
+        other.len(),
+        &other[..other.len().min(5)]
+    );
+    assert_eq!(unknown, forged.len());
+    assert!(
+        slowest_legit < Duration::from_secs(2),
+        "a token of the new key took {slowest_legit:?} to verify"
+    );
+    assert!(fetches <= bound, "{fetches} fetches in {flood:?}");
+    assert_eq!(keys.waiting_lookups(), 0);
+}
+
+/// With room for five waiting lookups and a slow endpoint, a sixth
+/// unknown kid is unavailable at once (`TooManyWaiting`), a cached kid is
+/// not held up, and the five get their answer after the fetch. Places
+/// are given back, also by a caller that stops waiting.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lookups_beyond_the_waiting_bound_are_unavailable_at_once() {
+    let k1 = key("kid-1");
+    let server = Server::serving(Reply::jwks(&[&k1])).await;
+    // They arrive within the interval, so they all join the fetch
+    // scheduled at its end.
+    let keys = provider(&server.jwks_url())
+        .unknown_kid_interval(MS(500))
+        .max_waiting_lookups(5)
+        .default_ttl(Duration::from_secs(60))
+        .build()
+        .unwrap();
+    expect_key(&keys, &k1).await;
+
+    server.set("/jwks.json", Reply::jwks(&[&k1]).delay(MS(800)));
+    let waiting: Vec<_> = (0..5)
+        .map(|i| {
+            let keys = keys.clone();
+            tokio::spawn(async move {
+                let answer = lookup(&keys, &format!("forged-{i}")).await;
+                (answer, Instant::now())
+            })
+        })
+        .collect();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while keys.waiting_lookups() < 5 {
+        assert!(
+            Instant::now() < deadline,
+            "{} waiting",
+            keys.waiting_lookups()
+        );
+        tokio::time::sleep(MS(5)).await;
+    }
+    server.wait_for_hits(2).await;
+
+    let started = Instant::now();
+    let error = expect_unavailable(lookup(&keys, "forged-6").await);
+    let refused_in = started.elapsed();
+    assert!(
+        matches!(*error, KeySourceError::TooManyWaiting { limit: 5 }),
+        "{error:?}"
+    );
+    assert!(refused_in < MS(300), "the sixth waited {refused_in:?}");
+    assert!(expect_key(&keys, &k1).await < MS(300));
+
+    for task in waiting {
+        let (answer, answered) = task.await.unwrap();
+        expect_unknown(answer);
+        assert!(
+            answered >= started + MS(300),
+            "answered before the fetch ended"
+        );
+    }
+    assert_eq!(server.hits(), 2);
+    assert_eq!(keys.waiting_lookups(), 0);
+
+    assert!(
+        tokio::time::timeout(MS(50), lookup(&keys, "forged-7"))
+            .await
+            .is_err()
+    );
+    assert_eq!(
+        keys.waiting_lookups(),
+        0,
+        "a dropped lookup gives its place back"
+    );
+}
+
+/// An unknown kid's wait is bounded: against a hanging endpoint it ends
+/// at the fetch timeout after the interval; behind a slow fetch that
+/// started before it, then another slow fetch, it ends after the interval
+/// plus the timeout (and the slack), `WaitTimeout`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_kid_waits_at_most_the_interval_and_the_timeout() {
+    let k1 = key("kid-1");
+    let server = Server::serving(Reply::jwks(&[&k1])).await;
+    let (interval, timeout) = (MS(300), MS(400));
+    let keys = provider(&server.jwks_url())
+        .unknown_kid_interval(interval)
+        .timeout(timeout)
+        .default_ttl(Duration::from_secs(60))
+        .build()
+        .unwrap();
+    expect_key(&keys, &k1).await;
+    server.set(
+        "/jwks.json",
+        Reply::jwks(&[&k1]).delay(Duration::from_secs(30)),
+    );
+    let started = Instant::now();
+    let error = expect_unavailable(lookup(&keys, "kid-x").await);
+    let waited = started.elapsed();
+    eprintln!("hanging endpoint: unavailable after {waited:?} ({error})");
+    assert!(
+        matches!(
+            *error,
+            KeySourceError::Timeout { .. } | KeySourceError::WaitTimeout { .. }
+        ),
+        "{error:?}"
+    );
+    assert!(
+        waited >= timeout && waited < interval + timeout + Duration::from_secs(1),
+        "waited {waited:?}"
+    );
+
+    // Two slow fetches back to back: the first started before the lookup.
+    let slow = Server::serving(Reply::jwks(&[&k1])).await;
+    let timeout = Duration::from_secs(2);
+    let keys = provider(&slow.jwks_url())
+        .unknown_kid_interval(Duration::ZERO)
+        .timeout(timeout)
+        .default_ttl(Duration::from_secs(60))
+        .build()
+        .unwrap();
+    expect_key(&keys, &k1).await;
+    slow.set("/jwks.json", Reply::jwks(&[&k1]).delay(MS(1600)));
+    let first = {
+        let keys = keys.clone();
+        tokio::spawn(async move { lookup(&keys, "kid-a").await })
+    };
+    slow.wait_for_hits(2).await;
+    let started = Instant::now();
+    let error = expect_unavailable(lookup(&keys, "kid-b").await);
+    let waited = started.elapsed();
+    eprintln!("two slow fetches: unavailable after {waited:?} ({error})");
+    assert!(
+        matches!(*error, KeySourceError::WaitTimeout { .. }),
+        "{error:?}"
+    );
+    assert!(
+        waited >= timeout && waited < timeout + Duration::from_secs(1),
+        "waited {waited:?}"
+    );
+    expect_unknown(first.await.unwrap());
+}
+
+/// When the fetch made for an unknown kid fails, the kid is unavailable
+/// with that failure, not unknown; until the retry interval passes, the
+/// next one is too, at once and without a request.
+#[tokio::test]
+async fn an_unknown_kid_whose_fetch_fails_is_unavailable() {
+    let k1 = key("kid-1");
+    let server = Server::serving(Reply::jwks(&[&k1])).await;
+    let keys = provider(&server.jwks_url())
+        .unknown_kid_interval(MS(100))
+        .retry_interval(Duration::from_secs(10))
+        .default_ttl(Duration::from_secs(60))
+        .build()
+        .unwrap();
+    expect_key(&keys, &k1).await;
+
+    server.set("/jwks.json", Reply::text("down").status(502));
+    let error = expect_unavailable(lookup(&keys, "kid-x").await);
+    assert!(
+        matches!(*error, KeySourceError::Status { status: 502, .. }),
+        "{error:?}"
+    );
+    assert_eq!(server.hits(), 2);
+    let started = Instant::now();
+    let error = expect_unavailable(lookup(&keys, "kid-y").await);
+    assert!(
+        matches!(*error, KeySourceError::Status { status: 502, .. }),
+        "{error:?}"
+    );
+    assert!(started.elapsed() < MS(100));
+    assert_eq!(server.hits(), 2, "no retry within the retry interval");
     expect_key(&keys, &k1).await;
 }
 
@@ -534,7 +950,7 @@ async fn stale_keys_serve_while_the_endpoint_is_down() {
         matches!(*error, KeySourceError::Status { status: 500, .. }),
         "{error:?}"
     );
-    // After the failure: still serving, and no retry within the cooldown;
+    // After the failure: still serving, and no retry within the retry interval;
     // an uncached kid is not called unknown while the source is failing.
     for _ in 0..20 {
         assert!(expect_key(&keys, &k1).await < MS(100));
@@ -556,7 +972,7 @@ async fn stale_keys_stop_serving_after_stale_if_error() {
     let keys = provider(&server.jwks_url())
         .default_ttl(MS(200))
         .stale_if_error(MS(600))
-        .refetch_cooldown(MS(100))
+        .retry_interval(MS(100))
         .failure_backoff(MS(100))
         .build()
         .unwrap();
@@ -588,7 +1004,7 @@ async fn cached_keys_answer_while_a_refresh_hangs() {
     let keys = provider(&server.jwks_url())
         .timeout(Duration::from_secs(1))
         .default_ttl(MS(200))
-        .refetch_cooldown(Duration::ZERO)
+        .unknown_kid_interval(Duration::ZERO)
         .build()
         .unwrap();
     expect_key(&keys, &k1).await;
@@ -849,7 +1265,8 @@ async fn a_set_of_unusable_keys_is_empty_not_an_error() {
     assert!(keys.key_set().await.unwrap().is_empty());
     expect_unknown(lookup(&keys, "enc-1").await);
     expect_unknown(lookup(&keys, "hmac").await);
-    assert_eq!(server.hits(), 1);
+    // Each unknown kid is confirmed by a fetch made after it arrived.
+    assert_eq!(server.hits(), 3);
 }
 
 #[tokio::test]
@@ -980,6 +1397,17 @@ fn bad_configurations_are_refused_at_build() {
         refused(JwksKeyProvider::builder("https://a.example/k").max_body_bytes(0)),
         ConfigError::Setting(_)
     ));
+    assert!(matches!(
+        refused(JwksKeyProvider::builder("https://a.example/k").max_waiting_lookups(0)),
+        ConfigError::Setting(_)
+    ));
+    assert!(matches!(
+        refused(
+            JwksKeyProvider::builder("https://a.example/k")
+                .unknown_kid_interval(Duration::from_secs(400 * 24 * 60 * 60))
+        ),
+        ConfigError::Setting(_)
+    ));
 }
 
 #[tokio::test]
@@ -1010,7 +1438,7 @@ async fn oidc_discovery_finds_the_jwks_uri() {
     server.set("/auth/jwt/jwks.json", Reply::jwks(&[&k1]));
 
     let keys =
-        JwksKeyProvider::from_oidc_issuer(&issuer, |builder| builder.refetch_cooldown(MS(1)))
+        JwksKeyProvider::from_oidc_issuer(&issuer, |builder| builder.unknown_kid_interval(MS(1)))
             .await
             .unwrap();
     assert_eq!(

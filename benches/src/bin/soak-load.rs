@@ -62,7 +62,7 @@ impl Kind {
 enum Phase {
     Before,
     Outage,
-    /// From the end of the outage to one refetch cooldown (30 s) after it.
+    /// From the end of the outage to one retry interval (30 s) after it.
     Recovery,
     After,
 }

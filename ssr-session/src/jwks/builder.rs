@@ -13,6 +13,9 @@ use crate::error::{ConfigError, KeySourceError};
 /// deadlines never overflow.
 const MAX_SETTING: Duration = Duration::from_secs(365 * 24 * 60 * 60);
 
+/// Added to a lookup's longest wait (see [`Settings::longest_wait`]).
+const WAIT_SLACK: Duration = Duration::from_millis(250);
+
 /// The path SuperTokens mounts its API under unless told otherwise.
 const SUPERTOKENS_BASE_PATH: &str = "/auth";
 
@@ -24,7 +27,9 @@ pub(super) struct Settings {
     pub(super) min_ttl: Duration,
     pub(super) max_ttl: Duration,
     pub(super) default_ttl: Duration,
-    pub(super) refetch_cooldown: Duration,
+    pub(super) unknown_kid_interval: Duration,
+    pub(super) max_waiting_lookups: usize,
+    pub(super) retry_interval: Duration,
     pub(super) stale_if_error: Duration,
     pub(super) failure_backoff: Duration,
 }
@@ -37,7 +42,9 @@ impl Default for Settings {
             min_ttl: Duration::from_secs(30),
             max_ttl: Duration::from_secs(10 * 60),
             default_ttl: Duration::from_secs(5 * 60),
-            refetch_cooldown: Duration::from_secs(30),
+            unknown_kid_interval: Duration::from_secs(1),
+            max_waiting_lookups: 10_000,
+            retry_interval: Duration::from_secs(30),
             stale_if_error: Duration::from_secs(60 * 60),
             failure_backoff: Duration::from_secs(1),
         }
@@ -53,6 +60,14 @@ impl Settings {
             .clamp(self.min_ttl, self.max_ttl)
     }
 
+    /// The longest a lookup waits for keys: the next unknown-`kid` fetch
+    /// may start up to one interval after the lookup arrives and may then
+    /// take the whole timeout. The slack lets such a fetch end with its own
+    /// error rather than the wait's.
+    pub(super) fn longest_wait(&self) -> Duration {
+        self.unknown_kid_interval + self.timeout + WAIT_SLACK
+    }
+
     pub(super) fn limits(&self) -> Limits {
         Limits {
             timeout: self.timeout,
@@ -66,7 +81,8 @@ impl Settings {
             ("min_ttl", self.min_ttl),
             ("max_ttl", self.max_ttl),
             ("default_ttl", self.default_ttl),
-            ("refetch_cooldown", self.refetch_cooldown),
+            ("unknown_kid_interval", self.unknown_kid_interval),
+            ("retry_interval", self.retry_interval),
             ("stale_if_error", self.stale_if_error),
             ("failure_backoff", self.failure_backoff),
         ];
@@ -78,6 +94,9 @@ impl Settings {
         }
         if self.max_body_bytes == 0 {
             return Err(setting("max_body_bytes must be more than zero"));
+        }
+        if self.max_waiting_lookups == 0 {
+            return Err(setting("max_waiting_lookups must be more than zero"));
         }
         if self.min_ttl > self.max_ttl {
             return Err(setting(format!(
@@ -116,7 +135,9 @@ enum Target {
 /// | [`min_ttl`](Self::min_ttl) | 30 s |
 /// | [`max_ttl`](Self::max_ttl) | 10 min |
 /// | [`default_ttl`](Self::default_ttl) | 5 min |
-/// | [`refetch_cooldown`](Self::refetch_cooldown) | 30 s |
+/// | [`unknown_kid_interval`](Self::unknown_kid_interval) | 1 s between fetches for unknown `kid`s |
+/// | [`max_waiting_lookups`](Self::max_waiting_lookups) | 10,000 per provider |
+/// | [`retry_interval`](Self::retry_interval) | 30 s between attempts after a failed fetch, while keys are cached |
 /// | [`stale_if_error`](Self::stale_if_error) | 1 h |
 /// | [`failure_backoff`](Self::failure_backoff) | 1 s |
 /// | [`client`](Self::client) | one client built by `build()` |
@@ -218,14 +239,39 @@ impl JwksKeyProviderBuilder {
         self
     }
 
-    /// The least time between two fetches caused by tokens whose `kid` is
-    /// not in the cached set (default 30 s). Within it such tokens get an
-    /// answer at once and no request is made, so a flood of random `kid`s
-    /// costs the JWKS server at most one request per cooldown. The same
-    /// pause separates retries of a failing refresh while stale keys are
-    /// served.
-    pub fn refetch_cooldown(mut self, cooldown: Duration) -> Self {
-        self.settings.refetch_cooldown = cooldown;
+    /// The least time between the starts of two fetches made for tokens
+    /// whose `kid` is not in the cached set (default 1 s). Such a token is
+    /// answered *unknown* only from a set fetched after it arrived: within
+    /// the interval it waits for the one fetch scheduled at its end, shared
+    /// with every other lookup waiting for it. A flood of random `kid`s
+    /// thus costs the JWKS server at most one request per interval, and a
+    /// key published at any time verifies within the interval plus one
+    /// fetch; a forged token pays the same wait. Zero lets each such token
+    /// fetch at once (still one fetch at a time).
+    pub fn unknown_kid_interval(mut self, interval: Duration) -> Self {
+        self.settings.unknown_kid_interval = interval;
+        self
+    }
+
+    /// The most lookups that may wait for a fetch at once, per provider and
+    /// its clones (default 10,000): tokens with unknown `kid`s waiting for
+    /// the next fetch, and lookups waiting for keys while none are cached.
+    /// One more gets [`KeySourceError::TooManyWaiting`] at once (a 503 with
+    /// `Retry-After`, never a sign-out). Must be more than zero.
+    pub fn max_waiting_lookups(mut self, limit: usize) -> Self {
+        self.settings.max_waiting_lookups = limit;
+        self
+    }
+
+    /// While keys are cached, the least time between the start of a fetch
+    /// that failed and the next attempt (default 30 s): past its TTL, the
+    /// set keeps serving and is retried at this pace, and a token whose
+    /// `kid` is not cached is *unavailable* at once until the next attempt
+    /// (the key may have rotated in while the source was down). With
+    /// nothing cached, [`failure_backoff`](Self::failure_backoff) paces
+    /// attempts instead.
+    pub fn retry_interval(mut self, interval: Duration) -> Self {
+        self.settings.retry_interval = interval;
         self
     }
 
@@ -246,9 +292,10 @@ impl JwksKeyProviderBuilder {
     }
 
     /// Checks the URLs (absolute, `http` or `https`, with a host, none
-    /// listed twice) and the settings (non-zero timeout and body cap,
-    /// `min_ttl` ≤ `max_ttl`, no duration over a year), and builds the
-    /// client if none was given. Fetches nothing: the first lookup does.
+    /// listed twice) and the settings (non-zero timeout, body cap and
+    /// waiting bound, `min_ttl` ≤ `max_ttl`, no duration over a year), and
+    /// builds the client if none was given. Fetches nothing: the first
+    /// lookup does.
     pub fn build(self) -> Result<JwksKeyProvider, ConfigError> {
         self.settings.validate()?;
         let first = match &self.target {
@@ -444,6 +491,14 @@ mod tests {
             },
             Settings {
                 max_body_bytes: 0,
+                ..ok
+            },
+            Settings {
+                max_waiting_lookups: 0,
+                ..ok
+            },
+            Settings {
+                unknown_kid_interval: Duration::MAX,
                 ..ok
             },
             Settings {

@@ -7,7 +7,7 @@ mod fetch;
 
 use std::error::Error as _;
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -32,7 +32,7 @@ const TARGET: &str = "ssr_session::jwks";
 /// use ssr_session::JwksKeyProvider;
 ///
 /// let keys = JwksKeyProvider::for_supertokens("https://api.example.com")
-///     .refetch_cooldown(Duration::from_secs(10))
+///     .unknown_kid_interval(Duration::from_millis(500))
 ///     .build()?;
 /// assert_eq!(keys.urls().collect::<Vec<_>>(), ["https://api.example.com/auth/jwt/jwks.json"]);
 /// assert_eq!(keys.fetch_count(), 0); // nothing is fetched before the first lookup
@@ -60,10 +60,26 @@ const TARGET: &str = "ssr_session::jwks";
 /// - **Stale if error.** A failed refresh keeps the last good set serving
 ///   until [`stale_if_error`](JwksKeyProviderBuilder::stale_if_error) past
 ///   its TTL, retrying at most once per
-///   [`refetch_cooldown`](JwksKeyProviderBuilder::refetch_cooldown).
+///   [`retry_interval`](JwksKeyProviderBuilder::retry_interval).
 ///   Each failure is logged at `warn` (target `ssr_session::jwks`) with the
 ///   URL and the error chain; each fetch at `debug` with the URL, status,
 ///   key count and TTL.
+/// - **Unknown `kid`s wait for a newer set.** A token is answered
+///   `UnknownKey` only when its `kid` is missing from a set whose fetch
+///   started after the lookup arrived, so a key published at any time
+///   verifies within [`unknown_kid_interval`](JwksKeyProviderBuilder::unknown_kid_interval)
+///   plus one fetch. Fetches for unknown `kid`s start at least one interval
+///   apart: a lookup inside the interval joins the one fetch scheduled at
+///   its end (its own task, like every refresh), so a flood of random
+///   `kid`s costs the JWKS server one request per interval, and each forged
+///   token a wait of up to the interval plus one fetch.
+/// - **Bounded waiting.** At most
+///   [`max_waiting_lookups`](JwksKeyProviderBuilder::max_waiting_lookups)
+///   lookups wait for a fetch at once; one more is
+///   [`KeySourceError::TooManyWaiting`] at once. A lookup waits at most the
+///   interval plus the fetch [`timeout`](JwksKeyProviderBuilder::timeout)
+///   (and 250 ms of slack); past that it is [`KeySourceError::WaitTimeout`].
+///   Both are [`KeyLookupError::Unavailable`]: a 503, never a sign-out.
 /// - **Several URLs** ([`also_url`](JwksKeyProviderBuilder::also_url)) are
 ///   fetched in parallel as one refresh and their keys merged; the set is
 ///   fresh for the shortest TTL among them; if any URL fails, the refresh
@@ -76,22 +92,34 @@ const TARGET: &str = "ssr_session::jwks";
 ///
 /// # Outcomes of a lookup
 ///
+/// The first row that applies answers. "Before" and "after" compare the
+/// instant the set's fetch *started* with the instant the lookup arrived.
+///
 /// | cached set | the token's `kid` | answer |
 /// | --- | --- | --- |
-/// | fresh | in the set | the key (or `AlgorithmMismatch` / `Ambiguous`), at once |
-/// | fresh | not in the set, cooldown passed | one refetch (shared), then the key or `UnknownKey` |
-/// | fresh | not in the set, within the cooldown | `UnknownKey` at once, no request |
-/// | stale (past TTL) | in the set | the key at once; a refresh starts in the background |
-/// | stale | not in the set | waits for the due refresh, then the key or `UnknownKey` |
-/// | none, or past `stale_if_error` | — | waits for a fetch; on failure `Unavailable` |
+/// | fresh or stale | in the set | the key (or `AlgorithmMismatch` / `Ambiguous`), at once; past the TTL, a refresh starts in the background |
+/// | fetched after the lookup arrived | not in the set | `UnknownKey` |
+/// | fetched before | not in the set; a fetch in flight | joins it: the key if its set holds it, `UnknownKey` if it started after the lookup arrived, its failure as `Unavailable`; else on to the next rows |
+/// | fetched before | not in the set; the last fetch failed and started less than `retry_interval` ago | `Unavailable` with that failure, at once, no request |
+/// | fetched before | not in the set; `unknown_kid_interval` passed since the last fetch started | one fetch at once, shared; then the key or `UnknownKey` |
+/// | fetched before | not in the set; within the interval | joins the one fetch scheduled at the end of the interval; then the key or `UnknownKey` |
+/// | none, or past `stale_if_error` | — | waits for the fetch in flight or starts one (then as above), or `Unavailable` at once within `failure_backoff` of a failure |
 ///
-/// When the most recent fetch failed, a `kid` that is not in the cached
-/// set gives [`KeyLookupError::Unavailable`] with that failure rather than
+/// Every wait counts against `max_waiting_lookups` (one more lookup is
+/// `Unavailable` with [`KeySourceError::TooManyWaiting`] at once) and ends
+/// after the interval plus the timeout ([`KeySourceError::WaitTimeout`]).
+///
+/// When the fetch a waiting lookup joined fails, or the most recent fetch
+/// failed, a `kid` that is not in the cached set gives
+/// [`KeyLookupError::Unavailable`] with that failure rather than
 /// `UnknownKey`: the key may have rotated in while the source was down.
-/// With nothing cached, a failure is remembered for
+/// Retries then keep to one per `retry_interval` (background refreshes
+/// included). With nothing cached, a failure is remembered for
 /// [`failure_backoff`](JwksKeyProviderBuilder::failure_backoff) (lookups
 /// within it get it at once, with no request); the first lookup after it
-/// tries again. A JWKS document whose keys are all unusable (wrong `use`,
+/// tries again. A key removed from the JWKS stops verifying once a fetch
+/// without it lands (at the latest, the first lookup past the set's TTL
+/// starts one). A JWKS document whose keys are all unusable (wrong `use`,
 /// unsupported type, RSA under 2048 bits…) is a valid, empty set: tokens
 /// get `UnknownKey`, and a warning is logged.
 ///
@@ -194,7 +222,14 @@ impl JwksKeyProvider {
             }
             self.inner.cold(&mut state, now)?
         };
-        refresh.await
+        refresh.await.result
+    }
+
+    /// How many lookups are waiting for a fetch now (at most
+    /// [`max_waiting_lookups`](JwksKeyProviderBuilder::max_waiting_lookups)).
+    /// For monitoring and tests.
+    pub fn waiting_lookups(&self) -> usize {
+        self.inner.waiting.load(Ordering::Relaxed)
     }
 
     /// How many HTTP requests for a JWKS this provider (and its clones) has
@@ -216,6 +251,7 @@ impl JwksKeyProvider {
                 settings,
                 state: Mutex::new(State::default()),
                 fetches: AtomicU64::new(0),
+                waiting: AtomicUsize::new(0),
             }),
         }
     }
@@ -227,6 +263,7 @@ impl fmt::Debug for JwksKeyProvider {
             .field("urls", &self.urls().collect::<Vec<_>>())
             .field("settings", &self.inner.settings)
             .field("fetch_count", &self.fetch_count())
+            .field("waiting_lookups", &self.waiting_lookups())
             .finish_non_exhaustive()
     }
 }
@@ -234,19 +271,51 @@ impl fmt::Debug for JwksKeyProvider {
 #[async_trait]
 impl KeyProvider for JwksKeyProvider {
     async fn key(&self, request: &KeyRequest<'_>) -> Result<Arc<VerifyingKey>, KeyLookupError> {
-        let refresh = match self.inner.plan(request, Instant::now()) {
-            Plan::Ready(answer) => return answer,
-            Plan::Wait(refresh) => refresh,
-        };
-        match refresh.await {
-            Ok(keys) => keys.select(request.kid, request.algorithm).into_result(),
-            Err(error) => Err(KeyLookupError::Unavailable(error)),
+        let arrival = Instant::now();
+        let deadline = arrival + self.inner.settings.longest_wait();
+        let mut slot = None;
+        loop {
+            let refresh = match self.inner.plan(request, arrival) {
+                Plan::Ready(answer) => return answer,
+                Plan::Wait(refresh) => refresh,
+            };
+            if slot.is_none() {
+                slot = Some(
+                    self.inner
+                        .wait_slot()
+                        .map_err(KeyLookupError::Unavailable)?,
+                );
+            }
+            let Ok(attempt) = tokio::time::timeout_at(deadline, refresh).await else {
+                let waited = arrival.elapsed();
+                tracing::debug!(target: TARGET, ?waited, "a key lookup gave up waiting for the JWKS");
+                return Err(KeyLookupError::Unavailable(Arc::new(
+                    KeySourceError::WaitTimeout { waited },
+                )));
+            };
+            match attempt.result {
+                Ok(keys) => match keys.select(request.kid, request.algorithm) {
+                    // The key may have been published after that fetch
+                    // started: only a later set may call it unknown.
+                    KeySelection::Unknown if attempt.started < arrival => continue,
+                    selection => return selection.into_result(),
+                },
+                Err(error) => return Err(KeyLookupError::Unavailable(error)),
+            }
         }
     }
 }
 
+/// One fetch of every URL: when it started (after any scheduled wait) and
+/// what it brought.
+#[derive(Clone)]
+struct Attempt {
+    started: Instant,
+    result: RefreshResult,
+}
+
 type RefreshResult = Result<Arc<KeySet>, Arc<KeySourceError>>;
-type Refresh = Shared<BoxFuture<'static, RefreshResult>>;
+type Refresh = Shared<BoxFuture<'static, Attempt>>;
 
 struct Inner {
     urls: Vec<Url>,
@@ -254,14 +323,17 @@ struct Inner {
     settings: Settings,
     state: Mutex<State>,
     fetches: AtomicU64,
+    /// Lookups waiting for a fetch now.
+    waiting: AtomicUsize,
 }
 
 #[derive(Default)]
 struct State {
     cached: Option<Cached>,
-    /// The refresh running now, if any.
+    /// The refresh running or scheduled now, if any.
     in_flight: Option<Refresh>,
-    /// When the most recent refresh started.
+    /// When the most recent refresh started, or when the scheduled one
+    /// will.
     last_attempt: Option<Instant>,
     /// The most recent refresh, if it failed (cleared by a success).
     last_failure: Option<Failure>,
@@ -269,11 +341,14 @@ struct State {
 
 struct Cached {
     keys: Arc<KeySet>,
+    /// When the fetch that brought these keys started.
+    fetched_at: Instant,
     fresh_until: Instant,
     stale_until: Instant,
 }
 
 struct Failure {
+    /// When the failed fetch ended.
     at: Instant,
     error: Arc<KeySourceError>,
 }
@@ -281,6 +356,16 @@ struct Failure {
 enum Plan {
     Ready(Result<Arc<VerifyingKey>, KeyLookupError>),
     Wait(Refresh),
+}
+
+/// A lookup's place among the waiting ones, given back when it is dropped
+/// (answered, or its caller gone).
+struct WaitSlot<'a>(&'a AtomicUsize);
+
+impl Drop for WaitSlot<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 impl State {
@@ -291,15 +376,18 @@ impl State {
             .filter(|cached| now < cached.stale_until)
     }
 
-    /// Whether a new refresh may start: a stale set whose last refresh
-    /// succeeded is due at once; otherwise the cooldown since the last
-    /// attempt must have passed.
-    fn may_refresh(&self, fresh: bool, now: Instant, cooldown: Duration) -> bool {
-        let due = !fresh && self.last_failure.is_none();
-        let cooled = self
-            .last_attempt
-            .is_none_or(|at| now.saturating_duration_since(at) >= cooldown);
-        self.in_flight.is_none() && (due || cooled)
+    /// Whether `retry_interval` has passed since the last attempt.
+    fn retry_due(&self, now: Instant, retry_interval: Duration) -> bool {
+        self.last_attempt
+            .is_none_or(|at| now.saturating_duration_since(at) >= retry_interval)
+    }
+
+    /// Whether a background refresh may start: a stale set whose last
+    /// refresh succeeded is due at once; after a failure, the retry
+    /// interval since the last attempt must have passed.
+    fn may_refresh(&self, now: Instant, retry_interval: Duration) -> bool {
+        self.in_flight.is_none()
+            && (self.last_failure.is_none() || self.retry_due(now, retry_interval))
     }
 }
 
@@ -308,9 +396,28 @@ impl Inner {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Decides, under the lock and without waiting, how to answer.
-    fn plan(self: &Arc<Self>, request: &KeyRequest<'_>, now: Instant) -> Plan {
+    /// Takes a place among the waiting lookups, if one is left.
+    fn wait_slot(&self) -> Result<WaitSlot<'_>, Arc<KeySourceError>> {
+        let limit = self.settings.max_waiting_lookups;
+        let taken = self
+            .waiting
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |waiting| {
+                (waiting < limit).then_some(waiting + 1)
+            });
+        match taken {
+            Ok(_) => Ok(WaitSlot(&self.waiting)),
+            Err(_) => {
+                tracing::debug!(target: TARGET, limit, "too many key lookups waiting for the JWKS");
+                Err(Arc::new(KeySourceError::TooManyWaiting { limit }))
+            }
+        }
+    }
+
+    /// Decides, under the lock and without waiting, how to answer a lookup
+    /// that arrived at `arrival`.
+    fn plan(self: &Arc<Self>, request: &KeyRequest<'_>, arrival: Instant) -> Plan {
         let mut state = self.lock();
+        let now = Instant::now();
         let Some(cached) = state.usable(now) else {
             return match self.cold(&mut state, now) {
                 Ok(refresh) => Plan::Wait(refresh),
@@ -318,6 +425,7 @@ impl Inner {
             };
         };
         let fresh = now < cached.fresh_until;
+        let fetched_after_arrival = cached.fetched_at >= arrival;
         let selection = cached.keys.select(request.kid, request.algorithm);
         if !matches!(selection, KeySelection::Unknown) {
             if !fresh {
@@ -325,17 +433,21 @@ impl Inner {
             }
             return Plan::Ready(selection.into_result());
         }
+        if fetched_after_arrival {
+            return Plan::Ready(Err(KeyLookupError::UnknownKey));
+        }
         if let Some(refresh) = &state.in_flight {
             return Plan::Wait(refresh.clone());
         }
-        if state.may_refresh(fresh, now, self.settings.refetch_cooldown) {
-            let reason = if fresh { "unknown kid" } else { "expired" };
-            return Plan::Wait(self.start_refresh(&mut state, now, reason));
+        if let Some(failure) = &state.last_failure
+            && !state.retry_due(now, self.settings.retry_interval)
+        {
+            return Plan::Ready(Err(KeyLookupError::Unavailable(failure.error.clone())));
         }
-        Plan::Ready(Err(match &state.last_failure {
-            Some(failure) => KeyLookupError::Unavailable(failure.error.clone()),
-            None => KeyLookupError::UnknownKey,
-        }))
+        let at = state.last_attempt.map_or(now, |last| {
+            (last + self.settings.unknown_kid_interval).max(now)
+        });
+        Plan::Wait(self.start_refresh(&mut state, at, "unknown kid"))
     }
 
     /// Nothing servable is cached: join the refresh in flight, or give the
@@ -358,27 +470,34 @@ impl Inner {
     }
 
     fn refresh_in_background(self: &Arc<Self>, state: &mut State, now: Instant) {
-        if state.may_refresh(false, now, self.settings.refetch_cooldown) {
+        if state.may_refresh(now, self.settings.retry_interval) {
             drop(self.start_refresh(state, now, "expired"));
         }
     }
 
-    /// Spawns a refresh and records it as the one in flight. Called under
-    /// the lock, so that two lookups never both start one.
+    /// Spawns a refresh that fetches at `at` (at once if that has passed)
+    /// and records it as the one in flight. Called under the lock, so that
+    /// two lookups never both start one.
     fn start_refresh(
         self: &Arc<Self>,
         state: &mut State,
-        now: Instant,
+        at: Instant,
         reason: &'static str,
     ) -> Refresh {
-        tracing::debug!(target: TARGET, reason, urls = ?self.urls.iter().map(Url::as_str).collect::<Vec<_>>(), "refreshing the JWKS");
-        state.last_attempt = Some(now);
-        let task = tokio::spawn(Arc::clone(self).refresh());
+        tracing::debug!(
+            target: TARGET,
+            reason,
+            starts_in = ?at.saturating_duration_since(Instant::now()),
+            urls = ?self.urls.iter().map(Url::as_str).collect::<Vec<_>>(),
+            "refreshing the JWKS"
+        );
+        state.last_attempt = Some(at);
+        let task = tokio::spawn(Arc::clone(self).refresh(at));
         let refresh = async move {
-            match task.await {
-                Ok(result) => result,
-                Err(join_error) => Err(Arc::new(KeySourceError::Custom(Box::new(join_error)))),
-            }
+            task.await.unwrap_or_else(|join_error| Attempt {
+                started: at,
+                result: Err(Arc::new(KeySourceError::Custom(Box::new(join_error)))),
+            })
         }
         .boxed()
         .shared();
@@ -386,27 +505,42 @@ impl Inner {
         refresh
     }
 
-    async fn refresh(self: Arc<Self>) -> RefreshResult {
+    async fn refresh(self: Arc<Self>, at: Instant) -> Attempt {
         let mut guard = CommitOnDrop {
             inner: Arc::clone(&self),
+            started: at,
             armed: true,
         };
+        if at > Instant::now() {
+            tokio::time::sleep_until(at).await;
+        }
+        // Timers fire late: the interval between fetches counts from the
+        // real start, and lookups that arrived before it may take this
+        // set's answer as final.
+        let started = Instant::now();
+        self.lock().last_attempt = Some(started);
+        guard.started = started;
         let result = self.fetch_all().await;
         guard.armed = false;
-        self.commit(result)
+        self.commit(started, result)
     }
 
     /// Records a refresh's result and clears the in-flight handle.
-    fn commit(&self, result: Result<(KeySet, Duration), KeySourceError>) -> RefreshResult {
+    fn commit(
+        &self,
+        started: Instant,
+        result: Result<(KeySet, Duration), KeySourceError>,
+    ) -> Attempt {
         let now = Instant::now();
         let mut state = self.lock();
         state.in_flight = None;
-        match result {
+        let result = match result {
             Ok((keys, ttl)) => {
                 let keys = Arc::new(keys);
                 let fresh_until = now + ttl;
                 state.cached = Some(Cached {
                     keys: keys.clone(),
+                    fetched_at: started,
                     fresh_until,
                     stale_until: fresh_until + self.settings.stale_if_error,
                 });
@@ -440,7 +574,8 @@ impl Inner {
                 }
                 Err(error)
             }
-        }
+        };
+        Attempt { started, result }
     }
 
     /// Fetches every URL in parallel and merges the keys; the set is
@@ -507,6 +642,7 @@ impl Inner {
 /// outlives it.
 struct CommitOnDrop {
     inner: Arc<Inner>,
+    started: Instant,
     armed: bool,
 }
 
@@ -515,7 +651,7 @@ impl Drop for CommitOnDrop {
         if self.armed {
             let error =
                 KeySourceError::Custom("the JWKS refresh task ended before finishing".into());
-            let _ = self.inner.commit(Err(error));
+            let _ = self.inner.commit(self.started, Err(error));
         }
     }
 }
@@ -527,7 +663,9 @@ fn url_of(error: &KeySourceError) -> Option<&str> {
         | KeySourceError::Status { url, .. }
         | KeySourceError::TooLarge { url, .. }
         | KeySourceError::Parse { url, .. } => Some(url),
-        KeySourceError::Custom(_) => None,
+        KeySourceError::TooManyWaiting { .. }
+        | KeySourceError::WaitTimeout { .. }
+        | KeySourceError::Custom(_) => None,
     }
 }
 

@@ -42,18 +42,19 @@ struct Cli {
     /// Required `aud` claim (or member of an `aud` array).
     #[arg(long, value_name = "AUD")]
     audience: Option<String>,
-    /// Minimum time between two fetches caused by unknown `kid`s, in seconds
-    /// (default: the library's).
-    #[arg(long, value_name = "N")]
-    refetch_cooldown_secs: Option<u64>,
+    /// Minimum time between the starts of two fetches made for unknown
+    /// `kid`s, in milliseconds (default: the library's, 1000). A token
+    /// whose `kid` is unknown waits for the next such fetch.
+    #[arg(long, value_name = "MS")]
+    unknown_kid_interval_ms: Option<u64>,
 }
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    let cooldown = cli.refetch_cooldown_secs.map(Duration::from_secs);
-    let configure = move |builder: JwksKeyProviderBuilder| match cooldown {
-        Some(cooldown) => builder.refetch_cooldown(cooldown),
+    let interval = cli.unknown_kid_interval_ms.map(Duration::from_millis);
+    let configure = move |builder: JwksKeyProviderBuilder| match interval {
+        Some(interval) => builder.unknown_kid_interval(interval),
         None => builder,
     };
     let keys = match (&cli.oidc_issuer, &cli.jwks_url) {
