@@ -4,14 +4,12 @@
 use reqwest::header::{ACCEPT, COOKIE, SET_COOKIE};
 use serde_json::{Value, json};
 
-#[path = "common/server.rs"]
-mod server;
 
-use server::Server;
+use ssr_session_example_support::process::Server;
 
 #[tokio::test]
 async fn the_actix_site_serves_pages_by_session() {
-    let server = Server::start(env!("CARGO_BIN_EXE_actix-ssr"), &[]);
+    let server = Server::start(env!("CARGO_BIN_EXE_e2e-actix-ssr"), &[]);
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()

@@ -2,10 +2,8 @@
 
 use serde_json::{Value, json};
 
-#[path = "common/server.rs"]
-mod server;
 
-use server::Server;
+use ssr_session_example_support::process::Server;
 
 const HTML: &str = "text/html,application/xhtml+xml,*/*;q=0.8";
 
@@ -31,7 +29,7 @@ fn json(body: &str) -> Value {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_site_verifies_sessions_while_rendering() {
-    let server = Server::start(env!("CARGO_BIN_EXE_axum-ssr"), &[]);
+    let server = Server::start(env!("CARGO_BIN_EXE_e2e-axum-ssr"), &[]);
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()

@@ -20,7 +20,7 @@
 //!
 //! Refresh calls are counted through the dev issuer's `/auth/dev/stats`.
 //!
-//! Run them alone with `cargo test -p ssr-session-examples --test browser`.
+//! Run them alone with `cargo test -p ssr-session-example-e2e --test browser`.
 //! They need Debian's `chromium` and `chromium-driver`
 //! (`scripts/install-test-deps.sh` installs them; `SSR_SESSION_CHROMIUM` and
 //! `SSR_SESSION_CHROMEDRIVER` override where they are looked for). When

@@ -4,10 +4,8 @@
 use reqwest::header::HeaderMap;
 use serde_json::{Value, json};
 
-#[path = "common/server.rs"]
-mod server;
 
-use server::Server;
+use ssr_session_example_support::process::Server;
 
 const HTML: &str = "text/html,application/xhtml+xml,*/*;q=0.8";
 const JSON: &str = "application/json";
@@ -41,7 +39,7 @@ fn json(body: &str) -> Value {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_rocket_site_verifies_sessions_while_rendering() {
-    let server = Server::start(env!("CARGO_BIN_EXE_rocket-ssr"), &[]);
+    let server = Server::start(env!("CARGO_BIN_EXE_e2e-rocket-ssr"), &[]);
     let client = client();
 
     // Public page.
@@ -130,7 +128,7 @@ async fn the_rocket_site_verifies_sessions_while_rendering() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_bridge_carries_the_csp_nonce_and_header() {
-    let server = Server::start(env!("CARGO_BIN_EXE_rocket-ssr"), &["--csp-nonce", "n0nce"]);
+    let server = Server::start(env!("CARGO_BIN_EXE_e2e-rocket-ssr"), &["--csp-nonce", "n0nce"]);
     let (status, headers, body) = get(&client(), server.url("/dashboard"), HTML, None).await;
     assert_eq!(status, 401);
     assert!(body.contains("nonce=\"n0nce\""), "{body}");

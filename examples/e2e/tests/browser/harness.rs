@@ -54,16 +54,16 @@ pub enum Framework {
 impl Framework {
     fn binary(self) -> &'static str {
         match self {
-            Framework::Axum => env!("CARGO_BIN_EXE_axum-ssr"),
-            Framework::Actix => env!("CARGO_BIN_EXE_actix-ssr"),
-            Framework::Rocket => env!("CARGO_BIN_EXE_rocket-ssr"),
+            Framework::Axum => env!("CARGO_BIN_EXE_e2e-axum-ssr"),
+            Framework::Actix => env!("CARGO_BIN_EXE_e2e-actix-ssr"),
+            Framework::Rocket => env!("CARGO_BIN_EXE_e2e-rocket-ssr"),
         }
     }
 }
 
 /// The `target/` directory (the binaries live in `target/<profile>/`).
 fn target_dir() -> PathBuf {
-    let binary = Path::new(env!("CARGO_BIN_EXE_axum-ssr"));
+    let binary = Path::new(env!("CARGO_BIN_EXE_e2e-axum-ssr"));
     binary
         .parent()
         .and_then(Path::parent)

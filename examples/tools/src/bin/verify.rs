@@ -17,7 +17,7 @@
 //! discovery request is reported as unavailable.
 
 use std::error::Error;
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -162,7 +162,10 @@ impl Report {
             ),
             SessionOutcome::Unavailable(unavailable) => (
                 Self::Unavailable {
-                    message: error_chain(unavailable.error()),
+                    // The cause itself: the outcome already says "unavailable".
+                    message: unavailable
+                        .source()
+                        .map_or_else(|| unavailable.to_string(), error_chain),
                 },
                 EXIT_UNAVAILABLE,
             ),
@@ -188,13 +191,7 @@ fn error_chain(error: &(dyn Error + 'static)) -> String {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if std::env::var_os("RUST_LOG").is_some() {
-        tracing_subscriber::fmt()
-            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-            .with_writer(std::io::stderr)
-            .with_ansi(std::io::stderr().is_terminal())
-            .init();
-    }
+    ssr_session_example_support::site::init_logging();
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
