@@ -23,6 +23,11 @@ ssr_session::requirement!(
     pub EmailVerified = email_verified()
 );
 
+ssr_session::requirement!(
+    /// The `admin` role, fetched recently (see `site::fresh_admin`).
+    pub FreshAdmin = site::fresh_admin()
+);
+
 /// An HTML page, with the site's `Content-Security-Policy` if it has one.
 fn html(site: &Site, body: String) -> HttpResponse {
     let mut response = HttpResponse::Ok();
@@ -52,6 +57,14 @@ async fn admin(site: web::Data<Site>, session: Session) -> HttpResponse {
 
 async fn verified(site: web::Data<Site>, session: Require<EmailVerified>) -> HttpResponse {
     html(&site, site::verified_page(&session))
+}
+
+async fn reports(site: web::Data<Site>, session: Require<FreshAdmin>) -> HttpResponse {
+    html(&site, site::reports_page(&session))
+}
+
+async fn admin_api(session: Session) -> HttpResponse {
+    HttpResponse::Ok().json(serde_json::json!({ "userId": session.user_id(), "admin": true }))
 }
 
 async fn settings(site: web::Data<Site>, session: Session) -> HttpResponse {
@@ -120,12 +133,20 @@ pub async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
             .route("/dashboard", web::get().to(dashboard))
             .route("/optional", web::get().to(optional))
             .route("/verified", web::get().to(verified))
+            .route("/reports", web::get().to(reports))
             .service(
                 web::scope("/admin")
                     .wrap(SessionMiddleware::required(
                         config.clone().require(has_role(site::ADMIN_ROLE)),
                     ))
                     .route("", web::get().to(admin)),
+            )
+            .service(
+                web::scope("/api/admin")
+                    .wrap(SessionMiddleware::required(
+                        config.clone().require(has_role(site::ADMIN_ROLE)),
+                    ))
+                    .route("", web::get().to(admin_api)),
             )
             .service(
                 web::scope("/account")

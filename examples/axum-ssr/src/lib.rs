@@ -18,6 +18,8 @@
 //! | `/optional` | optional (`Option<Session>`) | a greeting for anonymous or signed-in users |
 //! | `/admin` | a group behind `SessionLayer::required`, role `admin` | the admin page, or `403` |
 //! | `/verified` | `Require<EmailVerified>` | the page, or `403` |
+//! | `/reports` | `Require<FreshAdmin>`: role `admin` fetched within `--claims-max-age-secs` | the page; a stale role asks for a refresh |
+//! | `/api/admin` | behind `SessionLayer::required`, role `admin` | JSON, or `403 {"message":"invalid claim",…}` |
 //! | `/account/settings` | a nested group behind `SessionLayer::required` | a form posting to itself |
 //! | `/api/props/dashboard` | props | `{"userId":…}` or `{"fromSupertokens":"needs-refresh"}` |
 //! | `/api/me` | required | `{"userId":…}` |
@@ -43,6 +45,11 @@ ssr_session::requirement!(
     pub EmailVerified = email_verified()
 );
 
+ssr_session::requirement!(
+    /// The `admin` role, fetched recently (see `site::fresh_admin`).
+    pub FreshAdmin = site::fresh_admin()
+);
+
 async fn home() -> Html<String> {
     Html(site::home_page())
 }
@@ -65,6 +72,15 @@ async fn admin(session: Session) -> Html<String> {
 
 async fn verified(session: Require<EmailVerified>) -> Html<String> {
     Html(site::verified_page(&session))
+}
+
+async fn reports(session: Require<FreshAdmin>) -> Html<String> {
+    Html(site::reports_page(&session))
+}
+
+/// The admin API: a data request refused with SuperTokens' `403 invalid claim`.
+async fn admin_api(session: Session) -> Json<Value> {
+    Json(json!({ "userId": session.user_id(), "admin": true }))
 }
 
 async fn settings(session: Session) -> Html<String> {
@@ -134,11 +150,13 @@ pub fn router(site: Site) -> Router {
     let site = Arc::new(site);
     // A route group of its own: the layer refuses every request without a
     // session that has the admin role, before any handler runs.
+    let admins = config.clone().require(has_role(site::ADMIN_ROLE));
     let admin_area = Router::new()
         .route("/", get(admin))
-        .layer(SessionLayer::required(
-            config.clone().require(has_role(site::ADMIN_ROLE)),
-        ));
+        .layer(SessionLayer::required(admins.clone()));
+    let admin_api_group = Router::new()
+        .route("/", get(admin_api))
+        .layer(SessionLayer::required(admins));
     let account = Router::new()
         .route("/settings", get(settings).post(save_settings))
         .layer(SessionLayer::required(config.clone()));
@@ -147,6 +165,8 @@ pub fn router(site: Site) -> Router {
         .route("/dashboard", get(dashboard))
         .route("/optional", get(optional))
         .route("/verified", get(verified))
+        .route("/reports", get(reports))
+        .nest("/api/admin", admin_api_group)
         .route("/api/props/dashboard", get(dashboard_props))
         .route("/api/me", get(me))
         .nest("/admin", admin_area)

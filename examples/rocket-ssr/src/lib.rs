@@ -32,6 +32,11 @@ ssr_session::requirement!(
     pub EmailVerified = email_verified()
 );
 
+ssr_session::requirement!(
+    /// The `admin` role, fetched recently (see `site::fresh_admin`).
+    pub FreshAdmin = site::fresh_admin()
+);
+
 #[rocket::get("/")]
 fn home() -> RawHtml<String> {
     RawHtml(site::home_page())
@@ -50,6 +55,17 @@ fn optional(session: OptionalSession) -> RawHtml<String> {
 #[rocket::get("/admin")]
 fn admin(session: Require<Admin>) -> RawHtml<String> {
     RawHtml(site::admin_page(&session))
+}
+
+#[rocket::get("/reports")]
+fn reports(session: Require<FreshAdmin>) -> RawHtml<String> {
+    RawHtml(site::reports_page(&session))
+}
+
+#[rocket::get("/api/admin")]
+fn admin_api(session: Require<Admin>) -> (ContentType, String) {
+    let body = serde_json::json!({ "userId": session.user_id(), "admin": true });
+    (ContentType::JSON, body.to_string())
 }
 
 #[rocket::get("/verified")]
@@ -146,6 +162,8 @@ fn app(options: &Options, bound: SocketAddr) -> Result<Rocket<Build>, site::Setu
                 dashboard,
                 optional,
                 admin,
+                admin_api,
+                reports,
                 verified,
                 settings,
                 save_settings,

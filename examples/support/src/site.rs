@@ -3,12 +3,14 @@
 //! to the embedded dev issuer.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
 
 use axum::body::Body;
 use ssr_session::{
-    ClaimValidationError, DefaultResponses, InvalidToken, JwksKeyProvider, NeedsRefreshReason,
-    RequestInfo, Respond, ResponseData, Session, SessionConfig, SuperTokensClaims, Unavailable,
-    Verifier,
+    ClaimValidationError, DefaultResponses, InvalidToken, JwksKeyProvider, MemoryRevocations,
+    NeedsRefreshReason, RequestInfo, Respond, ResponseData, Session, SessionConfig,
+    SuperTokensClaims, Unavailable, Verifier,
 };
 use tower::ServiceExt as _;
 
@@ -34,6 +36,25 @@ pub struct Options {
     /// `Content-Security-Policy: script-src 'nonce-…'` (for the CSP tests).
     #[arg(long, env = "SSR_SESSION_CSP_NONCE")]
     pub csp_nonce: Option<String>,
+    /// How old the `admin` role may be on `/reports` (seconds since the backend fetched it)
+    /// before the page asks for a refresh.
+    #[arg(long, env = "SSR_SESSION_CLAIMS_MAX_AGE_SECS", default_value_t = 300)]
+    pub claims_max_age_secs: u64,
+}
+
+/// `--claims-max-age-secs`, once the site is set up (a requirement named in a route's
+/// signature is a type, so it reads its setting from here).
+static CLAIMS_MAX_AGE_SECS: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+
+/// `/reports`' requirement: the `admin` role, fetched at most `--claims-max-age-secs` ago;
+/// a role too old (or missing) asks for a refresh, which helps when the backend fetches
+/// claims again while refreshing (the dev issuer's `claims-on-refresh=refetch`).
+pub fn fresh_admin() -> ssr_session::supertokens::ClaimCheck {
+    let max_age = CLAIMS_MAX_AGE_SECS.get().copied().unwrap_or(300);
+    ssr_session::supertokens::ROLES
+        .includes(ADMIN_ROLE)
+        .max_age_secs(max_age)
+        .refresh_if_stale()
 }
 
 /// The session setup of a running example.
@@ -55,6 +76,7 @@ pub type SetupError = Box<dyn std::error::Error + Send + Sync>;
 impl Site {
     /// Sets the site up for the address it is actually served on.
     pub fn new(options: &Options, bound: SocketAddr) -> Result<Self, SetupError> {
+        let _ = CLAIMS_MAX_AGE_SECS.set(options.claims_max_age_secs);
         let mut responses = DefaultResponses::default();
         if let Some(nonce) = &options.csp_nonce {
             responses = responses.csp_nonce(nonce.clone());
@@ -86,7 +108,19 @@ impl Site {
                 // would from a real auth server: no shortcut around the JWKS path.
                 let keys =
                     JwksKeyProvider::builder(&format!("{origin}/auth/jwt/jwks.json")).build()?;
-                let verifier = Verifier::builder(keys).issuer(issuer.issuer()).build()?;
+                // Sign-outs reach pages at once: the issuer records each revocation in
+                // the list the verifier consults on every request.
+                let lifetime = u64::try_from(options.access_token_secs.max(1)).unwrap_or(1);
+                let revocations = Arc::new(MemoryRevocations::new(Duration::from_secs(lifetime)));
+                let sink = revocations.clone();
+                issuer.set_revocation_sink(Arc::new(move |revocation| {
+                    sink.apply(&revocation, ssr_session::testing::now_secs());
+                    Box::pin(std::future::ready(()))
+                }));
+                let verifier = Verifier::builder(keys)
+                    .issuer(issuer.issuer())
+                    .revocation_list(revocations)
+                    .build()?;
                 (verifier, Some(issuer))
             }
         };
@@ -216,6 +250,17 @@ pub fn admin_page(session: &Session<SuperTokensClaims>) -> String {
         "Admin",
         &format!(
             "<h1>Admin</h1>\n<p>Welcome, administrator <strong id=\"user-id\">{}</strong>.</p>",
+            escape(session.user_id())
+        ),
+    )
+}
+
+/// `/reports`: for sessions whose `admin` role is fresh.
+pub fn reports_page(session: &Session<SuperTokensClaims>) -> String {
+    page(
+        "Reports",
+        &format!(
+            "<h1>Reports</h1>\n<p>Fresh admin role for <strong id=\"user-id\">{}</strong>.</p>",
             escape(session.user_id())
         ),
     )

@@ -13,8 +13,16 @@
 //! | `GET /auth/dev/signin?userId=&redirectTo=` | `303` to `redirectTo`, session cookies set |
 //! | `POST /auth/dev/signin` (JSON or form `userId`) | `200 {"status":"OK","userId":..}`, cookies set |
 //! | `POST /auth/session/refresh` | `200 {}` + new cookies, or `401 {"message":"unauthorised"}` |
-//! | `POST /auth/signout` | `200 {"status":"OK"}`, session revoked, cookies cleared |
-//! | `GET /auth?redirectToPath=` | a login page linking to the sign-in route |
+//! | `POST /auth/signout` | `200 {"status":"OK"}`, session revoked (refresh tokens, and the access token through the revocation sink), cookies cleared |
+//! | `POST /auth/signout-everywhere` | `200 {"status":"OK"}`: every session of the request's user revoked, cookies cleared |
+//! | `GET /auth?redirectToPath=` | a login page: user id, roles, permissions, verified email, tenant |
+//!
+//! Sign-in takes the user's SDK claims as parameters (query or body):
+//! `roles=admin,editor`, `permissions=read,write`, `emailVerified=true|false`, `tenant=acme`.
+//! They are stored as the user's claims (the "database"), and put in the session's
+//! tokens as SuperTokens does: `st-role` / `st-perm` / `st-ev` as `{"v": …, "t": <ms>}`, the
+//! tenant as `tId`. A refresh carries the session's claims over unchanged, as supertokens-node
+//! does, unless `claims-on-refresh` is `refetch`.
 //!
 //! Test controls, for tests that run an example app as a subprocess (dev only, like the rest):
 //!
@@ -27,6 +35,9 @@
 //! | `GET /auth/dev/access-tokens` | the request's `sAccessToken` cookies in the order sent, decoded without verification: `{"tokens":[{"sub","exp","kid"}..]}` |
 //! | `POST /auth/dev/jwks-outage?on=true\|false` | `200 {"jwksOutage":..}`; while on, the JWKS route answers `503` (the soak's injected outage) |
 //! | `GET /auth/dev/expired-token?userId=` | `200`, a correctly signed access token that expired a minute ago, as text |
+//! | `POST /auth/dev/rotate` | `200 {"kid":..}`: a new key, published and signing at once (an issuer that does not publish ahead) |
+//! | `POST /auth/dev/user-claims?userId=&roles=..` | `200`: the user's stored claims replaced (what a refetch finds) |
+//! | `POST /auth/dev/claims-on-refresh?mode=keep\|refetch` | `200 {"claimsOnRefresh":..}`: `refetch` makes a refresh read the stored claims again, with a new fetch time |
 //!
 //! Not a security boundary: anyone can sign in as anyone. Never expose it beyond localhost.
 
@@ -127,6 +138,82 @@ impl RefreshMode {
     }
 }
 
+/// A user's SuperTokens SDK claims, as sign-in parameters and as stored.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Deserialize)]
+pub struct UserClaims {
+    /// Roles (`st-role`), comma-separated in parameters.
+    #[serde(default, deserialize_with = "comma_list")]
+    pub roles: Option<Vec<String>>,
+    /// Permissions (`st-perm`), comma-separated in parameters.
+    #[serde(default, deserialize_with = "comma_list")]
+    pub permissions: Option<Vec<String>>,
+    /// Whether the email is verified (`st-ev`).
+    #[serde(default, rename = "emailVerified", deserialize_with = "flag")]
+    pub email_verified: Option<bool>,
+    /// The tenant (`tId`; `public` when absent).
+    #[serde(default)]
+    pub tenant: Option<String>,
+}
+
+impl UserClaims {
+    /// `true` when no claim is set.
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
+fn comma_list<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::Error> {
+    let raw: Option<String> = serde::Deserialize::deserialize(d)?;
+    Ok(raw.map(|raw| {
+        raw.split(',')
+            .map(str::trim)
+            .filter(|item| !item.is_empty())
+            .map(str::to_owned)
+            .collect()
+    }))
+}
+
+fn flag<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+    let raw: Option<String> = serde::Deserialize::deserialize(d)?;
+    Ok(raw.and_then(|raw| match raw.as_str() {
+        "true" | "on" | "1" => Some(true),
+        "false" | "off" | "0" => Some(false),
+        _ => None,
+    }))
+}
+
+/// Whether a refresh carries the session's claims over (`Keep`, as supertokens-node does)
+/// or reads the user's stored claims again with a new fetch time (`Refetch`, a backend that
+/// refetches claims while refreshing).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ClaimsOnRefresh {
+    /// The claims (and their fetch times) of the session, unchanged.
+    #[default]
+    Keep,
+    /// The user's stored claims, fetched now.
+    Refetch,
+}
+
+/// Where the issuer reports revocations (sign-out, sign-out everywhere): the app's
+/// revocation list. The future completes once the revocation is recorded.
+pub type RevocationSink = Arc<
+    dyn Fn(
+            ssr_session::Revocation,
+        ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>
+        + Send
+        + Sync,
+>;
+
+/// What a session's tokens carry besides the user id.
+#[derive(Clone, Debug)]
+struct SessionRecord {
+    user_id: String,
+    handle: String,
+    claims: UserClaims,
+    /// When the claims were fetched (ms): their `t`.
+    claims_fetched_ms: i64,
+}
+
 /// What a sign-in or a refresh hands to the browser.
 #[derive(Clone, Debug)]
 pub struct DevSession {
@@ -157,6 +244,8 @@ struct Inner {
     rogue_key: OnceLock<TestKey>,
     /// While set, the JWKS route answers 503 (an injected outage).
     jwks_outage: AtomicBool,
+    refetch_claims: AtomicBool,
+    revocations: Mutex<Option<RevocationSink>>,
 }
 
 struct State {
@@ -164,8 +253,10 @@ struct State {
     /// Published keys, oldest first; the last one signs. Never empty.
     keys: Vec<TestKey>,
     last_kid_ms: i64,
-    /// Live refresh token → (user id, session handle).
-    refresh_tokens: HashMap<String, (String, String)>,
+    /// Live refresh token → its session.
+    refresh_tokens: HashMap<String, SessionRecord>,
+    /// The users' stored claims (what a refetch finds).
+    users: HashMap<String, UserClaims>,
 }
 
 impl DevIssuer {
@@ -179,6 +270,7 @@ impl DevIssuer {
             keys: vec![key],
             last_kid_ms: ms,
             refresh_tokens: HashMap::new(),
+            users: HashMap::new(),
         };
         DevIssuer {
             inner: Arc::new(Inner {
@@ -190,6 +282,8 @@ impl DevIssuer {
                 refresh_mode: AtomicU8::new(RefreshMode::Normal.to_u8()),
                 rogue_key: OnceLock::new(),
                 jwks_outage: AtomicBool::new(false),
+                refetch_claims: AtomicBool::new(false),
+                revocations: Mutex::new(None),
             }),
         }
     }
@@ -236,21 +330,88 @@ impl DevIssuer {
     /// A valid access token for `user_id`, signed with the current key. No refresh token is
     /// created; see [`mint_session`](Self::mint_session) for that.
     pub fn mint_access_token(&self, user_id: &str) -> String {
-        let handle = session_handle();
-        self.access_token(user_id, &handle, self.inner.config.access_token_secs, None)
+        let record = self.new_record(user_id, None);
+        self.access_token(&record, self.inner.config.access_token_secs, None)
             .0
     }
 
     /// An access token for `user_id` that expired a minute ago (correctly signed).
     pub fn mint_expired_access_token(&self, user_id: &str) -> String {
-        let handle = session_handle();
-        self.access_token(user_id, &handle, -60, None).0
+        let record = self.new_record(user_id, None);
+        self.access_token(&record, -60, None).0
     }
 
     /// Starts a session for `user_id`: an access token and a live refresh token.
     pub fn mint_session(&self, user_id: &str) -> DevSession {
+        self.sign_in(user_id, None)
+    }
+
+    /// Signs `user_id` in. With `claims`, they become the user's stored claims first;
+    /// without, the stored ones (if any) go in the session.
+    pub fn sign_in(&self, user_id: &str, claims: Option<UserClaims>) -> DevSession {
+        let record = self.new_record(user_id, claims);
         let lifetime = self.inner.config.access_token_secs;
-        self.issue(user_id, &session_handle(), lifetime, None)
+        self.issue(record, lifetime, None)
+    }
+
+    /// Replaces the stored claims of `user_id` (what a refetch finds).
+    pub fn set_user_claims(&self, user_id: &str, claims: UserClaims) {
+        self.state().users.insert(user_id.to_owned(), claims);
+    }
+
+    /// Sets whether a refresh fetches the user's claims again (see [`ClaimsOnRefresh`]).
+    pub fn set_claims_on_refresh(&self, mode: ClaimsOnRefresh) {
+        let refetch = mode == ClaimsOnRefresh::Refetch;
+        self.inner.refetch_claims.store(refetch, Ordering::SeqCst);
+    }
+
+    /// Whether a refresh fetches the user's claims again.
+    pub fn claims_on_refresh(&self) -> ClaimsOnRefresh {
+        if self.inner.refetch_claims.load(Ordering::SeqCst) {
+            ClaimsOnRefresh::Refetch
+        } else {
+            ClaimsOnRefresh::Keep
+        }
+    }
+
+    /// Sends every revocation (sign-out, sign-out everywhere) to `sink` from now on.
+    pub fn set_revocation_sink(&self, sink: RevocationSink) {
+        *self
+            .inner
+            .revocations
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(sink);
+    }
+
+    /// Reports `revocation` to the sink, if there is one, and waits for it.
+    async fn report(&self, revocation: ssr_session::Revocation) {
+        let sink = self
+            .inner
+            .revocations
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone();
+        if let Some(sink) = sink {
+            sink(revocation).await;
+        }
+    }
+
+    /// A new session's record: `claims` stored as the user's if given.
+    fn new_record(&self, user_id: &str, claims: Option<UserClaims>) -> SessionRecord {
+        let mut state = self.state();
+        let claims = match claims {
+            Some(claims) => {
+                state.users.insert(user_id.to_owned(), claims.clone());
+                claims
+            }
+            None => state.users.get(user_id).cloned().unwrap_or_default(),
+        };
+        SessionRecord {
+            user_id: user_id.to_owned(),
+            handle: session_handle(),
+            claims,
+            claims_fetched_ms: now_ms(),
+        }
     }
 
     /// The JWKS document currently published.
@@ -271,8 +432,9 @@ impl DevIssuer {
         token.sign(&self.current_key())
     }
 
-    /// Adds a new signing key (`kid` `d-<ms>`); older keys stay in the JWKS until
-    /// [`retire_old_keys`](Self::retire_old_keys).
+    /// Adds a new signing key (`kid` `d-<ms>`), published and signing at once (an issuer
+    /// that does not publish ahead, unlike SuperTokens' core); older keys stay in the JWKS
+    /// until [`retire_old_keys`](Self::retire_old_keys).
     pub fn rotate_keys(&self) {
         // Key generation (RSA: tens of ms) happens outside the lock.
         let candidate_ms = now_ms();
@@ -345,26 +507,53 @@ impl DevIssuer {
 
     /// Consumes `refresh_token` if it is live and continues its session with new tokens.
     fn refresh(&self, refresh_token: &str) -> Option<DevSession> {
-        let (user_id, handle) = self.state().refresh_tokens.remove(refresh_token)?;
+        let mut record = self.state().refresh_tokens.remove(refresh_token)?;
+        if self.claims_on_refresh() == ClaimsOnRefresh::Refetch {
+            record.claims = self
+                .state()
+                .users
+                .get(&record.user_id)
+                .cloned()
+                .unwrap_or_default();
+            record.claims_fetched_ms = now_ms();
+        }
         let lifetime = self.inner.config.access_token_secs;
         let session = match self.refresh_mode() {
-            RefreshMode::Normal => self.issue(&user_id, &handle, lifetime, None),
+            RefreshMode::Normal => self.issue(record, lifetime, None),
             RefreshMode::Unverifiable => {
                 let rogue = self.inner.rogue_key.get_or_init(|| {
                     TestKey::generate(self.inner.config.algorithm, format!("rogue-{}", now_ms()))
                 });
-                self.issue(&user_id, &handle, lifetime, Some(rogue))
+                self.issue(record, lifetime, Some(rogue))
             }
-            RefreshMode::Expired => self.issue(&user_id, &handle, -60, None),
+            RefreshMode::Expired => self.issue(record, -60, None),
         };
         Some(session)
     }
 
-    /// Ends the session `session_handle` (revokes its refresh tokens).
-    fn revoke_session(&self, session_handle: &str) {
+    /// Ends the session `session_handle`: its refresh tokens, and its access tokens at the
+    /// app through the revocation sink.
+    async fn sign_out_session(&self, session_handle: &str) {
         self.state()
             .refresh_tokens
-            .retain(|_, (_, handle)| handle != session_handle);
+            .retain(|_, record| record.handle != session_handle);
+        let revocation = ssr_session::Revocation::Session {
+            handle: session_handle.to_owned(),
+        };
+        self.report(revocation).await;
+    }
+
+    /// Ends every session of `user_id`: refresh tokens, and (through the revocation sink)
+    /// every access token issued up to now, this second included.
+    async fn sign_out_everywhere(&self, user_id: &str) {
+        self.state()
+            .refresh_tokens
+            .retain(|_, record| record.user_id != user_id);
+        let revocation = ssr_session::Revocation::User {
+            user_id: user_id.to_owned(),
+            before: now_ms() / 1000 + 1,
+        };
+        self.report(revocation).await;
     }
 
     /// The session handle a refresh token belongs to, if it is live.
@@ -373,45 +562,57 @@ impl DevIssuer {
         state
             .refresh_tokens
             .get(refresh_token)
-            .map(|(_, handle)| handle.clone())
+            .map(|record| record.handle.clone())
     }
 
     /// Signs an access token with `key` (default: the current key) and starts a refresh token.
     fn issue(
         &self,
-        user_id: &str,
-        handle: &str,
+        record: SessionRecord,
         lifetime_secs: i64,
         key: Option<&TestKey>,
     ) -> DevSession {
-        let (access_token, payload) = self.access_token(user_id, handle, lifetime_secs, key);
+        let (access_token, payload) = self.access_token(&record, lifetime_secs, key);
         let refresh_token = testing::random_hex(32);
-        self.state().refresh_tokens.insert(
-            refresh_token.clone(),
-            (user_id.to_owned(), handle.to_owned()),
-        );
+        let user_id = record.user_id.clone();
+        self.state()
+            .refresh_tokens
+            .insert(refresh_token.clone(), record);
         let exp_ms = payload["exp"].as_i64().unwrap_or_default() * 1000;
         let front = json!({ "uid": user_id, "ate": exp_ms, "up": payload });
         DevSession {
-            user_id: user_id.to_owned(),
+            user_id,
             access_token,
             refresh_token,
             front_token: STANDARD.encode(front.to_string()),
         }
     }
 
-    /// Signs a v5 access token; returns it with its payload.
+    /// Signs a v5 access token for `record`; returns it with its payload.
     fn access_token(
         &self,
-        user_id: &str,
-        handle: &str,
+        record: &SessionRecord,
         lifetime_secs: i64,
         key: Option<&TestKey>,
     ) -> (String, Value) {
         let key = key.cloned().unwrap_or_else(|| self.current_key());
-        let builder = TokenBuilder::supertokens(user_id, lifetime_secs)
+        let mut builder = TokenBuilder::supertokens(&record.user_id, lifetime_secs)
             .claim("iss", self.issuer())
-            .claim("sessionHandle", handle);
+            .claim("sessionHandle", record.handle.as_str());
+        let t = record.claims_fetched_ms;
+        let claims = &record.claims;
+        if let Some(roles) = &claims.roles {
+            builder = builder.claim("st-role", json!({ "v": roles, "t": t }));
+        }
+        if let Some(permissions) = &claims.permissions {
+            builder = builder.claim("st-perm", json!({ "v": permissions, "t": t }));
+        }
+        if let Some(verified) = claims.email_verified {
+            builder = builder.claim("st-ev", json!({ "v": verified, "t": t }));
+        }
+        if let Some(tenant) = &claims.tenant {
+            builder = builder.claim("tId", tenant.as_str());
+        }
         let payload = Value::Object(builder.claims().clone());
         (builder.sign(&key), payload)
     }

@@ -26,7 +26,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{DevIssuer, DevSession, RefreshMode};
+use super::{ClaimsOnRefresh, DevIssuer, DevSession, RefreshMode, UserClaims};
 
 const FRONT_TOKEN: HeaderName = HeaderName::from_static("front-token");
 const EXPOSE_HEADERS: HeaderName = HeaderName::from_static("access-control-expose-headers");
@@ -48,6 +48,16 @@ pub(super) fn router(issuer: DevIssuer) -> Router {
         )
         .route(&format!("{base}/session/refresh"), post(refresh))
         .route(&format!("{base}/signout"), post(sign_out))
+        .route(
+            &format!("{base}/signout-everywhere"),
+            post(sign_out_everywhere),
+        )
+        .route(&format!("{base}/dev/rotate"), post(rotate))
+        .route(&format!("{base}/dev/user-claims"), post(set_user_claims))
+        .route(
+            &format!("{base}/dev/claims-on-refresh"),
+            post(set_claims_on_refresh),
+        )
         .route(login, get(login_page))
         .route(&format!("{base}/dev/revoke-all"), post(revoke_all))
         .route(&format!("{base}/dev/refresh-mode"), post(set_refresh_mode))
@@ -77,6 +87,13 @@ struct SignInQuery {
     user_id: Option<String>,
     #[serde(rename = "redirectTo")]
     redirect_to: Option<String>,
+    #[serde(flatten)]
+    claims: UserClaims,
+}
+
+/// `Some` when the sign-in named any claim: those become the user's claims.
+fn given(claims: UserClaims) -> Option<UserClaims> {
+    (!claims.is_empty()).then_some(claims)
 }
 
 async fn sign_in_redirect(
@@ -91,7 +108,7 @@ async fn sign_in_redirect(
         .as_deref()
         .and_then(same_origin_path)
         .unwrap_or("/");
-    let session = issuer.mint_session(user_id);
+    let session = issuer.sign_in(user_id, given(query.claims));
     let mut headers = session_headers(&issuer, &session);
     headers.insert(
         LOCATION,
@@ -104,6 +121,8 @@ async fn sign_in_redirect(
 struct SignInBody {
     #[serde(rename = "userId")]
     user_id: Option<String>,
+    #[serde(flatten)]
+    claims: UserClaims,
 }
 
 async fn sign_in_api(State(issuer): State<DevIssuer>, request: Request) -> Response {
@@ -130,7 +149,7 @@ async fn sign_in_api(State(issuer): State<DevIssuer>, request: Request) -> Respo
     let Some(user_id) = valid_user_id(body.user_id.as_deref()) else {
         return message(StatusCode::BAD_REQUEST, "invalid userId");
     };
-    let session = issuer.mint_session(user_id);
+    let session = issuer.sign_in(user_id, given(body.claims));
     let headers = session_headers(&issuer, &session);
     (headers, Json(json!({ "status": "OK", "userId": user_id }))).into_response()
 }
@@ -153,9 +172,54 @@ async fn sign_out(State(issuer): State<DevIssuer>, headers: HeaderMap) -> Respon
         cookie(&headers, REFRESH_COOKIE).and_then(|t| issuer.session_of_refresh_token(t));
     let from_access = cookie(&headers, ACCESS_COOKIE).and_then(session_handle_of);
     for handle in from_refresh.into_iter().chain(from_access) {
-        issuer.revoke_session(&handle);
+        issuer.sign_out_session(&handle).await;
     }
     (cleared_headers(&issuer), Json(json!({ "status": "OK" }))).into_response()
+}
+
+/// Signs the request's user out of every session (found through the access token, which
+/// only a signed-in browser has; dev only: the token is not verified here).
+async fn sign_out_everywhere(State(issuer): State<DevIssuer>, headers: HeaderMap) -> Response {
+    let user = cookie(&headers, ACCESS_COOKIE).and_then(|token| claim_of(token, "sub"));
+    let Some(user_id) = user else {
+        return message(StatusCode::UNAUTHORIZED, "unauthorised");
+    };
+    issuer.sign_out_everywhere(&user_id).await;
+    (cleared_headers(&issuer), Json(json!({ "status": "OK" }))).into_response()
+}
+
+async fn rotate(State(issuer): State<DevIssuer>) -> Response {
+    issuer.rotate_keys();
+    no_store(json!({ "kid": issuer.current_kid() }))
+}
+
+async fn set_user_claims(
+    State(issuer): State<DevIssuer>,
+    Query(query): Query<SignInQuery>,
+) -> Response {
+    let Some(user_id) = valid_user_id(query.user_id.as_deref()) else {
+        return message(StatusCode::BAD_REQUEST, "invalid userId");
+    };
+    issuer.set_user_claims(user_id, query.claims);
+    no_store(json!({ "status": "OK" }))
+}
+
+#[derive(Deserialize)]
+struct ClaimsOnRefreshQuery {
+    mode: String,
+}
+
+async fn set_claims_on_refresh(
+    State(issuer): State<DevIssuer>,
+    Query(query): Query<ClaimsOnRefreshQuery>,
+) -> Response {
+    let mode = match query.mode.as_str() {
+        "keep" => ClaimsOnRefresh::Keep,
+        "refetch" => ClaimsOnRefresh::Refetch,
+        _ => return message(StatusCode::BAD_REQUEST, "mode must be keep or refetch"),
+    };
+    issuer.set_claims_on_refresh(mode);
+    no_store(json!({ "claimsOnRefresh": query.mode }))
 }
 
 #[derive(Deserialize)]
@@ -178,7 +242,11 @@ async fn login_page(
         "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>Dev sign-in</title></head>\n\
          <body><h1>Dev sign-in</h1>\n<p>Development issuer: any user id signs in.</p>\n\
          <form method=\"get\" action=\"{action}\">\n\
-         <label>User id <input name=\"userId\" value=\"{DEFAULT_USER}\"></label>\n\
+         <p><label>User id <input name=\"userId\" value=\"{DEFAULT_USER}\"></label></p>\n\
+         <p><label>Roles <input name=\"roles\" placeholder=\"admin,editor\"></label></p>\n\
+         <p><label>Permissions <input name=\"permissions\" placeholder=\"read,write\"></label></p>\n\
+         <p><label><input type=\"checkbox\" name=\"emailVerified\" value=\"true\"> Email verified</label></p>\n\
+         <p><label>Tenant <input name=\"tenant\" placeholder=\"public\"></label></p>\n\
          <input type=\"hidden\" name=\"redirectTo\" value=\"{target}\">\n\
          <button type=\"submit\">Sign in</button>\n</form>\n<p>Then back to <code>{target}</code>.</p>\n\
          </body></html>\n",
@@ -362,9 +430,14 @@ fn cookies<'a, 'n>(
 /// The `sessionHandle` claim of an access token (unverified: only used to find our own
 /// session, and a forged one can only end the session it names).
 fn session_handle_of(token: &str) -> Option<String> {
+    claim_of(token, "sessionHandle")
+}
+
+/// A string claim of a token, read without verification.
+fn claim_of(token: &str, name: &str) -> Option<String> {
     let payload = URL_SAFE_NO_PAD.decode(token.split('.').nth(1)?).ok()?;
     let claims: Value = serde_json::from_slice(&payload).ok()?;
-    claims.get("sessionHandle")?.as_str().map(str::to_owned)
+    claims.get(name)?.as_str().map(str::to_owned)
 }
 
 /// `userId` or the default; `None` if empty, over 256 bytes or with control characters.
