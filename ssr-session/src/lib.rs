@@ -48,15 +48,27 @@
 //! | no token, or an empty one | needs refresh (*missing*) |
 //! | larger than 16 KiB, not a compact JWS, any `crit` header | invalid (*too large*, *malformed*) |
 //! | `alg` `none`, HMAC with a public key, not allowed by the key or the allow-list | invalid (*algorithm not allowed*) |
-//! | `kid` unknown even after a refetch / several keys fit | invalid (*unknown key* / *ambiguous key*) |
+//! | `kid` unknown in a key set fetched after the request arrived / several keys fit | invalid (*unknown key* / *ambiguous key*) |
 //! | signature wrong | invalid (*bad signature*), even when also expired |
 //! | `iss` / `aud` / `nbf` / `sub` / `exp` type wrong | invalid (*claim*) |
 //! | valid but for `exp` | needs refresh (*expired*) |
-//! | a claim validator refuses | invalid (*claim*, validators): SuperTokens' 403 |
-//! | key source down, no usable cached key | unavailable |
+//! | the session was revoked ([`RevocationList`]) | invalid (*revoked*) |
+//! | a claim validator or requirement refuses | invalid (*claim*, validators): SuperTokens' 403 |
+//! | key source down, no usable cached key; revocation list too stale | unavailable |
 //!
 //! Keys come only from your [`KeyProvider`]; the token's `jku`, `x5u`,
 //! `jwk` and `x5c` are never used. The algorithm is decided by the key.
+//!
+//! # Entry points
+//!
+//! The adapters' extractors, guards, layers and middleware all run one
+//! pipeline, [`SessionConfig::extract`] / [`SessionConfig::guard`]: the
+//! request's outcome (memoised per request, or a verified-token cache hit,
+//! or verified now), the configuration's [requirements](SessionConfig::require)
+//! and the route's own, then the value ([`Extract`]) or a [`Refusal`]
+//! carrying the rendered answer. An adapter supplies a [`RequestContext`]
+//! and converts the answer; [`DefaultResponses`] renders SuperTokens'
+//! answers, choosing HTML (a navigation: `Accept: text/html`) or JSON.
 //!
 //! # Defaults
 //!
@@ -65,59 +77,74 @@
 //! | token sources | `sAccessToken` cookie, then `Authorization: Bearer` ([`SourceChain::supertokens`]) |
 //! | token size cap | 16 KiB |
 //! | leeway on `exp` / `nbf` | 0 s |
+//! | `iss` / `aud` | not checked unless [`VerifierBuilder::issuer`] / [`VerifierBuilder::audience`] |
 //! | unknown `kid` | invalid ([`UnknownKeyPolicy`]) |
 //! | JWKS cache TTL | `Cache-Control: max-age` clamped to the builder's bounds (max 10 min) |
-//! | JWKS refetch on unknown `kid` | at most once per 30 s cooldown, single-flight |
+//! | JWKS refetch on unknown `kid` | `kid` unknown only when a set fetched after the lookup arrived lacks it; such fetches at most one per 1 s ([`JwksKeyProviderBuilder::unknown_kid_interval`]), single-flight; a lookup waits at most 1 s + the fetch timeout |
+//! | JWKS lookups waiting for a fetch | at most 10,000 per provider, then unavailable ([`JwksKeyProviderBuilder::max_waiting_lookups`]) |
+//! | JWKS retry after a failed fetch (keys cached) | every 30 s ([`JwksKeyProviderBuilder::retry_interval`]) |
 //! | JWKS stale-if-error | 1 h |
 //! | JWKS fetch timeout / body cap | 5 s / 1 MiB |
 //! | verified-token cache | on, 10,000 tokens ([`VerifierBuilder::token_cache_capacity`]) |
+//! | claim validators, requirements | none; each runs on every request |
+//! | revocation | none ([`VerifierBuilder::revocation_list`]) |
 //! | responses | [`DefaultResponses`] (SuperTokens-compatible) |
 //!
 //! # The verified-token cache
 //!
 //! SSR pages see the same access token on every navigation until it
-//! expires, so a verifier keeps a bounded cache of *verified* tokens and a
-//! repeat visit skips the signature work. It is on by default
-//! ([`VerifierBuilder::without_token_cache`] turns it off). Why it is safe:
+//! expires, so a verifier keeps a bounded cache of tokens whose signature
+//! and registered claims verified, and a repeat visit skips that work. It
+//! is on by default ([`VerifierBuilder::without_token_cache`] turns it off).
+//!
+//! **What a hit reuses**: the signature check, the key lookup (as long as
+//! the key is still in the key set), and the parsed claims. **What a hit
+//! never reuses**: `exp` and `nbf` (checked against the current time and
+//! leeway on every hit), the [`RevocationList`], the claim validators and
+//! every route or group requirement (all run on every request with the
+//! verification time, [`ValidationContext`]). The cache saves the
+//! signature check, never a policy decision.
+//!
+//! Why it is safe:
 //!
 //! - **Keyed by the exact token.** The key is the token's full bytes;
 //!   entries are found by comparing all of them, so no other token, however
 //!   similar, can hit an entry. (The table's bucketing hash, over the
 //!   token's length and last 32 bytes, which are signature, only spreads
 //!   entries; it never decides a match.)
-//! - **Only valid outcomes are cached**, after every check passed.
-//!   Expired, invalid and unavailable outcomes always take the full path.
-//! - **Time is re-checked on every hit**: `exp` and `nbf` against the
-//!   current time and leeway, so an entry can never outlive its token; the
-//!   entry's TTL is also at most the token's remaining lifetime.
+//! - **Only verified tokens are cached**, after the signature and every
+//!   registered-claim check passed. Expired, forged and unavailable
+//!   outcomes always take the full path.
+//! - **Time is re-checked on every hit**, so an entry can never outlive
+//!   its token; the entry's TTL is also at most the token's remaining
+//!   lifetime.
 //! - **Key removal drops entries.** An entry remembers its key weakly; when
 //!   the key leaves the key set (rotation or revocation at the auth server,
 //!   seen at the next JWKS refresh), the key is dropped and every entry it
-//!   verified misses from then on.
+//!   verified misses from then on. (So a [`KeyProvider`] must hand out the
+//!   same `Arc` for a key; see its docs.)
 //! - **Policy changes drop entries.** A verifier's policy (issuer, audience,
-//!   algorithms, validators) is fixed at build time and the cache belongs to
-//!   one verifier, so a changed policy means a new verifier with an empty cache.
+//!   algorithms) is fixed at build time and the cache belongs to one
+//!   verifier, so a changed policy means a new verifier with an empty cache.
 //! - **Bounded.** At most `capacity` weight units (default 10,000); an entry
 //!   weighs 1 plus 1 per KiB of token, and tokens are capped (16 KiB by
 //!   default), so memory stays bounded whatever the tokens.
 //! - A [`Session`] is one shared allocation: a hit is a reference count,
 //!   the claims are never cloned per hit.
 //!
-//! What it does not change: revocation before `exp` is no more visible
-//! with the cache than without it (a JWT verifier never sees it).
-//!
 //! # Features
 //!
 //! | feature | default | what it gives |
 //! |---|---|---|
 //! | `aws-lc-rs` | yes | signature verification with aws-lc-rs on keys parsed once (required: the only backend) |
-//! | `testing` | no | `testing` (keys, JWKS and tokens of any shape) and `conformance` (the adapters' shared suite) |
+//! | `testing` | no | the `testing` module: keys, JWKS documents and signed tokens of any shape, for your own tests |
 //!
 //! Tokens never appear in logs or `Debug` output: a short [`Fingerprint`]
 //! stands for them. Outcomes are logged at debug level under the
-//! `ssr_session::verify` target.
+//! `ssr_session::verify` target, refusals under `ssr_session::refusal`.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 #[cfg(not(feature = "aws-lc-rs"))]
 compile_error!(
@@ -144,11 +171,6 @@ pub mod supertokens;
 mod token;
 mod validate;
 mod verify;
-
-/// The README's code, compiled and run as a doc test.
-#[cfg(doctest)]
-#[doc = include_str!("../../README.md")]
-struct ReadmeDoctests;
 
 #[cfg(feature = "testing")]
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
