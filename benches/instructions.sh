@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Instructions per request of pipeline/{axum,actix,rocket}/{public,protected},
+# Instructions per request of pipeline/<entry point>/{public,protected},
 # counted by callgrind (deterministic, unlike timings on a shared machine),
 # and protected ÷ public as a throughput ratio. Needs valgrind.
 #   benches/instructions.sh [requests]   (default 10000)
@@ -16,7 +16,7 @@ count() {
 }
 echo "| pipeline | public instr/request | protected instr/request | protected ÷ public throughput |"
 echo "|---|---|---|---|"
-for framework in axum actix rocket; do
+for framework in axum actix rocket axum_layer actix_middleware axum_layer_role actix_middleware_role; do
     public=$(count "$framework" /public)
     protected=$(count "$framework" /dashboard)
     awk -v f="$framework" -v p="$public" -v q="$protected" -v n="$requests" \

@@ -123,6 +123,29 @@ fn benches(c: &mut Criterion) {
         group.finish();
     }
 
+    // A hit judged by one typical claim check (the role the fixture's tokens
+    // carry), run on every request: the cost of a validator on the hit path.
+    {
+        let keys = JwksKeyProvider::builder(&server.url())
+            .client(client.clone())
+            .build()
+            .expect("provider");
+        let verifier = Verifier::builder(keys)
+            .claim_validator(ssr_session::supertokens::has_role(
+                ssr_session_benches::apps::ROLE,
+            ))
+            .build()
+            .expect("verifier");
+        let case = fixture.case("rs256");
+        let headers = request_headers(&case.token);
+        assert!(runtime.block_on(verifier.verify(&headers)).is_valid());
+        let mut group = c.benchmark_group("verify/core_cached_with_role");
+        group.bench_function(case.name, |b| {
+            b.iter(|| poll_once(verifier.verify(black_box(&headers))).is_valid())
+        });
+        group.finish();
+    }
+
     // Finding `sAccessToken` among 20 other cookies.
     {
         let headers = request_headers(&fixture.case("rs256").token);

@@ -9,6 +9,10 @@ use crate::cookie_header;
 /// The user id of the fixture's tokens.
 pub const USER: &str = "bench-user-7f3c9a";
 
+/// The role the fixture's tokens carry (`st-role`), which the `*_role`
+/// entry points require.
+pub const ROLE: &str = "member";
+
 /// Calls one path of an app and returns the response body's length
 /// (asserting status 200).
 pub type App = Box<dyn FnMut(&str) -> usize>;
@@ -19,12 +23,14 @@ pub type Build = fn(&SessionConfig, &[(&'static str, String)]) -> App;
 /// The entry points, by bench name: each framework's extractor or guard on
 /// the protected route, and the route-group forms (axum's layer, actix's
 /// middleware) with the extractor behind them.
-pub const FRAMEWORKS: [(&str, Build); 5] = [
+pub const FRAMEWORKS: [(&str, Build); 7] = [
     ("axum", axum),
     ("actix", actix),
     ("rocket", rocket),
     ("axum_layer", axum_layer),
     ("actix_middleware", actix_middleware),
+    ("axum_layer_role", axum_layer_role),
+    ("actix_middleware_role", actix_middleware_role),
 ];
 
 /// The page both routes render: the protected one with the session's user id.
@@ -100,6 +106,17 @@ pub fn axum_layer(config: &SessionConfig, headers: &[(&'static str, String)]) ->
         .route("/public", get(axum_public))
         .merge(group);
     serve_axum(app, headers)
+}
+
+/// [`axum_layer`] with one role requirement on the group
+/// (`has_role(ROLE)`), checked on every request.
+pub fn axum_layer_role(config: &SessionConfig, headers: &[(&'static str, String)]) -> App {
+    axum_layer(&config.clone().require(ssr_session::supertokens::has_role(ROLE)), headers)
+}
+
+/// [`actix_middleware`] with one role requirement on the scope.
+pub fn actix_middleware_role(config: &SessionConfig, headers: &[(&'static str, String)]) -> App {
+    actix_middleware(&config.clone().require(ssr_session::supertokens::has_role(ROLE)), headers)
 }
 
 /// `Router` + `tower::ServiceExt::oneshot` on a current-thread runtime.

@@ -45,7 +45,11 @@ impl Case {
     /// A fresh key and token for `algorithm`.
     pub fn generate(name: &'static str, algorithm: Algorithm) -> Self {
         let key = TestKey::generate(algorithm, format!("d-{name}-bench"));
-        let token = TokenBuilder::supertokens("bench-user-7f3c9a", TOKEN_LIFETIME_SECS).sign(&key);
+        // With the roles claim a SuperTokens app with the UserRoles recipe carries.
+        let roles = serde_json::json!({"v": [apps::ROLE], "t": ssr_session::testing::now_secs() * 1000});
+        let token = TokenBuilder::supertokens(apps::USER, TOKEN_LIFETIME_SECS)
+            .claim("st-role", roles)
+            .sign(&key);
         Self {
             name,
             algorithm,
