@@ -104,8 +104,8 @@ use actix_web::{
 };
 use serde::de::DeserializeOwned;
 use ssr_session::{
-    ClaimValidator, Extract, Headers, Memo, Mode, Refusal, RequestContext, ResponseData,
-    SessionConfig, SessionOutcome, SessionProps, SuperTokensClaims,
+    ClaimValidator, Extract, Headers, Memo, Refusal, RequestContext, ResponseData, SessionConfig,
+    SessionOutcome, SessionProps, SuperTokensClaims,
 };
 
 ssr_session::__adapter_types!();
@@ -285,68 +285,18 @@ pub fn to_response(data: &ResponseData) -> HttpResponse {
     response.body(data.body.clone())
 }
 
-/// Middleware that puts the [`SessionConfig`] in front of an app or a
-/// scope (`App::wrap`, `Scope::wrap`) and, in the modes that check,
-/// answers for it. The configuration's [requirements](SessionConfig::require)
-/// apply to the whole scope, extractors included.
-///
-/// # Rejections
-/// In [`required`](Self::required) mode every outcome but valid; in
-/// [`optional`](Self::optional) mode expired, invalid and unavailable
-/// sessions; with the core's answers (see the [crate docs](crate#rejections)).
-pub struct SessionMiddleware<C = SuperTokensClaims> {
-    config: SessionConfig<C>,
-    mode: Option<Mode>,
-}
-
-impl<C> Clone for SessionMiddleware<C> {
-    fn clone(&self) -> Self {
-        Self {
-            config: self.config.clone(),
-            mode: self.mode,
-        }
-    }
-}
-
-impl<C> std::fmt::Debug for SessionMiddleware<C> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SessionMiddleware")
-            .field("mode", &self.mode)
-            .finish_non_exhaustive()
-    }
-}
-
-impl<C> SessionMiddleware<C> {
-    /// Provides the configuration to the extractors behind it and checks
-    /// nothing itself.
-    pub fn new(config: SessionConfig<C>) -> Self {
-        Self { config, mode: None }
-    }
-
-    /// Every request needs a valid session (meeting the requirements).
-    pub fn required(config: SessionConfig<C>) -> Self {
-        Self::checking(config, Mode::Required)
-    }
-
-    /// Requests without a token go on without a session; expired, invalid
-    /// and unavailable sessions are refused.
-    pub fn optional(config: SessionConfig<C>) -> Self {
-        Self::checking(config, Mode::Optional)
-    }
-
-    /// Every request goes on; the outcome is verified and recorded for the
-    /// extractors (read it with [`Verification`]).
-    pub fn observe(config: SessionConfig<C>) -> Self {
-        Self::checking(config, Mode::Observe)
-    }
-
-    fn checking(config: SessionConfig<C>, mode: Mode) -> Self {
-        Self {
-            config,
-            mode: Some(mode),
-        }
-    }
-}
+ssr_session::__adapter_group!(
+    /// Middleware that puts the [`SessionConfig`] in front of an app or a
+    /// scope (`App::wrap`, `Scope::wrap`) and, in the modes that check,
+    /// answers for it. The configuration's [requirements](SessionConfig::require)
+    /// apply to the whole scope, extractors included.
+    ///
+    /// # Rejections
+    /// In [`required`](Self::required) mode every outcome but valid; in
+    /// [`optional`](Self::optional) mode expired, invalid and unavailable
+    /// sessions; with the core's answers (see the [crate docs](crate#rejections)).
+    SessionMiddleware
+);
 
 impl<S, B, C> Transform<S, ServiceRequest> for SessionMiddleware<C>
 where

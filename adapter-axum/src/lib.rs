@@ -107,8 +107,8 @@ use http::request::Parts;
 use http::{HeaderName, HeaderValue, StatusCode};
 use serde::de::DeserializeOwned;
 use ssr_session::{
-    ClaimValidator, Extract, Headers, Memo, Mode, Refusal, RequestContext, ResponseData,
-    SessionConfig, SessionOutcome, SessionProps, SuperTokensClaims,
+    ClaimValidator, Extract, Headers, Memo, Refusal, RequestContext, ResponseData, SessionConfig,
+    SessionOutcome, SessionProps, SuperTokensClaims,
 };
 use tower_layer::Layer;
 use tower_service::Service;
@@ -274,71 +274,20 @@ pub fn into_response(data: ResponseData) -> Response {
     response
 }
 
-/// A tower [`Layer`] that puts the [`SessionConfig`] in front of a route
-/// group and, in the modes that check, answers for the group.
-///
-/// Works with `Router::layer`, `Router::route_layer`, `nest` and `merge`.
-/// The configuration's [requirements](SessionConfig::require) apply to the
-/// whole group, extractors included.
-///
-/// # Rejections
-/// In [`required`](Self::required) mode every outcome but valid; in
-/// [`optional`](Self::optional) mode expired, invalid and unavailable
-/// sessions; with the core's answers (see the [crate docs](crate#rejections)).
-pub struct SessionLayer<C = SuperTokensClaims> {
-    config: SessionConfig<C>,
-    mode: Option<Mode>,
-}
-
-impl<C> Clone for SessionLayer<C> {
-    fn clone(&self) -> Self {
-        Self {
-            config: self.config.clone(),
-            mode: self.mode,
-        }
-    }
-}
-
-impl<C> std::fmt::Debug for SessionLayer<C> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SessionLayer")
-            .field("mode", &self.mode)
-            .finish_non_exhaustive()
-    }
-}
-
-impl<C> SessionLayer<C> {
-    /// Provides the configuration to the extractors behind it and checks
-    /// nothing itself: a request is verified when an extractor asks.
-    pub fn new(config: SessionConfig<C>) -> Self {
-        Self { config, mode: None }
-    }
-
-    /// Every request needs a valid session (meeting the configuration's
-    /// requirements).
-    pub fn required(config: SessionConfig<C>) -> Self {
-        Self::checking(config, Mode::Required)
-    }
-
-    /// Requests without a token go on without a session; expired, invalid
-    /// and unavailable sessions are refused.
-    pub fn optional(config: SessionConfig<C>) -> Self {
-        Self::checking(config, Mode::Optional)
-    }
-
-    /// Every request goes on; the outcome is verified and recorded for the
-    /// extractors (read it with [`Verification`]).
-    pub fn observe(config: SessionConfig<C>) -> Self {
-        Self::checking(config, Mode::Observe)
-    }
-
-    fn checking(config: SessionConfig<C>, mode: Mode) -> Self {
-        Self {
-            config,
-            mode: Some(mode),
-        }
-    }
-}
+ssr_session::__adapter_group!(
+    /// A tower [`Layer`] that puts the [`SessionConfig`] in front of a route
+    /// group and, in the modes that check, answers for the group.
+    ///
+    /// Works with `Router::layer`, `Router::route_layer`, `nest` and `merge`.
+    /// The configuration's [requirements](SessionConfig::require) apply to the
+    /// whole group, extractors included.
+    ///
+    /// # Rejections
+    /// In [`required`](Self::required) mode every outcome but valid; in
+    /// [`optional`](Self::optional) mode expired, invalid and unavailable
+    /// sessions; with the core's answers (see the [crate docs](crate#rejections)).
+    SessionLayer
+);
 
 impl<S, C> Layer<S> for SessionLayer<C> {
     type Service = SessionService<S, C>;

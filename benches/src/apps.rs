@@ -111,12 +111,22 @@ pub fn axum_layer(config: &SessionConfig, headers: &[(&'static str, String)]) ->
 /// [`axum_layer`] with one role requirement on the group
 /// (`has_role(ROLE)`), checked on every request.
 pub fn axum_layer_role(config: &SessionConfig, headers: &[(&'static str, String)]) -> App {
-    axum_layer(&config.clone().require(ssr_session::supertokens::has_role(ROLE)), headers)
+    axum_layer(
+        &config
+            .clone()
+            .require(ssr_session::supertokens::has_role(ROLE)),
+        headers,
+    )
 }
 
 /// [`actix_middleware`] with one role requirement on the scope.
 pub fn actix_middleware_role(config: &SessionConfig, headers: &[(&'static str, String)]) -> App {
-    actix_middleware(&config.clone().require(ssr_session::supertokens::has_role(ROLE)), headers)
+    actix_middleware(
+        &config
+            .clone()
+            .require(ssr_session::supertokens::has_role(ROLE)),
+        headers,
+    )
 }
 
 /// `Router` + `tower::ServiceExt::oneshot` on a current-thread runtime.

@@ -46,7 +46,8 @@ impl Case {
     pub fn generate(name: &'static str, algorithm: Algorithm) -> Self {
         let key = TestKey::generate(algorithm, format!("d-{name}-bench"));
         // With the roles claim a SuperTokens app with the UserRoles recipe carries.
-        let roles = serde_json::json!({"v": [apps::ROLE], "t": ssr_session::testing::now_secs() * 1000});
+        let roles =
+            serde_json::json!({"v": [apps::ROLE], "t": ssr_session::testing::now_secs() * 1000});
         let token = TokenBuilder::supertokens(apps::USER, TOKEN_LIFETIME_SECS)
             .claim("st-role", roles)
             .sign(&key);

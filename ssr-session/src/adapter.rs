@@ -188,3 +188,71 @@ macro_rules! __adapter_types {
         }
     };
 }
+
+/// Defines the route-group entry point `$name` (axum's layer, actix's
+/// middleware) in the calling adapter crate: the configuration and the
+/// [`Mode`](crate::Mode), the constructors of each mode, `Clone` and
+/// `Debug`. The adapter implements its framework's trait. Not part of the
+/// public API.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __adapter_group {
+    ($(#[$meta:meta])* $name:ident) => {
+        $(#[$meta])*
+        pub struct $name<C = $crate::SuperTokensClaims> {
+            config: $crate::SessionConfig<C>,
+            mode: ::std::option::Option<$crate::Mode>,
+        }
+
+        impl<C> ::std::clone::Clone for $name<C> {
+            fn clone(&self) -> Self {
+                Self {
+                    config: self.config.clone(),
+                    mode: self.mode,
+                }
+            }
+        }
+
+        impl<C> ::std::fmt::Debug for $name<C> {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.debug_struct(stringify!($name))
+                    .field("mode", &self.mode)
+                    .finish_non_exhaustive()
+            }
+        }
+
+        impl<C> $name<C> {
+            /// Provides the configuration to the extractors behind it and
+            /// checks nothing itself: a request is verified when an
+            /// extractor asks.
+            pub fn new(config: $crate::SessionConfig<C>) -> Self {
+                Self { config, mode: None }
+            }
+
+            /// Every request needs a valid session (meeting the
+            /// configuration's requirements).
+            pub fn required(config: $crate::SessionConfig<C>) -> Self {
+                Self::checking(config, $crate::Mode::Required)
+            }
+
+            /// Requests without a token go on without a session; expired,
+            /// invalid and unavailable sessions are refused.
+            pub fn optional(config: $crate::SessionConfig<C>) -> Self {
+                Self::checking(config, $crate::Mode::Optional)
+            }
+
+            /// Every request goes on; the outcome is verified and recorded
+            /// for the extractors (read it with `Verification`).
+            pub fn observe(config: $crate::SessionConfig<C>) -> Self {
+                Self::checking(config, $crate::Mode::Observe)
+            }
+
+            fn checking(config: $crate::SessionConfig<C>, mode: $crate::Mode) -> Self {
+                Self {
+                    config,
+                    mode: Some(mode),
+                }
+            }
+        }
+    };
+}

@@ -11,7 +11,9 @@ use ssr_session_benches::{Fixture, JwksServer, apps, bench_runtime, warm_session
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let [framework, path, count] = args.as_slice() else {
-        eprintln!("usage: pipeline-loop <entry point (see apps::FRAMEWORKS)> </public|/dashboard> <requests>");
+        eprintln!(
+            "usage: pipeline-loop <entry point (see apps::FRAMEWORKS)> </public|/dashboard> <requests>"
+        );
         std::process::exit(2);
     };
     let count: usize = count.parse().expect("a request count");
