@@ -555,7 +555,9 @@ async fn shutdown_and_dropping_the_last_handle_stop_the_follower() {
     let sessions = Sessions::new();
     let late = sessions.new_session("late").await;
 
-    closed.shutdown().await;
+    tokio::time::timeout(Duration::from_secs(5), closed.shutdown())
+        .await
+        .expect("shutdown ends the follower");
     assert!(!closed.is_following());
     assert!(
         matches!(
@@ -568,7 +570,9 @@ async fn shutdown_and_dropping_the_last_handle_stop_the_follower() {
         eventually(Duration::from_secs(5), || clients(&redis) == 3).await,
         "its connection is closed"
     );
-    closed.shutdown().await; // idempotent
+    tokio::time::timeout(Duration::from_secs(5), closed.shutdown())
+        .await
+        .expect("shutdown is idempotent");
 
     let copy = open.clone();
     drop(open);
