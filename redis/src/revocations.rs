@@ -170,7 +170,7 @@ impl RedisRevocations {
     }
 
     /// Time since the set was last known to hold every revocation in Redis
-    /// (under a poll interval while all is well); `None` before the first
+    /// (under two poll intervals while all is well); `None` before the first
     /// load.
     pub fn staleness(&self) -> Option<Duration> {
         self.shared.staleness()

@@ -21,8 +21,10 @@ pub const DEFAULT_MAX_STALENESS: Duration = Duration::from_secs(300);
 /// Either way no request ever waits on Redis, and the list never answers
 /// before its first load ([`Error::NotLoaded`]). "Staleness" is the time
 /// since the list was last known to hold every revocation in Redis; while
-/// Redis is healthy it stays below the
-/// [poll interval](RedisRevocationsBuilder::poll_interval).
+/// Redis is healthy it stays below two
+/// [poll intervals](RedisRevocationsBuilder::poll_interval) (a read proves
+/// the set current as of when it was sent, and is answered up to one
+/// interval later).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum FailureMode {
@@ -201,8 +203,8 @@ impl RedisRevocationsBuilder {
     /// returns empty-handed. Each read, full or empty, proves the set
     /// current, so this is also the heartbeat that keeps the staleness low
     /// and detects a silent Redis; the maximum staleness must be at least
-    /// twice as long. It does not delay propagation: a read returns as soon
-    /// as a revocation arrives.
+    /// three times as long. It does not delay propagation: a read returns
+    /// as soon as a revocation arrives.
     pub fn poll_interval(mut self, interval: Duration) -> Self {
         self.settings.poll_interval = interval;
         self
@@ -224,12 +226,12 @@ impl RedisRevocationsBuilder {
         if s.connect_timeout.is_zero() || s.command_timeout.is_zero() {
             return Err(Error::Config("a timeout is zero".into()));
         }
-        // A healthy follower's staleness reaches a poll interval between
-        // two reads; a limit this close would refuse requests while nothing
-        // is wrong.
-        if s.failure.max_staleness() < s.poll_interval.saturating_mul(2) {
+        // A healthy follower's staleness reaches two poll intervals just
+        // before each reply; a limit that close would refuse requests
+        // while nothing is wrong, at the first scheduling hiccup.
+        if s.failure.max_staleness() < s.poll_interval.saturating_mul(3) {
             return Err(Error::Config(format!(
-                "the maximum staleness ({:?}) is less than twice the poll interval ({:?})",
+                "the maximum staleness ({:?}) is less than three poll intervals ({:?} each)",
                 s.failure.max_staleness(),
                 s.poll_interval
             )));
@@ -256,5 +258,52 @@ impl RedisRevocationsBuilder {
     pub fn spawn(self) -> Result<RedisRevocations, Error> {
         let (client, settings) = self.validate()?;
         RedisRevocations::spawn(client, Arc::new(settings))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refused(builder: RedisRevocationsBuilder) -> String {
+        match builder.validate() {
+            Err(Error::Config(why)) => why,
+            other => panic!(
+                "expected a configuration error, got {:?}",
+                other.map(|_| ())
+            ),
+        }
+    }
+
+    #[test]
+    fn the_defaults_are_valid() {
+        let builder = RedisRevocations::builder("redis://127.0.0.1:6379/0");
+        let (_, settings) = builder.validate().unwrap();
+        assert_eq!(settings.retention, DEFAULT_RETENTION);
+        assert_eq!(settings.failure, FailureMode::open(DEFAULT_MAX_STALENESS));
+        assert_eq!(settings.key, DEFAULT_KEY);
+    }
+
+    #[test]
+    fn settings_out_of_range_are_refused() {
+        let builder = || RedisRevocations::builder("redis://127.0.0.1:6379/0");
+        assert!(refused(builder().key("")).contains("key"));
+        assert!(refused(builder().retention(Duration::from_millis(999))).contains("retention"));
+        assert!(refused(builder().command_timeout(Duration::ZERO)).contains("timeout"));
+        let too_tight = builder()
+            .poll_interval(Duration::from_secs(1))
+            .failure_mode(FailureMode::closed(Duration::from_millis(2999)));
+        assert!(refused(too_tight).contains("three poll intervals"));
+        let enough = builder()
+            .poll_interval(Duration::from_secs(1))
+            .failure_mode(FailureMode::closed(Duration::from_secs(3)));
+        assert!(enough.validate().is_ok());
+        assert!(refused(RedisRevocations::builder("http://example.com")).contains("URL"));
+    }
+
+    #[test]
+    fn the_builder_never_shows_the_url() {
+        let builder = RedisRevocations::builder("redis://user:s3cret@127.0.0.1:6379/0");
+        assert!(!format!("{builder:?}").contains("s3cret"));
     }
 }

@@ -279,6 +279,34 @@ async fn fail_open_turns_unavailable_after_the_maximum_staleness() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_healthy_idle_replica_stays_current() {
+    let Some(redis) = redis_or_skip("a_healthy_idle_replica_stays_current") else {
+        return;
+    };
+    // Fail-closed with a short limit: refusing while nothing is wrong would
+    // show at once. No revocation arrives: only the empty polls keep the
+    // set current.
+    let limit = Duration::from_secs(1);
+    let list = builder(&redis, FailureMode::closed(limit))
+        .connect()
+        .await
+        .unwrap();
+    let session = Sessions::new().new_session("alice").await;
+    let started = Instant::now();
+    let mut stalest = Duration::ZERO;
+    while started.elapsed() < limit * 3 {
+        assert!(
+            !answer(&list, &session).unwrap(),
+            "refused while Redis is healthy"
+        );
+        stalest = stalest.max(list.staleness().unwrap());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    eprintln!("idle for {:?}: staleness at most {stalest:?}", limit * 3);
+    assert!(list.is_following());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fail_closed_refuses_from_the_first_failure_until_reloaded() {
     let Some(mut redis) =
         redis_or_skip("fail_closed_refuses_from_the_first_failure_until_reloaded")
