@@ -50,7 +50,8 @@ pub fn redis_or_skip(test: &str) -> Option<RedisServer> {
 
 fn find_redis_server() -> Option<PathBuf> {
     if let Some(path) = std::env::var_os("SSR_SESSION_REDIS_SERVER") {
-        return Some(PathBuf::from(path));
+        let path = PathBuf::from(path);
+        return path.is_file().then_some(path);
     }
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path)
