@@ -1,11 +1,22 @@
 #!/usr/bin/env bash
-# Installs what the test suite needs beyond Rust: Debian's Chromium and its
-# chromedriver, for the browser tests (examples/tests/browser.rs). Browsers
-# cannot be downloaded at run time here, so they come from Debian's packages.
-# Idempotent: does nothing when both are already installed.
+# Installs what the test suite needs beyond Rust, from Debian's packages:
+# - Chromium and its chromedriver, for the browser tests
+#   (examples/tests/browser.rs). Browsers cannot be downloaded at run time
+#   here, so they come from Debian.
+# - redis-server, for ssr-session-redis's tests (redis/tests/), which start
+#   their own server on a free loopback port; the package's own service is
+#   not used.
+# Idempotent: installs only what is missing, and does nothing when all is there.
 set -euo pipefail
 
-if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then
+missing=()
+if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
+  missing+=(chromium chromium-driver)
+fi
+if ! command -v redis-server >/dev/null 2>&1; then
+  missing+=(redis-server)
+fi
+if [ "${#missing[@]}" -eq 0 ]; then
   exit 0
 fi
 
@@ -14,11 +25,11 @@ if [ "$(id -u)" -eq 0 ]; then
 elif command -v sudo >/dev/null 2>&1; then
   as_root() { sudo "$@"; }
 else
-  echo "install-test-deps: need root (or sudo) to install chromium and chromium-driver" >&2
+  echo "install-test-deps: need root (or sudo) to install ${missing[*]}" >&2
   exit 1
 fi
 
-echo "install-test-deps: installing chromium and chromium-driver (Debian packages)"
+echo "install-test-deps: installing ${missing[*]} (Debian packages)"
 as_root apt-get update
 as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-  chromium chromium-driver
+  "${missing[@]}"

@@ -128,7 +128,8 @@ struct Entries {
     next_sweep: i64,
 }
 
-/// How often (seconds) `apply` drops entries past their retention.
+/// The longest time (seconds) between two sweeps: a sweep walks every
+/// entry under the write lock, so it is not done on every call.
 const SWEEP_EVERY_SECS: i64 = 60;
 
 impl MemoryRevocations {
@@ -145,8 +146,47 @@ impl MemoryRevocations {
         Duration::from_secs(self.retention.unsigned_abs())
     }
 
+    /// How often entries past their retention are dropped: every
+    /// `retention`, at most every minute, and at least every second. Entries
+    /// are therefore never held for longer than `retention` plus this.
+    pub fn sweep_interval(&self) -> Duration {
+        Duration::from_secs(self.sweep_every().unsigned_abs())
+    }
+
+    fn sweep_every(&self) -> i64 {
+        // A short retention sweeps as often as its entries expire, so that
+        // memory stays within about two retentions' worth of revocations.
+        self.retention.clamp(1, SWEEP_EVERY_SECS)
+    }
+
+    /// Drops the entries past their retention at `now` (seconds since the
+    /// Unix epoch), unless the last sweep was less than
+    /// [`sweep_interval`](Self::sweep_interval) ago. [`apply`](Self::apply)
+    /// sweeps too; call this from a periodic task so that memory is given
+    /// back when no revocation arrives.
+    pub fn sweep(&self, now: i64) {
+        // The read lock first: a sweep that is not due must not stall the
+        // readers behind a write lock.
+        let state = self.state.read().unwrap_or_else(PoisonError::into_inner);
+        if now < state.next_sweep {
+            return;
+        }
+        drop(state);
+        let mut state = self.state.write().unwrap_or_else(PoisonError::into_inner);
+        self.sweep_locked(&mut state, now);
+    }
+
+    fn sweep_locked(&self, state: &mut Entries, now: i64) {
+        if now >= state.next_sweep {
+            state.sessions.retain(|_, until| *until > now);
+            state.users.retain(|_, (_, until)| *until > now);
+            state.next_sweep = now.saturating_add(self.sweep_every());
+        }
+    }
+
     /// Records `revocation`, made at `at` (seconds since the Unix epoch);
-    /// entries past their retention are dropped now and then.
+    /// entries past their retention are dropped now and then (see
+    /// [`sweep_interval`](Self::sweep_interval)).
     pub fn apply(&self, revocation: &Revocation, at: i64) {
         let mut state = self.state.write().unwrap_or_else(PoisonError::into_inner);
         let until = at.saturating_add(self.retention);
@@ -167,11 +207,7 @@ impl MemoryRevocations {
                 *entry = (entry.0.max(*before), entry.1.max(until));
             }
         }
-        if at >= state.next_sweep {
-            state.sessions.retain(|_, until| *until > at);
-            state.users.retain(|_, (_, until)| *until > at);
-            state.next_sweep = at + SWEEP_EVERY_SECS;
-        }
+        self.sweep_locked(&mut state, at);
     }
 
     /// Replaces every entry with `revocations` (a full resynchronisation),
@@ -303,6 +339,47 @@ mod tests {
             100,
         );
         assert_eq!(list.len(), 1, "only the live entry stays");
+    }
+
+    #[test]
+    fn sweep_drops_expired_entries_without_a_new_revocation() {
+        let list = MemoryRevocations::new(Duration::from_secs(10));
+        assert_eq!(list.sweep_interval(), Duration::from_secs(10));
+        for i in 0..100 {
+            list.apply(
+                &Revocation::Session {
+                    handle: format!("h{i}"),
+                },
+                0,
+            );
+        }
+        list.apply(
+            &Revocation::Session {
+                handle: "late".into(),
+            },
+            5,
+        );
+        list.sweep(9);
+        assert_eq!(list.len(), 101, "no sweep is due before the interval");
+        list.sweep(12);
+        assert_eq!(
+            list.len(),
+            1,
+            "only the entry still within its retention stays"
+        );
+        assert!(list.is_session_revoked("late", 12));
+    }
+
+    #[test]
+    fn the_sweep_interval_follows_a_short_retention() {
+        assert_eq!(
+            MemoryRevocations::new(Duration::from_secs(3600)).sweep_interval(),
+            Duration::from_secs(60)
+        );
+        assert_eq!(
+            MemoryRevocations::new(Duration::ZERO).sweep_interval(),
+            Duration::from_secs(1)
+        );
     }
 
     #[test]

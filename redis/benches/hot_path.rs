@@ -1,0 +1,116 @@
+//! The hot path's cost: one revocation check, as every verified request
+//! (cache hits included) pays it, with 10,000 revocations held.
+//!
+//! `cargo bench -p ssr-session-redis --bench hot_path`
+//!
+//! - `memory/*`: `MemoryRevocations::is_revoked_at`, the lookup alone.
+//! - `redis/*`: `RedisRevocations::is_revoked`, the lookup plus the
+//!   staleness check and the clock, loaded from a real `redis-server`
+//!   (started on a free loopback port; skipped with a note when missing).
+//! - `verify_cached/*`: a whole verified-token cache hit, without a
+//!   revocation list and with the Redis one: what the check adds to a
+//!   request.
+
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use ssr_session::{HeaderList, MemoryRevocations, Revocation, RevocationList, Session, Verifier};
+use ssr_session_redis::RedisRevocations;
+use support::Sessions;
+
+const HELD: usize = 10_000;
+
+fn revocation_check(c: &mut Criterion) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let sessions = Sessions::new();
+    let (revoked, live): (Session, Session) = runtime.block_on(async {
+        (
+            sessions.new_session("revoked").await,
+            sessions.new_session("live").await,
+        )
+    });
+    let handles: Vec<String> = (0..HELD - 1)
+        .map(|i| format!("00000000-0000-0000-0000-{i:012}"))
+        .chain(revoked.session_handle().map(str::to_owned))
+        .collect();
+
+    let now = ssr_session::testing::now_secs();
+    let memory = MemoryRevocations::new(Duration::from_secs(3600));
+    for handle in &handles {
+        memory.apply(
+            &Revocation::Session {
+                handle: handle.clone(),
+            },
+            now,
+        );
+    }
+    let mut group = c.benchmark_group("memory");
+    group.bench_function("is_revoked_at/live", |b| {
+        b.iter(|| black_box(memory.is_revoked_at(black_box(&live), now)))
+    });
+    group.bench_function("is_revoked_at/revoked", |b| {
+        b.iter(|| black_box(memory.is_revoked_at(black_box(&revoked), now)))
+    });
+    group.finish();
+
+    let Some(redis) = support::redis_or_skip("the redis and verify_cached benches") else {
+        return;
+    };
+    let list = runtime.block_on(async {
+        let list = RedisRevocations::builder(redis.url())
+            .connect()
+            .await
+            .unwrap();
+        for handle in &handles {
+            list.revoke_session(handle).await.unwrap();
+        }
+        list
+    });
+    assert_eq!(list.len(), HELD);
+    assert!(list.is_revoked(&revoked).unwrap() && !list.is_revoked(&live).unwrap());
+    let mut group = c.benchmark_group("redis");
+    group.bench_function("is_revoked/live", |b| {
+        b.iter(|| black_box(list.is_revoked(black_box(&live)).unwrap()))
+    });
+    group.bench_function("is_revoked/revoked", |b| {
+        b.iter(|| black_box(list.is_revoked(black_box(&revoked)).unwrap()))
+    });
+    group.finish();
+
+    let token = sessions.token("live");
+    let request = HeaderList::new().with("Cookie", format!("sAccessToken={token}"));
+    let plain = Verifier::builder(sessions.static_keys()).build().unwrap();
+    let checked = Verifier::builder(sessions.static_keys())
+        .revocation_list(list.clone())
+        .build()
+        .unwrap();
+    for verifier in [&plain, &checked] {
+        assert!(runtime.block_on(verifier.verify(&request)).is_valid());
+    }
+    let mut group = c.benchmark_group("verify_cached");
+    group.bench_function("no_revocation_list", |b| {
+        b.iter(|| black_box(plain.verify_cached(black_box(&request)).unwrap()))
+    });
+    group.bench_function("redis_revocations", |b| {
+        b.iter(|| black_box(checked.verify_cached(black_box(&request)).unwrap()))
+    });
+    group.finish();
+    runtime.block_on(list.shutdown());
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default()
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3));
+    targets = revocation_check
+}
+criterion_main!(benches);

@@ -1,0 +1,178 @@
+//! Sign out everywhere, now: session revocations shared by every replica
+//! through Redis, for [`ssr-session`](ssr_session).
+//!
+//! A verified access token stays valid until it expires. [`RedisRevocations`]
+//! is a [`RevocationList`](ssr_session::RevocationList) that every replica
+//! of an application keeps in memory and in step through one Redis stream:
+//! a [`revoke_session`](RedisRevocations::revoke_session) or
+//! [`revoke_user`](RedisRevocations::revoke_user) on any replica makes the
+//! next request with that session *invalid* (kind `revoked`) on every
+//! replica, cached tokens included, within about one Redis round trip.
+//!
+//! # Example
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use ssr_session::{HeaderList, JwksKeyProvider, SessionOutcome, Verifier};
+//! use ssr_session_redis::{FailureMode, RedisRevocations};
+//!
+//! #[tokio::main]
+//! async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     // Loads every revocation of the last hour before it returns, then
+//!     // follows new ones in the background.
+//!     let revocations = RedisRevocations::builder("redis://127.0.0.1:6379/0")
+//!         // The longest access-token lifetime (SuperTokens' access_token_validity).
+//!         .retention(Duration::from_secs(3600))
+//!         // The default: keep serving from the last known set for 5 minutes
+//!         // of Redis outage, then answer 503.
+//!         .failure_mode(FailureMode::open(Duration::from_secs(300)))
+//!         .connect()
+//!         .await?;
+//!
+//!     let keys = JwksKeyProvider::for_supertokens("https://api.example.com").build()?;
+//!     let verifier = Verifier::builder(keys)
+//!         // A clone: the same list, consulted on every verified request.
+//!         .revocation_list(revocations.clone())
+//!         .build()?;
+//!
+//!     // A request's session, as a framework adapter would pass it.
+//!     let request = HeaderList::new().with("Cookie", "sAccessToken=eyJ...");
+//!     if let SessionOutcome::Valid(session) = verifier.verify(&request).await {
+//!         // "Sign out": this session, on every replica.
+//!         if let Some(handle) = session.session_handle() {
+//!             revocations.revoke_session(handle).await?;
+//!         }
+//!         // "Sign out everywhere": every token of the user issued so far.
+//!         revocations.revoke_user(session.user_id()).await?;
+//!     }
+//!     // The next verify of that token, on any replica, is invalid (revoked).
+//!
+//!     // For a health endpoint: Err when checks are answered unavailable.
+//!     println!("revocations: {:?}, stale by {:?}", revocations.health(), revocations.staleness());
+//!     revocations.shutdown().await;
+//!     Ok(())
+//! }
+//! ```
+//!
+//! # What it costs
+//!
+//! - **Per request: no network call.** [`is_revoked`](ssr_session::RevocationList::is_revoked)
+//!   reads one clock and a few atomics, takes a read lock and does at most
+//!   two hash lookups: 65 to 85 ns with 10,000 revocations held, of which
+//!   the lookup is 13 to 19 ns and the clock most of the rest; it adds
+//!   about 80 ns to a verified-token cache hit (166 → 246 ns). Measured on
+//!   the 2-core development VM with `cargo bench -p ssr-session-redis`.
+//! - **Memory:** the revocations made within the last retention, plus one
+//!   sweep interval (the retention, at most a minute) and a poll interval:
+//!   a hash entry with the session handle or user id each, roughly 100
+//!   bytes.
+//! - **Redis, per replica:** two connections (one follows, one writes,
+//!   opened on the first revoke); one blocking `XREAD` per poll interval
+//!   (1 s) while nothing happens; a full reload (`XRANGE`, in pages of
+//!   10,000) at start and after every reconnect.
+//! - **Redis, in all:** one stream entry per revocation (about 100 bytes),
+//!   trimmed to the retention on every write; the key expires after a
+//!   retention without writes.
+//! - **Per revoke:** one `EVALSHA` round trip.
+//!
+//! # Redis setup
+//!
+//! Redis 6.2 or later (`XTRIM … MINID`), or a compatible server (Valkey);
+//! no module, no configuration change, no keyspace notifications. Point
+//! every replica at the same server and database with the same
+//! [`key`](RedisRevocationsBuilder::key) and
+//! [`retention`](RedisRevocationsBuilder::retention). The URL takes
+//! `redis://[user:password@]host:port/db` (ACL users need `XADD`, `XTRIM`,
+//! `PEXPIRE`, `XRANGE`, `XREAD`, `EVALSHA`, `EVAL` and `SCRIPT LOAD` on
+//! the key); TLS (`rediss://`) is not built in. Turn persistence on
+//! (`appendonly yes`) if revocations must survive a Redis restart: a
+//! replica running through the restart keeps what it knew, but a replica
+//! started afterwards learns only what Redis still has. Redis Cluster is
+//! not supported (the stream is one key, so one shard would hold it
+//! anyway).
+//!
+//! # Data layout and propagation: one stream
+//!
+//! Every revocation is one entry of the stream `ssr-session:revocations`
+//! (field `r`, the [`Revocation`](ssr_session::Revocation) as JSON; the
+//! entry id is the moment it was made, by Redis' clock). A revoke runs one
+//! Lua script that appends the entry, trims the entries older than the
+//! retention and sets the key to expire after the retention: the write and
+//! its notification are one atomic step, because the entry *is* the
+//! notification. Each replica follows with a blocking `XREAD` from the last
+//! id it has seen, which returns as soon as an entry is appended.
+//!
+//! Why a stream, rather than the alternatives:
+//!
+//! - **Pub/sub plus a key or set per revocation** needs a `MULTI`/`EXEC` of
+//!   the write and the `PUBLISH`, and pub/sub drops whatever is published
+//!   while a replica is disconnected, or merely slow (the output buffer
+//!   limit cuts it off). A stream is the log and the notification at once:
+//!   nothing is lost between the write and the read, and a read from the
+//!   last seen id cannot miss an entry.
+//! - **Keyspace notifications** must be enabled in the server's
+//!   configuration (often not allowed on managed Redis), are pub/sub with
+//!   the same losses, and carry only key names, so every event costs a
+//!   second read.
+//! - **A full scan of per-revocation keys** to catch up is `O(keyspace)`;
+//!   a stream reload is `O(revocations within the retention)`.
+//! - **Liveness for free:** an idle `XREAD` returns empty after the poll
+//!   interval, so every replica proves it is current at least once per
+//!   interval, and a Redis that hangs without closing the connection shows
+//!   as growing staleness within seconds. Pub/sub would need its own pings.
+//!
+//! After a reconnect the replica **reloads the whole stream** rather than
+//! resuming from the id it last saw: a restarted or failed-over Redis may
+//! hold entries older than that id (another clock, lost writes replayed by
+//! another writer), and a reload is bounded by the retention anyway. The
+//! reload is merged into the set, never replacing it: a revocation is never
+//! withdrawn, so one that a restarted Redis lost stays in force on the
+//! replicas that knew it, until its retention ends.
+//!
+//! The revoking replica applies its revocation to its own set before
+//! [`revoke`](RedisRevocations::revoke) returns (read-your-writes); the
+//! others see it one blocking read later.
+//!
+//! # When Redis is down: fail-open or fail-closed
+//!
+//! No request ever waits on Redis; what changes is the answer.
+//!
+//! | [`FailureMode`] | while Redis cannot be followed | after `max_staleness` |
+//! |---|---|---|
+//! | [`Open`](FailureMode::Open) (default, 5 min) | answers from the last known set; `warn`, then `error` past the limit | *unavailable* (503, [`RevocationError::Stale`](ssr_session::RevocationError::Stale)) |
+//! | [`Closed`](FailureMode::Closed) | *unavailable* from the first failure ([`Error::Disconnected`]) until reloaded | *unavailable* |
+//!
+//! Fail-open keeps the site up through a Redis restart at the price of
+//! missing, for at most `max_staleness`, a revocation made during the
+//! outage (one made before it is never missed). Fail-closed never vouches
+//! for a session it may not know about, at the price of 503s for every
+//! signed-in request during an outage. Either way the list refuses to
+//! answer before its first load ([`Error::NotLoaded`]), and comes back by
+//! itself: the follower retries every 100 ms to 2 s and reloads in full.
+//! [`staleness`](RedisRevocations::staleness),
+//! [`last_sync`](RedisRevocations::last_sync),
+//! [`is_following`](RedisRevocations::is_following) and
+//! [`health`](RedisRevocations::health) say where a replica stands.
+//!
+//! Every network step has a timeout: connecting (2 s), each command (2 s),
+//! each blocking read (the poll interval plus the command timeout). A
+//! [`revoke`](RedisRevocations::revoke) fails after at most the connect
+//! plus the command timeout, and a hung Redis shows as staleness.
+//!
+//! Session handles and user ids are never logged; tokens never reach this
+//! crate.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod error;
+mod follow;
+mod revocations;
+mod settings;
+mod shared;
+mod stream;
+
+pub use error::Error;
+pub use revocations::RedisRevocations;
+pub use settings::{
+    DEFAULT_KEY, DEFAULT_MAX_STALENESS, DEFAULT_RETENTION, FailureMode, RedisRevocationsBuilder,
+};

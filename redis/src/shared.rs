@@ -1,0 +1,133 @@
+//! The state the request path reads and the follower writes.
+
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use ssr_session::{MemoryRevocations, RevocationError};
+use tokio::sync::watch;
+
+use crate::error::Error;
+use crate::settings::FailureMode;
+
+/// `last_sync` before the first load.
+const NEVER: u64 = u64::MAX;
+
+/// The follower's lifecycle, for [`ready`](crate::RedisRevocations::ready).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Phase {
+    Loading,
+    Loaded,
+    Stopped,
+}
+
+pub(crate) struct Shared {
+    pub memory: MemoryRevocations,
+    pub failure: FailureMode,
+    /// The origin of `last_sync`: a monotonic clock, so that a wall-clock
+    /// step never makes a stale set look fresh.
+    origin: Instant,
+    /// Nanoseconds after `origin` at which the set was last known to hold
+    /// every revocation in Redis, or `NEVER`.
+    last_sync: AtomicU64,
+    /// The wall clock at `origin` (milliseconds since the Unix epoch), so
+    /// that a check reads one clock, not two (each read costs tens of
+    /// nanoseconds, more than the lookup itself). Re-anchored by the
+    /// follower after every read, so a step of the wall clock is followed
+    /// within a poll interval.
+    wall_at_origin_ms: AtomicI64,
+    /// The follower is connected and has (re)loaded the set.
+    following: AtomicBool,
+    pub phase: watch::Sender<Phase>,
+}
+
+impl Shared {
+    pub fn new(retention: Duration, failure: FailureMode) -> Self {
+        let shared = Self {
+            memory: MemoryRevocations::new(retention),
+            failure,
+            origin: Instant::now(),
+            last_sync: AtomicU64::new(NEVER),
+            wall_at_origin_ms: AtomicI64::new(0),
+            following: AtomicBool::new(false),
+            phase: watch::Sender::new(Phase::Loading),
+        };
+        shared.reanchor();
+        shared
+    }
+
+    /// Reads the wall clock again (see `wall_at_origin_ms`).
+    pub fn reanchor(&self) {
+        let elapsed = millis(self.origin.elapsed());
+        let wall = millis(
+            SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .unwrap_or_default(),
+        );
+        self.wall_at_origin_ms
+            .store(wall.saturating_sub(elapsed), Ordering::Relaxed);
+    }
+
+    /// Records that the set held everything in Redis at `at`. Only the
+    /// follower calls this, one request after the other, so the marks
+    /// arrive in order.
+    pub fn synced_at(&self, at: Instant) {
+        let nanos = u64::try_from(at.saturating_duration_since(self.origin).as_nanos())
+            .unwrap_or(NEVER - 1);
+        self.last_sync.store(nanos, Ordering::Release);
+    }
+
+    pub fn set_following(&self, following: bool) {
+        self.following.store(following, Ordering::Release);
+    }
+
+    pub fn is_following(&self) -> bool {
+        self.following.load(Ordering::Acquire)
+    }
+
+    /// Time since the set was last known current; `None` before the first
+    /// load.
+    pub fn staleness(&self) -> Option<Duration> {
+        let at = self.last_sync.load(Ordering::Acquire);
+        (at != NEVER).then(|| {
+            self.origin
+                .elapsed()
+                .saturating_sub(Duration::from_nanos(at))
+        })
+    }
+
+    /// Whether the set may be used to answer now, and if so the wall-clock
+    /// time to judge by (seconds since the Unix epoch).
+    pub fn check(&self) -> Result<i64, RevocationError> {
+        let elapsed = self.origin.elapsed();
+        let at = self.last_sync.load(Ordering::Acquire);
+        if at == NEVER {
+            return Err(RevocationError::Custom(Box::new(Error::NotLoaded)));
+        }
+        let age = elapsed.saturating_sub(Duration::from_nanos(at));
+        let limit = self.failure.max_staleness();
+        if age > limit {
+            return Err(RevocationError::Stale { age, limit });
+        }
+        if self.failure.is_closed() && !self.is_following() {
+            return Err(RevocationError::Custom(Box::new(Error::Disconnected)));
+        }
+        let wall = self
+            .wall_at_origin_ms
+            .load(Ordering::Relaxed)
+            .saturating_add(millis(elapsed));
+        Ok(wall.div_euclid(1000))
+    }
+}
+
+fn millis(duration: Duration) -> i64 {
+    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// The wall clock in seconds since the Unix epoch, as `MemoryRevocations`
+/// and token claims count time.
+pub(crate) fn unix_now() -> i64 {
+    let since = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    i64::try_from(since.as_secs()).unwrap_or(i64::MAX)
+}

@@ -1,0 +1,249 @@
+//! The data layout: one Redis stream of revocations.
+//!
+//! Each entry has one field, `r`, the revocation as JSON
+//! (`{"kind":"session","handle":"…"}`, `{"kind":"user","user_id":"…","before":…}`);
+//! the entry's id (`<milliseconds>-<sequence>`, Redis' clock) says when it
+//! was made. A write appends, trims entries older than the retention and
+//! sets the key's expiry to the retention, in one script, so the three
+//! happen together or not at all.
+
+use std::time::{Duration, Instant};
+
+use redis::AsyncCommands;
+use redis::aio::MultiplexedConnection;
+use redis::streams::{StreamId, StreamRangeReply, StreamReadOptions, StreamReadReply};
+use ssr_session::Revocation;
+
+use crate::error::Error;
+use crate::settings::Settings;
+use crate::shared::{Shared, unix_now};
+
+/// The field of an entry that holds the revocation.
+const FIELD: &str = "r";
+
+/// Entries per page of a full reload: large enough that a reload of a busy
+/// hour takes few round trips, small enough that one reply stays around a
+/// megabyte.
+const RELOAD_PAGE: usize = 10_000;
+
+/// Appends one revocation (`ARGV[1]`, JSON) to the stream `KEYS[1]`, drops
+/// the entries older than the retention (`ARGV[2]`, milliseconds) by the
+/// new entry's own timestamp, and makes the whole key expire after the
+/// retention, so an idle stream disappears. Returns the new entry's id.
+///
+/// A script rather than MULTI/EXEC: the trim threshold comes from the id
+/// Redis just assigned, so trimming follows Redis' clock alone, never a
+/// replica's.
+const APPEND: &str = r"
+local id = redis.call('XADD', KEYS[1], '*', 'r', ARGV[1])
+local ms = tonumber(string.match(id, '^(%d+)-'))
+local min = ms - tonumber(ARGV[2])
+if min > 0 then
+  redis.call('XTRIM', KEYS[1], 'MINID', string.format('%d', min))
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return id
+";
+
+pub(crate) fn append_script() -> redis::Script {
+    redis::Script::new(APPEND)
+}
+
+/// Writes `revocation`; returns when it was made (seconds, Redis' clock).
+pub(crate) async fn append(
+    conn: &mut MultiplexedConnection,
+    script: &redis::Script,
+    settings: &Settings,
+    revocation: &Revocation,
+) -> Result<i64, Error> {
+    let json = serde_json::to_string(revocation).map_err(|e| Error::Entry(e.to_string()))?;
+    let id: String = script
+        .key(&settings.key)
+        .arg(json)
+        .arg(settings.retention_ms())
+        .invoke_async(conn)
+        .await?;
+    made_at(&id)
+}
+
+/// When the entry `id` was made, in seconds, rounded up: an entry must not
+/// be dropped before a token issued in the same second has expired.
+fn made_at(id: &str) -> Result<i64, Error> {
+    let ms = id
+        .split_once('-')
+        .and_then(|(ms, _)| ms.parse::<i64>().ok())
+        .ok_or_else(|| Error::Entry(format!("not a stream id: {id:?}")))?;
+    Ok(ms.div_euclid(1000) + i64::from(ms.rem_euclid(1000) != 0))
+}
+
+/// The revocation an entry holds and when it was made.
+fn decode(entry: &StreamId) -> Result<(Revocation, i64), Error> {
+    let at = made_at(&entry.id)?;
+    let Some(redis::Value::BulkString(json)) = entry.map.get(FIELD) else {
+        return Err(Error::Entry(format!(
+            "entry {} has no `{FIELD}` field",
+            entry.id
+        )));
+    };
+    let revocation = serde_json::from_slice(json)
+        .map_err(|e| Error::Entry(format!("entry {}: {e}", entry.id)))?;
+    Ok((revocation, at))
+}
+
+/// Applies entries to the set; returns how many were applied. An entry this
+/// version cannot read (a newer kind of revocation, say) is skipped loudly
+/// rather than stopping the follower: the others must still get through.
+fn apply(shared: &Shared, entries: &[StreamId], settings: &Settings) -> usize {
+    let now = unix_now();
+    let retention = i64::try_from(settings.retention.as_secs()).unwrap_or(i64::MAX);
+    let mut applied = 0;
+    for entry in entries {
+        match decode(entry) {
+            // Past its retention already (a reload of an idle stream):
+            // holding it would only cost memory until the next sweep.
+            Ok((_, at)) if at.saturating_add(retention) <= now => {}
+            Ok((revocation, at)) => {
+                shared.memory.apply(&revocation, at);
+                applied += 1;
+            }
+            Err(error) => tracing::warn!(
+                target: "ssr_session_redis",
+                %error,
+                "skipped a revocation entry this version cannot read"
+            ),
+        }
+    }
+    applied
+}
+
+/// A full reload: every entry in the stream, in pages, merged into the
+/// set. Returns the id to follow from and how many entries were applied.
+/// The set is current as of the moment the reload started.
+pub(crate) async fn reload(
+    conn: &mut MultiplexedConnection,
+    shared: &Shared,
+    settings: &Settings,
+) -> Result<(String, usize), Error> {
+    let started = Instant::now();
+    // "0-0" when the stream is empty: the next read then returns whatever
+    // is appended after this reload, whatever its id.
+    let mut last = String::from("0-0");
+    let mut start = String::from("-");
+    let mut applied = 0;
+    loop {
+        let page: StreamRangeReply = bounded(
+            settings.command_timeout,
+            "reloading the revocations",
+            conn.xrange_count(&settings.key, &start, "+", RELOAD_PAGE),
+        )
+        .await?;
+        applied += apply(shared, &page.ids, settings);
+        let full = page.ids.len() >= RELOAD_PAGE;
+        if let Some(entry) = page.ids.last() {
+            last.clone_from(&entry.id);
+        }
+        if !full {
+            break;
+        }
+        start = format!("({last}");
+    }
+    shared.synced_at(started);
+    Ok((last, applied))
+}
+
+/// One blocking read of what follows `last`: returns as soon as a
+/// revocation arrives, or empty-handed after the poll interval. Applies
+/// what it got and moves `last` on; returns how many entries arrived.
+pub(crate) async fn poll(
+    conn: &mut MultiplexedConnection,
+    last: &mut String,
+    shared: &Shared,
+    settings: &Settings,
+) -> Result<usize, Error> {
+    let sent = Instant::now();
+    let block = usize::try_from(settings.poll_interval.as_millis()).unwrap_or(usize::MAX);
+    let options = StreamReadOptions::default()
+        .block(block)
+        .count(settings.batch);
+    let reply: Option<StreamReadReply> = bounded(
+        settings.poll_interval + settings.command_timeout,
+        "following the revocations",
+        conn.xread_options(&[&settings.key], &[&*last], &options),
+    )
+    .await?;
+    let entries: Vec<StreamId> = reply
+        .into_iter()
+        .flat_map(|reply| reply.keys)
+        .flat_map(|key| key.ids)
+        .collect();
+    apply(shared, &entries, settings);
+    if let Some(entry) = entries.last() {
+        last.clone_from(&entry.id);
+    }
+    // A full batch may have left entries behind: the set is current only
+    // once a read comes back with room to spare.
+    if entries.len() < settings.batch {
+        shared.synced_at(sent);
+    }
+    Ok(entries.len())
+}
+
+/// `future`, or a timeout error after `after`. The connection's own
+/// response timeout bounds each reply too; this also bounds a reply that
+/// trickles in.
+pub(crate) async fn bounded<T>(
+    after: Duration,
+    during: &'static str,
+    future: impl Future<Output = redis::RedisResult<T>>,
+) -> Result<T, Error> {
+    match tokio::time::timeout(after, future).await {
+        Ok(result) => Ok(result?),
+        Err(_) => Err(Error::Timeout { during, after }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_entry_is_dated_by_its_id_rounded_up_to_the_second() {
+        assert_eq!(made_at("1700000000000-0").unwrap(), 1_700_000_000);
+        assert_eq!(made_at("1700000000001-7").unwrap(), 1_700_000_001);
+        assert_eq!(made_at("1700000000999-0").unwrap(), 1_700_000_001);
+        assert!(made_at("garbage").is_err());
+    }
+
+    #[test]
+    fn an_entry_decodes_to_its_revocation() {
+        let json = serde_json::to_vec(&Revocation::User {
+            user_id: "u".into(),
+            before: 5,
+        })
+        .unwrap();
+        let entry = StreamId {
+            id: "2000-0".into(),
+            map: [(FIELD.to_owned(), redis::Value::BulkString(json))].into(),
+            ..StreamId::default()
+        };
+        let (revocation, at) = decode(&entry).unwrap();
+        assert_eq!(at, 2);
+        assert_eq!(
+            revocation,
+            Revocation::User {
+                user_id: "u".into(),
+                before: 5
+            }
+        );
+        let unknown = StreamId {
+            id: "2000-1".into(),
+            map: [(
+                FIELD.to_owned(),
+                redis::Value::BulkString(br#"{"kind":"device"}"#.to_vec()),
+            )]
+            .into(),
+            ..StreamId::default()
+        };
+        assert!(decode(&unknown).is_err());
+    }
+}
