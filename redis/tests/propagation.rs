@@ -509,7 +509,7 @@ async fn a_flood_of_revocations_stays_within_the_retention() {
         "memory follows the retention, not the total"
     );
 
-    let mut conn = redis.connection();
+    let mut conn = support::connection(&redis);
     let in_redis: usize = redis::cmd("XLEN")
         .arg(ssr_session_redis::DEFAULT_KEY)
         .query(&mut conn)

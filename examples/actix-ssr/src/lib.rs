@@ -122,6 +122,7 @@ pub async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let listener = TcpListener::bind(options.addr)?;
     let bound = listener.local_addr()?;
     let site = Site::new(&options, bound)?;
+    site.ready().await?;
     let config = site.session.clone();
     let site = web::Data::new(site);
 

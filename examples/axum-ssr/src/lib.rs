@@ -199,6 +199,7 @@ pub async fn main() -> Result<(), SetupError> {
     let listener = tokio::net::TcpListener::bind(options.addr).await?;
     let addr = listener.local_addr()?;
     let site = Site::new(&options, addr)?;
+    site.ready().await?;
     site::print_address(addr);
     axum::serve(listener, router(site))
         .with_graceful_shutdown(async {

@@ -143,8 +143,9 @@ fn issuer_routes(site: &Arc<Site>) -> Vec<Route> {
         .collect()
 }
 
-fn app(options: &Options, bound: SocketAddr) -> Result<Rocket<Build>, site::SetupError> {
+async fn app(options: &Options, bound: SocketAddr) -> Result<Rocket<Build>, site::SetupError> {
     let site = Arc::new(Site::new(options, bound)?);
+    site.ready().await?;
     // Rocket logs to stdout: silenced, so that the address is the first line.
     let figment = rocket::Config::figment()
         .merge(("address", bound.ip()))
@@ -208,7 +209,7 @@ pub async fn main() -> Result<(), site::SetupError> {
     } else {
         options.addr
     };
-    let rocket = app(&options, bound).map_err(|e| e.to_string())?;
+    let rocket = app(&options, bound).await.map_err(|e| e.to_string())?;
     if let Err(error) = rocket.launch().await {
         return Err(error.to_string().into());
     }

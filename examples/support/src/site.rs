@@ -12,6 +12,7 @@ use ssr_session::{
     NeedsRefreshReason, RequestInfo, Respond, ResponseData, Session, SessionConfig,
     SuperTokensClaims, Unavailable, Verifier,
 };
+use ssr_session_redis::RedisRevocations;
 use tower::ServiceExt as _;
 
 use crate::dev_issuer::{DevIssuer, DevIssuerConfig};
@@ -40,6 +41,11 @@ pub struct Options {
     /// before the page asks for a refresh.
     #[arg(long, env = "SSR_SESSION_CLAIMS_MAX_AGE_SECS", default_value_t = 300)]
     pub claims_max_age_secs: u64,
+    /// A Redis server (`redis://127.0.0.1:6379/0`) that shares revocations among replicas:
+    /// a sign-out on any replica reaches every replica's pages at once. Without it,
+    /// revocations stay in this process.
+    #[arg(long, env = "SSR_SESSION_REDIS_URL")]
+    pub redis_url: Option<String>,
 }
 
 /// `--claims-max-age-secs`, once the site is set up (a requirement named in a route's
@@ -68,6 +74,8 @@ pub struct Site {
     pub issuer: Option<DevIssuer>,
     /// The `Content-Security-Policy` to send with pages, if any.
     pub content_security_policy: Option<String>,
+    /// The revocations shared through Redis (`--redis-url`), if any.
+    pub redis: Option<RedisRevocations>,
 }
 
 /// A setup failure (bad `--api-domain`, …).
@@ -85,6 +93,17 @@ impl Site {
             .csp_nonce
             .as_ref()
             .map(|nonce| format!("default-src 'self'; script-src 'nonce-{nonce}'"));
+        // A revocation matters for as long as a token it matches can be valid.
+        let lifetime = u64::try_from(options.access_token_secs.max(1)).unwrap_or(1);
+        let retention = Duration::from_secs(lifetime);
+        let redis = match &options.redis_url {
+            Some(url) => Some(
+                RedisRevocations::builder(url.clone())
+                    .retention(retention.max(Duration::from_secs(3600)))
+                    .spawn()?,
+            ),
+            None => None,
+        };
         let (verifier, issuer) = match &options.api_domain {
             Some(api_domain) => {
                 let api_domain = api_domain.trim_end_matches('/');
@@ -92,10 +111,11 @@ impl Site {
                 responses = responses
                     .refresh_url(format!("{api_domain}/auth/session/refresh"))
                     .login_url(format!("{api_domain}/auth"));
-                let verifier = Verifier::builder(keys)
-                    .issuer(format!("{api_domain}/auth"))
-                    .build()?;
-                (verifier, None)
+                let mut verifier = Verifier::builder(keys).issuer(format!("{api_domain}/auth"));
+                if let Some(redis) = &redis {
+                    verifier = verifier.revocation_list(redis.clone());
+                }
+                (verifier.build()?, None)
             }
             None => {
                 let origin = format!("http://{bound}");
@@ -109,19 +129,33 @@ impl Site {
                 let keys =
                     JwksKeyProvider::builder(&format!("{origin}/auth/jwt/jwks.json")).build()?;
                 // Sign-outs reach pages at once: the issuer records each revocation in
-                // the list the verifier consults on every request.
-                let lifetime = u64::try_from(options.access_token_secs.max(1)).unwrap_or(1);
-                let revocations = Arc::new(MemoryRevocations::new(Duration::from_secs(lifetime)));
-                let sink = revocations.clone();
-                issuer.set_revocation_sink(Arc::new(move |revocation| {
-                    sink.apply(&revocation, ssr_session::testing::now_secs());
-                    Box::pin(std::future::ready(()))
-                }));
-                let verifier = Verifier::builder(keys)
-                    .issuer(issuer.issuer())
-                    .revocation_list(revocations)
-                    .build()?;
-                (verifier, Some(issuer))
+                // the list the verifier consults on every request (shared through
+                // Redis with `--redis-url`, else in this process).
+                let verifier = Verifier::builder(keys).issuer(issuer.issuer());
+                let verifier = match &redis {
+                    Some(redis) => {
+                        let shared = redis.clone();
+                        issuer.set_revocation_sink(Arc::new(move |revocation| {
+                            let shared = shared.clone();
+                            Box::pin(async move {
+                                if let Err(error) = shared.revoke(&revocation).await {
+                                    eprintln!("recording a revocation in Redis failed: {error}");
+                                }
+                            })
+                        }));
+                        verifier.revocation_list(redis.clone())
+                    }
+                    None => {
+                        let memory = Arc::new(MemoryRevocations::new(retention));
+                        let sink = memory.clone();
+                        issuer.set_revocation_sink(Arc::new(move |revocation| {
+                            sink.apply(&revocation, ssr_session::testing::now_secs());
+                            Box::pin(std::future::ready(()))
+                        }));
+                        verifier.revocation_list(memory)
+                    }
+                };
+                (verifier.build()?, Some(issuer))
             }
         };
         let session = SessionConfig::new(verifier);
@@ -137,7 +171,16 @@ impl Site {
             form_posts: std::sync::atomic::AtomicU64::new(0),
             issuer,
             content_security_policy,
+            redis,
         })
+    }
+
+    /// Waits until the shared revocations are loaded (at once without Redis).
+    pub async fn ready(&self) -> Result<(), SetupError> {
+        if let Some(redis) = &self.redis {
+            redis.ready().await?;
+        }
+        Ok(())
     }
 
     /// Sends one request to the embedded dev issuer, in process; `None`
