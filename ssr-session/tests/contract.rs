@@ -10,7 +10,7 @@ use ssr_session::{
 };
 
 fn keys_for(keys: &[&TestKey]) -> StaticKeys {
-    StaticKeys::from_jwks_json(&jwks(keys).to_string()).unwrap()
+    StaticKeys::from_jwks_json(jwks(keys).to_string()).unwrap()
 }
 
 fn verifier(keys: &[&TestKey]) -> Verifier {
@@ -74,7 +74,7 @@ async fn keys_without_alg_infer_it_from_their_type() {
     let ec = TestKey::generate(Algorithm::ES384, "ec");
     let ed = TestKey::generate(Algorithm::EdDSA, "ed");
     let set = json!({"keys": [rsa.public_jwk_without_alg(), ec.public_jwk_without_alg(), ed.public_jwk_without_alg()]});
-    let verifier = Verifier::builder(StaticKeys::from_jwks_json(&set.to_string()).unwrap())
+    let verifier = Verifier::builder(StaticKeys::from_jwks_json(set.to_string()).unwrap())
         .build()
         .unwrap();
     for key in [&rsa, &ec, &ed] {
@@ -253,7 +253,7 @@ async fn symmetric_keys_are_explicit_and_work() {
     );
     // An `oct` key inside a JWKS is never used.
     let set = json!({"keys": [key.public_jwk()]});
-    let from_jwks = Verifier::builder(StaticKeys::from_jwks_json(&set.to_string()).unwrap())
+    let from_jwks = Verifier::builder(StaticKeys::from_jwks_json(set.to_string()).unwrap())
         .build()
         .unwrap();
     let token = TokenBuilder::supertokens("h", 60).sign(&key);
@@ -404,7 +404,7 @@ async fn key_choice_rules() {
     let set = json!({"keys": [a.public_jwk().as_object().unwrap().iter()
         .filter(|(k, _)| *k != "kid").map(|(k, v)| (k.clone(), v.clone()))
         .collect::<serde_json::Map<_, _>>()]});
-    let anonymous = Verifier::builder(StaticKeys::from_jwks_json(&set.to_string()).unwrap())
+    let anonymous = Verifier::builder(StaticKeys::from_jwks_json(set.to_string()).unwrap())
         .build()
         .unwrap();
     assert_eq!(
@@ -431,7 +431,7 @@ async fn unusable_members_of_a_key_set_are_skipped() {
         {"kty": "weird"}, 42, "string",
         good.public_jwk(),
     ]});
-    let keys = StaticKeys::from_jwks_json(&set.to_string()).unwrap();
+    let keys = StaticKeys::from_jwks_json(set.to_string()).unwrap();
     assert_eq!(keys.key_set().keys().len(), 1);
     let verifier = Verifier::builder(keys).build().unwrap();
     assert_valid(

@@ -118,7 +118,7 @@ async fn a_hit_rechecks_exp_against_the_clock() {
     let key = TestKey::generate(Algorithm::EdDSA, "k");
     let (now, clock) = manual_clock(now_secs() as u64);
     let verifier =
-        Verifier::builder(StaticKeys::from_jwks_json(&jwks(&[&key]).to_string()).unwrap())
+        Verifier::builder(StaticKeys::from_jwks_json(jwks(&[&key]).to_string()).unwrap())
             .clock(clock)
             .build()
             .unwrap();
@@ -137,7 +137,7 @@ async fn a_hit_rechecks_nbf_against_the_clock() {
     let start = now_secs() as u64;
     let (now, clock) = manual_clock(start);
     let verifier =
-        Verifier::builder(StaticKeys::from_jwks_json(&jwks(&[&key]).to_string()).unwrap())
+        Verifier::builder(StaticKeys::from_jwks_json(jwks(&[&key]).to_string()).unwrap())
             .clock(clock)
             .build()
             .unwrap();
@@ -196,7 +196,7 @@ async fn the_cache_stays_within_its_bound() {
 #[tokio::test]
 async fn claims_are_shared_between_hits_not_copied() {
     let key = TestKey::generate(Algorithm::EdDSA, "k");
-    let keys = StaticKeys::from_jwks_json(&jwks(&[&key]).to_string()).unwrap();
+    let keys = StaticKeys::from_jwks_json(jwks(&[&key]).to_string()).unwrap();
     let verifier = Verifier::builder(keys).build().unwrap();
     let token = TokenBuilder::supertokens("alice", 60).sign(&key);
     let first = verifier
@@ -218,7 +218,7 @@ async fn a_hit_honours_the_leeway_like_the_full_path() {
     let key = TestKey::generate(Algorithm::EdDSA, "k");
     let (now, clock) = manual_clock(now_secs() as u64);
     let verifier =
-        Verifier::builder(StaticKeys::from_jwks_json(&jwks(&[&key]).to_string()).unwrap())
+        Verifier::builder(StaticKeys::from_jwks_json(jwks(&[&key]).to_string()).unwrap())
             .leeway(std::time::Duration::from_secs(10))
             .clock(clock)
             .build()

@@ -39,10 +39,10 @@ pub enum TokenStructure {
 /// What to answer for a token whose `kid` is unknown even after a refetch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum UnknownKeyPolicy {
-    /// Invalid (kind [`InvalidKind::UnknownKey`]): the safe default.
+    /// Invalid (kind [`InvalidKind::UnknownKey`](crate::InvalidKind::UnknownKey)): the safe default.
     #[default]
     Invalid,
-    /// Needs refresh (reason [`NeedsRefreshReason::UnknownKey`]). Helps
+    /// Needs refresh (reason [`NeedsRefreshReason::UnknownKey`](crate::NeedsRefreshReason::UnknownKey)). Helps
     /// when the auth server's keys changed in a way the key source has not
     /// caught up with (a refresh brings a token of a known key), but costs
     /// every forged token with a random `kid` one refresh round-trip, and a

@@ -123,7 +123,7 @@ impl<C: DeserializeOwned + Send + Sync + 'static> Verifier<C> {
         headers: &'a dyn Headers,
     ) -> impl Future<Output = SessionOutcome<C>> + Send + 'a {
         let tokens = self.inner.source.tokens(headers);
-        match self.from_cache(&tokens) {
+        match self.cached_outcome(&tokens) {
             Some(outcome) => Either::Left(std::future::ready(outcome)),
             // Boxed, so that the hit's future stays small: frameworks box
             // every handler future, and the full check's state would make
@@ -141,7 +141,7 @@ impl<C: DeserializeOwned + Send + Sync + 'static> Verifier<C> {
     /// The request pipeline calls this before it memoises anything: a hit
     /// costs what reading a memo costs, so only computed outcomes need one.
     pub fn verify_cached(&self, headers: &dyn Headers) -> Option<SessionOutcome<C>> {
-        self.from_cache(&self.inner.source.tokens(headers))
+        self.cached_outcome(&self.inner.source.tokens(headers))
     }
 
     /// Verifies one token as it would be verified from a request (an empty
@@ -184,7 +184,7 @@ impl<C: DeserializeOwned + Send + Sync + 'static> Verifier<C> {
     /// The cache's answer for the request's tokens: the first cached token
     /// judged valid; else, when every token is cached, the first one's
     /// outcome (no token at all is *missing*); else `None`.
-    fn from_cache(&self, tokens: &Tokens<'_>) -> Option<SessionOutcome<C>> {
+    fn cached_outcome(&self, tokens: &Tokens<'_>) -> Option<SessionOutcome<C>> {
         let tokens = tokens.as_slice();
         if tokens.is_empty() {
             tracing::debug!(target: "ssr_session::verify", outcome = "needs_refresh", reason = "missing");
@@ -369,6 +369,10 @@ impl<C: DeserializeOwned + Send + Sync + 'static> Verifier<C> {
                 KeyLookupError::AlgorithmMismatch => invalid(
                     InvalidKind::AlgorithmNotAllowed,
                     "the key named by `kid` may not verify this `alg`",
+                ),
+                KeyLookupError::IssuerNotAllowed => claim(
+                    ClaimFailure::Issuer,
+                    "`iss` is not an issuer the key provider accepts",
                 ),
                 KeyLookupError::Ambiguous => {
                     invalid(InvalidKind::AmbiguousKey, "several keys fit the token")
