@@ -11,8 +11,8 @@
 //! | [`Session<C>`] | a valid session | every outcome but *valid* |
 //! | [`OptionalSession<C>`] | `None` when the request has no token at all | expired, invalid, unavailable |
 //! | [`Require<V, C>`] | the session, when it also meets requirement `V` | those of `Session`, and `403 invalid claim` |
-//! | [`Verification<C>`] | the [`SessionOutcome`](ssr_session::SessionOutcome), whatever it is | never |
-//! | [`Props<C>`] | the [`SessionProps`](ssr_session::SessionProps) of SuperTokens' Next.js guide | invalid, unavailable |
+//! | [`Verification<C>`] | the [`SessionOutcome`], whatever it is | never |
+//! | [`Props<C>`] | the [`SessionProps`] of SuperTokens' Next.js guide | invalid, unavailable |
 //!
 //! The extractors take the [`SessionConfig`] from the middleware in front
 //! of them (`App::wrap` / `Scope::wrap`), or else from

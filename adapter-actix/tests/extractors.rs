@@ -34,7 +34,7 @@ fn counting_verifier<C>(
     build: impl FnOnce(CountingKeys) -> Verifier<C>,
 ) -> (Verifier<C>, Arc<AtomicUsize>) {
     let calls = Arc::new(AtomicUsize::new(0));
-    let keys = StaticKeys::from_jwks_json(&jwks(&[key]).to_string()).unwrap();
+    let keys = StaticKeys::from_jwks_json(jwks(&[key]).to_string()).unwrap();
     let verifier = build(CountingKeys {
         keys,
         calls: calls.clone(),

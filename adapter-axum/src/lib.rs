@@ -13,7 +13,7 @@
 //! | `Option<Session<C>>`, [`OptionalSession<C>`] | `None` when the request has no token at all | expired, invalid, unavailable |
 //! | [`Require<V, C>`] | the session, when it also meets requirement `V` | those of `Session`, and `403 invalid claim` |
 //! | [`Verification<C>`] | the [`SessionOutcome`], whatever it is | never |
-//! | [`Props<C>`] | the Next.js guide's [`SessionProps`](ssr_session::SessionProps) | invalid, unavailable |
+//! | [`Props<C>`] | the Next.js guide's [`SessionProps`] | invalid, unavailable |
 //!
 //! The layer puts the [`SessionConfig`] in the request's extensions, so
 //! handlers need nothing in their state; every extractor behind it reads

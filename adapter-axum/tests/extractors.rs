@@ -40,7 +40,7 @@ struct Setup {
 
 fn setup() -> Setup {
     let key = TestKey::generate(Algorithm::RS256, "k1");
-    let keys = StaticKeys::from_jwks_json(&jwks(&[&key]).to_string()).unwrap();
+    let keys = StaticKeys::from_jwks_json(jwks(&[&key]).to_string()).unwrap();
     let calls = Arc::new(AtomicUsize::new(0));
     let provider = CountingKeys {
         keys,
@@ -118,7 +118,7 @@ async fn with_the_token_cache_extractors_share_one_verification_across_requests(
     let key = TestKey::generate(Algorithm::RS256, "k1");
     let calls = Arc::new(AtomicUsize::new(0));
     let provider = CountingKeys {
-        keys: StaticKeys::from_jwks_json(&jwks(&[&key]).to_string()).unwrap(),
+        keys: StaticKeys::from_jwks_json(jwks(&[&key]).to_string()).unwrap(),
         calls: calls.clone(),
     };
     let config = SessionConfig::new(Verifier::builder(provider).build().unwrap());
@@ -336,7 +336,7 @@ async fn custom_claims_types_work() {
         format!("{}:{}", session.user_id(), session.claims().role)
     }
     let setup = setup();
-    let keys = StaticKeys::from_jwks_json(&jwks(&[&setup.key]).to_string()).unwrap();
+    let keys = StaticKeys::from_jwks_json(jwks(&[&setup.key]).to_string()).unwrap();
     let config = SessionConfig::new(Verifier::<MyClaims>::builder_for(keys).build().unwrap());
     let app = Router::new()
         .route("/", get(role))

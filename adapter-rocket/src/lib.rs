@@ -11,8 +11,8 @@
 //! | [`Session<C>`] | a valid session | every other outcome's response |
 //! | [`OptionalSession<C>`] | `Some` session, or `None` when the request has no token | expired, invalid or unavailable sessions' responses |
 //! | [`Require<V, C>`] | the session, when it also meets requirement `V` | those of `Session`, and `403 invalid claim` |
-//! | [`Verification<C>`] | the [`SessionOutcome`](ssr_session::SessionOutcome) itself | never (but for a missing configuration) |
-//! | [`Props<C>`] | the [`SessionProps`](ssr_session::SessionProps) of SuperTokens' Next.js guide | invalid or unavailable sessions' responses |
+//! | [`Verification<C>`] | the [`SessionOutcome`] itself | never (but for a missing configuration) |
+//! | [`Props<C>`] | the [`SessionProps`] of SuperTokens' Next.js guide | invalid or unavailable sessions' responses |
 //!
 //! # Route groups: guards, not middleware
 //!

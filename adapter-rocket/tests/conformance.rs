@@ -161,7 +161,7 @@ impl Keys {
     }
 
     fn config(&self, responses: DefaultResponses) -> SessionConfig {
-        let keys = StaticKeys::from_jwks_json(&jwks(&[&self.key]).to_string()).unwrap();
+        let keys = StaticKeys::from_jwks_json(jwks(&[&self.key]).to_string()).unwrap();
         let counting = Counting {
             keys,
             lookups: self.lookups.clone(),
@@ -233,7 +233,7 @@ fn same(session: Session, optional: OptionalSession, outcome: Verification) -> S
 async fn with_the_token_cache_the_guards_share_one_cached_session() {
     let keys = Keys::new();
     let counting = Counting {
-        keys: StaticKeys::from_jwks_json(&jwks(&[&keys.key]).to_string()).unwrap(),
+        keys: StaticKeys::from_jwks_json(jwks(&[&keys.key]).to_string()).unwrap(),
         lookups: keys.lookups.clone(),
     };
     let config = SessionConfig::new(Verifier::builder(counting).build().unwrap());

@@ -16,8 +16,16 @@ pub type App = Box<dyn FnMut(&str) -> usize>;
 /// Builds an [`App`] from the configuration and the request's headers.
 pub type Build = fn(&SessionConfig, &[(&'static str, String)]) -> App;
 
-/// The frameworks, by bench name.
-pub const FRAMEWORKS: [(&str, Build); 3] = [("axum", axum), ("actix", actix), ("rocket", rocket)];
+/// The entry points, by bench name: each framework's extractor or guard on
+/// the protected route, and the route-group forms (axum's layer, actix's
+/// middleware) with the extractor behind them.
+pub const FRAMEWORKS: [(&str, Build); 5] = [
+    ("axum", axum),
+    ("actix", actix),
+    ("rocket", rocket),
+    ("axum_layer", axum_layer),
+    ("actix_middleware", actix_middleware),
+];
 
 /// The page both routes render: the protected one with the session's user id.
 pub fn page(user: &str) -> String {
@@ -62,25 +70,41 @@ pub fn header_map(headers: &[(&'static str, String)]) -> axum::http::HeaderMap {
     map
 }
 
-/// axum: `Router` + `tower::ServiceExt::oneshot` on a current-thread runtime.
+async fn axum_dashboard(session: ssr_session_axum::Session) -> axum::response::Html<String> {
+    axum::response::Html(page(session.user_id()))
+}
+
+async fn axum_public() -> axum::response::Html<String> {
+    axum::response::Html(page(USER))
+}
+
+/// axum: the `Session` extractor, its configuration provided by
+/// `SessionLayer::new` on that route only.
 pub fn axum(config: &SessionConfig, headers: &[(&'static str, String)]) -> App {
-    use axum::response::Html;
     use axum::routing::get;
-    use tower::ServiceExt as _;
-
-    async fn dashboard(
-        ssr_session_axum::Session(session): ssr_session_axum::Session,
-    ) -> Html<String> {
-        Html(page(session.user_id()))
-    }
-    async fn public() -> Html<String> {
-        Html(page(USER))
-    }
-
+    let provided = ssr_session_axum::SessionLayer::new(config.clone());
     let app = axum::Router::new()
-        .route("/dashboard", get(dashboard))
-        .route("/public", get(public))
-        .with_state(config.clone());
+        .route("/dashboard", get(axum_dashboard).layer(provided))
+        .route("/public", get(axum_public));
+    serve_axum(app, headers)
+}
+
+/// axum: a route group behind `SessionLayer::required`, the handler reading
+/// the recorded session; the public route outside the group.
+pub fn axum_layer(config: &SessionConfig, headers: &[(&'static str, String)]) -> App {
+    use axum::routing::get;
+    let group = axum::Router::new()
+        .route("/dashboard", get(axum_dashboard))
+        .layer(ssr_session_axum::SessionLayer::required(config.clone()));
+    let app = axum::Router::new()
+        .route("/public", get(axum_public))
+        .merge(group);
+    serve_axum(app, headers)
+}
+
+/// `Router` + `tower::ServiceExt::oneshot` on a current-thread runtime.
+fn serve_axum(app: axum::Router, headers: &[(&'static str, String)]) -> App {
+    use tower::ServiceExt as _;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .build()
         .expect("runtime");
@@ -102,28 +126,59 @@ pub fn axum(config: &SessionConfig, headers: &[(&'static str, String)]) -> App {
     })
 }
 
-/// actix-web: `test::init_service` + `test::call_service` on an actix system.
+async fn actix_dashboard(session: ssr_session_actix::Session) -> actix_web::HttpResponse {
+    actix_web::HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(page(session.user_id()))
+}
+
+async fn actix_public() -> actix_web::HttpResponse {
+    actix_web::HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(page(USER))
+}
+
+/// actix-web: the `Session` extractor, its configuration from `app_data`.
 pub fn actix(config: &SessionConfig, headers: &[(&'static str, String)]) -> App {
-    use actix_web::{App as ActixApp, HttpResponse, test, web};
+    use actix_web::{App as ActixApp, web};
+    let app = ActixApp::new()
+        .app_data(web::Data::new(config.clone()))
+        .route("/dashboard", web::get().to(actix_dashboard))
+        .route("/public", web::get().to(actix_public));
+    serve_actix(app, headers)
+}
 
-    async fn dashboard(session: ssr_session_actix::Session) -> HttpResponse {
-        HttpResponse::Ok()
-            .content_type("text/html; charset=utf-8")
-            .body(page(session.user_id()))
-    }
-    async fn public() -> HttpResponse {
-        HttpResponse::Ok()
-            .content_type("text/html; charset=utf-8")
-            .body(page(USER))
-    }
+/// actix-web: a scope behind `SessionMiddleware::required`, the handler
+/// reading the recorded session; the public route outside the scope.
+pub fn actix_middleware(config: &SessionConfig, headers: &[(&'static str, String)]) -> App {
+    use actix_web::{App as ActixApp, web};
+    let app = ActixApp::new()
+        .route("/public", web::get().to(actix_public))
+        .service(
+            web::scope("")
+                .wrap(ssr_session_actix::SessionMiddleware::required(
+                    config.clone(),
+                ))
+                .route("/dashboard", web::get().to(actix_dashboard)),
+        );
+    serve_actix(app, headers)
+}
 
+/// `test::init_service` + `test::call_service` on an actix system.
+fn serve_actix<T, B>(app: actix_web::App<T>, headers: &[(&'static str, String)]) -> App
+where
+    T: actix_web::dev::ServiceFactory<
+            actix_web::dev::ServiceRequest,
+            Config = (),
+            Response = actix_web::dev::ServiceResponse<B>,
+            Error = actix_web::Error,
+            InitError = (),
+        > + 'static,
+    B: actix_web::body::MessageBody + 'static,
+{
+    use actix_web::test;
     let system = actix_web::rt::System::new();
-    let app = system.block_on(test::init_service(
-        ActixApp::new()
-            .app_data(web::Data::new(config.clone()))
-            .route("/dashboard", web::get().to(dashboard))
-            .route("/public", web::get().to(public)),
-    ));
+    let app = system.block_on(test::init_service(app));
     let headers = headers.to_vec();
     Box::new(move |path| {
         let mut request = test::TestRequest::get().uri(path);

@@ -15,9 +15,7 @@ use actix_web::http::header;
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use clap::Parser as _;
 use ssr_session::supertokens::{email_verified, has_role};
-use ssr_session_actix::{
-    OptionalSession, Props, Require, Session, SessionMiddleware, to_response,
-};
+use ssr_session_actix::{OptionalSession, Props, Require, Session, SessionMiddleware, to_response};
 use ssr_session_example_support::site::{self, Options, Site};
 
 ssr_session::requirement!(
@@ -62,11 +60,15 @@ async fn settings(site: web::Data<Site>, session: Session) -> HttpResponse {
 
 async fn save_settings(site: web::Data<Site>, session: Session, body: web::Bytes) -> HttpResponse {
     site.form_posts.fetch_add(1, Ordering::SeqCst);
-    html(&site, site::settings_page(&session, Some(&site::form_theme(&body))))
+    html(
+        &site,
+        site::settings_page(&session, Some(&site::form_theme(&body))),
+    )
 }
 
 async fn form_posts(site: web::Data<Site>) -> HttpResponse {
-    HttpResponse::Ok().json(serde_json::json!({ "formPosts": site.form_posts.load(Ordering::SeqCst) }))
+    HttpResponse::Ok()
+        .json(serde_json::json!({ "formPosts": site.form_posts.load(Ordering::SeqCst) }))
 }
 
 /// The Next.js guide's `getServerSideProps` result, as JSON.

@@ -71,9 +71,16 @@ async fn settings(session: Session) -> Html<String> {
     Html(site::settings_page(&session, None))
 }
 
-async fn save_settings(State(site): State<Arc<Site>>, session: Session, body: Bytes) -> Html<String> {
+async fn save_settings(
+    State(site): State<Arc<Site>>,
+    session: Session,
+    body: Bytes,
+) -> Html<String> {
     site.form_posts.fetch_add(1, Ordering::SeqCst);
-    Html(site::settings_page(&session, Some(&site::form_theme(&body))))
+    Html(site::settings_page(
+        &session,
+        Some(&site::form_theme(&body)),
+    ))
 }
 
 /// How many times the settings form was posted (for the browser tests).
@@ -129,7 +136,9 @@ pub fn router(site: Site) -> Router {
     // session that has the admin role, before any handler runs.
     let admin_area = Router::new()
         .route("/", get(admin))
-        .layer(SessionLayer::required(config.clone().require(has_role(site::ADMIN_ROLE))));
+        .layer(SessionLayer::required(
+            config.clone().require(has_role(site::ADMIN_ROLE)),
+        ));
     let account = Router::new()
         .route("/settings", get(settings).post(save_settings))
         .layer(SessionLayer::required(config.clone()));

@@ -4,7 +4,6 @@
 use reqwest::header::{ACCEPT, COOKIE, SET_COOKIE};
 use serde_json::{Value, json};
 
-
 use ssr_session_example_support::process::Server;
 
 #[tokio::test]

@@ -2,7 +2,6 @@
 
 use serde_json::{Value, json};
 
-
 use ssr_session_example_support::process::Server;
 
 const HTML: &str = "text/html,application/xhtml+xml,*/*;q=0.8";

@@ -4,7 +4,6 @@
 use reqwest::header::HeaderMap;
 use serde_json::{Value, json};
 
-
 use ssr_session_example_support::process::Server;
 
 const HTML: &str = "text/html,application/xhtml+xml,*/*;q=0.8";
@@ -128,7 +127,10 @@ async fn the_rocket_site_verifies_sessions_while_rendering() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_bridge_carries_the_csp_nonce_and_header() {
-    let server = Server::start(env!("CARGO_BIN_EXE_e2e-rocket-ssr"), &["--csp-nonce", "n0nce"]);
+    let server = Server::start(
+        env!("CARGO_BIN_EXE_e2e-rocket-ssr"),
+        &["--csp-nonce", "n0nce"],
+    );
     let (status, headers, body) = get(&client(), server.url("/dashboard"), HTML, None).await;
     assert_eq!(status, 401);
     assert!(body.contains("nonce=\"n0nce\""), "{body}");

@@ -65,7 +65,10 @@ fn settings(session: Session) -> RawHtml<String> {
 #[rocket::post("/account/settings", data = "<body>")]
 fn save_settings(site: &State<Arc<Site>>, session: Session, body: Vec<u8>) -> RawHtml<String> {
     site.form_posts.fetch_add(1, Ordering::SeqCst);
-    RawHtml(site::settings_page(&session, Some(&site::form_theme(&body))))
+    RawHtml(site::settings_page(
+        &session,
+        Some(&site::form_theme(&body)),
+    ))
 }
 
 #[rocket::get("/dev/form-posts")]

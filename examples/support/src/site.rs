@@ -6,8 +6,9 @@ use std::net::SocketAddr;
 
 use axum::body::Body;
 use ssr_session::{
-    ClaimValidationError, DefaultResponses, InvalidToken, JwksKeyProvider, NeedsRefreshReason, RequestInfo, Respond,
-    ResponseData, Session, SessionConfig, SuperTokensClaims, Unavailable, Verifier,
+    ClaimValidationError, DefaultResponses, InvalidToken, JwksKeyProvider, NeedsRefreshReason,
+    RequestInfo, Respond, ResponseData, Session, SessionConfig, SuperTokensClaims, Unavailable,
+    Verifier,
 };
 use tower::ServiceExt as _;
 
@@ -273,9 +274,11 @@ pub fn dashboard_page(session: &Session<SuperTokensClaims>) -> String {
     let row =
         |name: &str, value: &str| format!("<tr><th>{name}</th><td>{}</td></tr>", escape(value));
     let list = |values: Option<Vec<&str>>| values.map_or_else(|| "-".to_owned(), |v| v.join(", "));
-    let email = claims
-        .email_verified()
-        .map_or("-", |verified| if verified { "verified" } else { "not verified" });
+    let email =
+        claims.email_verified().map_or(
+            "-",
+            |verified| if verified { "verified" } else { "not verified" },
+        );
     let rows = [
         row("tenant", claims.tenant()),
         format!(

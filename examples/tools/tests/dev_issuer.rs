@@ -7,7 +7,9 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, LOCATION};
 use serde_json::{Value, json};
-use ssr_session_example_support::dev_issuer::{DevIssuer, DevIssuerConfig, RefreshMode, RunningIssuer};
+use ssr_session_example_support::dev_issuer::{
+    DevIssuer, DevIssuerConfig, RefreshMode, RunningIssuer,
+};
 
 async fn start(config: DevIssuerConfig) -> (DevIssuer, RunningIssuer) {
     let issuer = DevIssuer::new(config);
