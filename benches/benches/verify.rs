@@ -165,7 +165,10 @@ fn benches(c: &mut Criterion) {
                 }
                 .expect("verifier")
             };
-            [("single_issuer", build(single)), ("multi_issuer", build(multi))]
+            [
+                ("single_issuer", build(single)),
+                ("multi_issuer", build(multi)),
+            ]
         };
         for (name, cached) in [("first_visit", false), ("cached", true)] {
             let pair = verifiers(cached);
@@ -184,7 +187,7 @@ fn benches(c: &mut Criterion) {
             }
             let [(_, single), (_, multi)] = &pair;
             let ratio = paired(
-                15,
+                41,
                 Duration::from_millis(40),
                 &mut || {
                     black_box(poll_once(multi.verify(&headers)));

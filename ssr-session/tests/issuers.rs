@@ -617,14 +617,16 @@ async fn the_least_recently_used_issuer_is_evicted_past_max_issuers() {
 async fn one_issuers_outage_does_not_affect_the_others() {
     let down = Server::start().await;
     let up = Server::start().await;
-    let (ka, kb, kc) = (es256("a1"), es256("b1"), es256("c1"));
+    let (ka, kb, kc, kd) = (es256("a1"), es256("b1"), es256("c1"), es256("d1"));
     let a = down.oidc_issuer("/a", &[&ka]);
     let b = up.oidc_issuer("/b", &[&kb]);
     let c = down.oidc_issuer("/c", &[&kc]);
+    let d = up.oidc_issuer("/d", &[&kd]);
     let keys = builder()
         .oidc_issuer(&a)
         .oidc_issuer(&b)
         .oidc_issuer(&c)
+        .oidc_issuer(&d)
         .configure_jwks(|jwks| {
             jwks.timeout(Duration::from_secs(2))
                 .unknown_kid_interval(Duration::ZERO)
@@ -686,6 +688,14 @@ async fn one_issuers_outage_does_not_affect_the_others() {
             .is_valid()
     );
     assert_eq!(up.hits("/b/jwks.json"), 2);
+    // D, set up only now (after C's failure was remembered), is untouched.
+    assert!(
+        verifier
+            .verify_token(&token(&d, "u6", &kd))
+            .await
+            .is_valid()
+    );
+    assert_eq!(up.hits("/d/jwks.json"), 1);
 }
 
 #[tokio::test]
