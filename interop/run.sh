@@ -10,6 +10,7 @@
 #   2. supertokens-node   the real backend SDK's getSessionForSSR as an oracle
 #   3. supertokens-website the real frontend SDK in headless Chromium against axum-ssr
 #   4. oidc               a real OpenID provider (oidc-provider), discovery, key rollover
+#   5. multi-issuer       two oidc-provider issuers accepted by one verifier, a third refused
 #
 # Differences that are meant (or known) are listed with their reasons in
 # intended-differences.json. Idempotent; run from anywhere.
@@ -64,6 +65,7 @@ part "1. corpus: jose / Next.js guide / PyJWT / ssr-session" corpus/differential
 part "2. supertokens-node as an oracle" supertokens/backend-sdk.mjs
 part "3. supertokens-website in headless Chromium" supertokens/frontend-sdk.mjs
 part "4. a real OIDC issuer (oidc-provider)" oidc/oidc.mjs
+part "5. two OIDC issuers at once (oidc-provider x3)" oidc/multi-issuer.mjs
 
 step "agreement with ssr-session"
 node --input-type=module -e '

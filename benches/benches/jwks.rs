@@ -1,7 +1,9 @@
 //! The JWKS key provider under a herd: 1,000 concurrent verifications on a
 //! cold cache against a real loopback JWKS server (exactly one request,
 //! asserted every iteration), and 10,000 tokens with random unknown `kid`s
-//! (exactly one request per unknown-kid interval, asserted).
+//! (exactly one request per unknown-kid interval, asserted), and 1,000
+//! issuers cold at once behind an `IssuerKeyProvider` (exactly one
+//! discovery and one JWKS request each, asserted every iteration).
 //!
 //! `cargo bench -p ssr-session-benches --bench jwks`
 
@@ -10,11 +12,17 @@ use std::time::{Duration, Instant};
 
 use criterion::{Criterion, SamplingMode, criterion_group, criterion_main};
 use ssr_session::testing::{TokenBuilder, random_hex};
-use ssr_session::{InvalidKind, JwksKeyProvider, SessionOutcome, Verifier};
-use ssr_session_benches::{Fixture, JwksServer};
+use ssr_session::{
+    InvalidKind, IssuerKeyProvider, IssuerKeys, JwksKeyProvider, SessionOutcome, Verifier,
+};
+use ssr_session_benches::{Fixture, IssuersServer, JwksServer};
 
 const HERD: usize = 1_000;
 const FLOOD: usize = 10_000;
+/// Issuers set up at once in `cold_issuers_1000`, each with
+/// [`VISITS_PER_ISSUER`] concurrent first visits.
+const ISSUERS: usize = 1_000;
+const VISITS_PER_ISSUER: usize = 2;
 /// The unknown-kid interval of the flood bench: long enough for 10,000
 /// tokens to arrive before the fetch at its end starts, so that they all
 /// share it.
@@ -138,6 +146,58 @@ fn benches(c: &mut Criterion) {
                     1,
                     "one request for a flood inside one interval"
                 );
+            }
+            measured
+        })
+    });
+    // 1,000 issuers (tenants of one template, found by discovery), none set
+    // up, two first visits each, all at once: every issuer is set up once
+    // (moka coalesces the concurrent setups), so exactly one discovery and
+    // one JWKS request per issuer.
+    let issuers = runtime.block_on(IssuersServer::start(fixture.jwks_json.clone()));
+    let es256 = fixture.case("es256");
+    let issuer_tokens: Arc<Vec<String>> = Arc::new(
+        (0..ISSUERS * VISITS_PER_ISSUER)
+            .map(|i| {
+                TokenBuilder::supertokens(&format!("user-{i}"), 3600)
+                    .claim("iss", issuers.issuer(&format!("t{}", i % ISSUERS)))
+                    .sign(&es256.key)
+            })
+            .collect(),
+    );
+    group.sampling_mode(SamplingMode::Flat);
+    group.sample_size(10);
+    group.bench_function("cold_issuers_1000", |b| {
+        b.iter_custom(|iterations| {
+            let mut measured = Duration::ZERO;
+            for _ in 0..iterations {
+                let keys = IssuerKeyProvider::builder()
+                    .issuer_template(&issuers.template(), IssuerKeys::Discovery)
+                    .client(client.clone())
+                    .max_issuers(ISSUERS as u64)
+                    .new_issuer_limit(ISSUERS as u32, Duration::from_secs(1))
+                    .build()
+                    .expect("provider");
+                let verifier = Verifier::builder(keys.clone())
+                    .without_token_cache()
+                    .build()
+                    .expect("verifier");
+                let (discoveries, jwks) = (issuers.discoveries(), issuers.jwks_requests());
+                let start = Instant::now();
+                let valid = runtime.block_on(verify_all(&verifier, &issuer_tokens));
+                measured += start.elapsed();
+                assert_eq!(valid, ISSUERS * VISITS_PER_ISSUER);
+                assert_eq!(
+                    issuers.discoveries() - discoveries,
+                    ISSUERS as u64,
+                    "one discovery per issuer"
+                );
+                assert_eq!(
+                    issuers.jwks_requests() - jwks,
+                    ISSUERS as u64,
+                    "one JWKS request per issuer"
+                );
+                assert_eq!(keys.setup_count(), ISSUERS as u64);
             }
             measured
         })

@@ -1,6 +1,9 @@
 //! Verification cost: the floor (`raw_signature`, `raw_jsonwebtoken`), the
 //! core path with the token cache off (`core`) and on (`core_cached`),
-//! cookie extraction, and a Rust peer (`peer_jwtk`), all on the same tokens.
+//! cookie extraction, and a Rust peer (`peer_jwtk`), all on the same tokens;
+//! then one issuer against many (`single_issuer` / `multi_issuer`, each a
+//! `first_visit` with the token cache off and a `cached` hit), on one RS256
+//! token with an `iss`, with their paired ratio printed.
 //!
 //! `cargo bench -p ssr-session-benches --bench verify`; with
 //! `SSR_BENCH_EXPORT=dir` the RS256 token and the JWKS are written to `dir`
@@ -12,10 +15,12 @@ use std::time::Duration;
 use aws_lc_rs::signature::{self as sig, ParsedPublicKey};
 use axum::http::HeaderMap;
 use criterion::{Criterion, criterion_group, criterion_main};
+use ssr_session::testing::TokenBuilder;
 use ssr_session::{
-    Algorithm, CookieSource, JwksKeyProvider, SuperTokensClaims, TokenSource, Verifier,
+    Algorithm, CookieSource, IssuerKeyProvider, IssuerKeys, JwksKeyProvider, SuperTokensClaims,
+    TokenSource, Verifier,
 };
-use ssr_session_benches::{Fixture, JwksServer, apps, bench_runtime, poll_once};
+use ssr_session_benches::{Fixture, JwksServer, apps, bench_runtime, paired, poll_once};
 
 fn request_headers(token: &str) -> HeaderMap {
     apps::header_map(&apps::request_headers(token))
@@ -144,6 +149,86 @@ fn benches(c: &mut Criterion) {
             b.iter(|| poll_once(verifier.verify(black_box(&headers))).is_valid())
         });
         group.finish();
+    }
+
+    // One issuer against many: the same RS256 token with an `iss`, checked
+    // by a JwksKeyProvider with the verifier's required issuer, and by an
+    // IssuerKeyProvider whose template allows it (issuer set up, keys warm).
+    {
+        let case = fixture.case("rs256");
+        let issuer = "https://login.example.com/acme/v2.0";
+        let token = TokenBuilder::supertokens("bench-user-7f3c9a", 3600)
+            .claim("iss", issuer)
+            .sign(&case.key);
+        let headers = request_headers(&token);
+        let jwks_template = server.url().replace("/auth/", "/{tenant}/");
+        let verifiers = |cached: bool| {
+            let single = Verifier::builder(
+                JwksKeyProvider::builder(&server.url())
+                    .client(client.clone())
+                    .build()
+                    .expect("provider"),
+            )
+            .issuer(issuer);
+            let multi = Verifier::builder(
+                IssuerKeyProvider::builder()
+                    .issuer_template(
+                        "https://login.example.com/{tenant}/v2.0",
+                        IssuerKeys::JwksUrl(jwks_template.clone()),
+                    )
+                    .client(client.clone())
+                    .build()
+                    .expect("provider"),
+            );
+            let build = |builder: ssr_session::VerifierBuilder<SuperTokensClaims>| {
+                if cached {
+                    builder.build()
+                } else {
+                    builder.without_token_cache().build()
+                }
+                .expect("verifier")
+            };
+            [
+                ("single_issuer", build(single)),
+                ("multi_issuer", build(multi)),
+            ]
+        };
+        for (name, cached) in [("first_visit", false), ("cached", true)] {
+            let pair = verifiers(cached);
+            for (group_name, verifier) in &pair {
+                let warm = runtime.block_on(verifier.verify(&headers));
+                assert!(warm.is_valid(), "{group_name}: {warm:?}");
+                let mut group = c.benchmark_group(format!("verify/{group_name}"));
+                group.bench_function(name, |b| {
+                    b.iter(|| {
+                        let outcome = poll_once(verifier.verify(black_box(&headers)));
+                        debug_assert!(outcome.is_valid());
+                        outcome
+                    })
+                });
+                group.finish();
+            }
+            let [(_, single), (_, multi)] = &pair;
+            let ratio = paired(
+                41,
+                Duration::from_millis(40),
+                &mut || {
+                    black_box(poll_once(multi.verify(&headers)));
+                },
+                &mut || {
+                    black_box(poll_once(single.verify(&headers)));
+                },
+            );
+            println!(
+                "verify/multi_issuer/{name} vs verify/single_issuer/{name}, paired: \
+                 {:.3}x (quartiles {:.3}..{:.3}); {:.0} ns vs {:.0} ns",
+                ratio.ratio,
+                ratio.ratio_quartiles.0,
+                ratio.ratio_quartiles.1,
+                ratio.a_ns,
+                ratio.b_ns
+            );
+        }
     }
 
     // Finding `sAccessToken` among 20 other cookies.

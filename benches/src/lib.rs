@@ -342,3 +342,96 @@ pub fn paired(rounds: usize, block: Duration, a: &mut dyn FnMut(), b: &mut dyn F
         b_ns: median(&mut times_b),
     }
 }
+
+/// OpenID issuers on 127.0.0.1 for any tenant: `/{tenant}/.well-known/openid-configuration`
+/// names the issuer `{base}/{tenant}` and the JWKS `{base}/{tenant}/jwks.json`, which
+/// serves `jwks_json` for every tenant. Discovery and JWKS requests are counted apart.
+pub struct IssuersServer {
+    addr: SocketAddr,
+    discoveries: Arc<AtomicU64>,
+    jwks: Arc<AtomicU64>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl IssuersServer {
+    /// Starts serving on the current Tokio runtime.
+    pub async fn start(jwks_json: String) -> Self {
+        use axum::http::{StatusCode, Uri, header};
+        use axum::response::IntoResponse as _;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind 127.0.0.1:0");
+        let addr = listener.local_addr().expect("local address");
+        let base = format!("http://{addr}");
+        let (discoveries, jwks) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+        let (d, j) = (discoveries.clone(), jwks.clone());
+        let jwks_json: Arc<str> = jwks_json.into();
+        let app = axum::Router::new().fallback(move |uri: Uri| {
+            let path = uri.path().to_owned();
+            let answer = if let Some(tenant) = path
+                .strip_suffix("/.well-known/openid-configuration")
+                .map(|t| t.trim_start_matches('/'))
+            {
+                d.fetch_add(1, Ordering::SeqCst);
+                let issuer = format!("{base}/{tenant}");
+                Some(
+                    serde_json::json!({"issuer": issuer, "jwks_uri": format!("{issuer}/jwks.json")})
+                        .to_string(),
+                )
+            } else if path.ends_with("/jwks.json") {
+                j.fetch_add(1, Ordering::SeqCst);
+                Some(jwks_json.to_string())
+            } else {
+                None
+            };
+            async move {
+                match answer {
+                    Some(body) => (
+                        [
+                            (header::CONTENT_TYPE, "application/json"),
+                            (header::CACHE_CONTROL, "max-age=600"),
+                        ],
+                        body,
+                    )
+                        .into_response(),
+                    None => StatusCode::NOT_FOUND.into_response(),
+                }
+            }
+        });
+        let task = tokio::spawn(async move {
+            axum::serve(listener, app).await.expect("issuers server");
+        });
+        Self {
+            addr,
+            discoveries,
+            jwks,
+            task,
+        }
+    }
+
+    /// The issuer of `tenant`.
+    pub fn issuer(&self, tenant: &str) -> String {
+        format!("http://{}/{tenant}", self.addr)
+    }
+
+    /// The issuer template, `{base}/{tenant}`.
+    pub fn template(&self) -> String {
+        format!("http://{}/{{tenant}}", self.addr)
+    }
+
+    /// Discovery requests answered so far.
+    pub fn discoveries(&self) -> u64 {
+        self.discoveries.load(Ordering::SeqCst)
+    }
+
+    /// JWKS requests answered so far.
+    pub fn jwks_requests(&self) -> u64 {
+        self.jwks.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for IssuersServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}

@@ -179,7 +179,7 @@ async fn fail_open_serves_the_last_known_set_through_a_restart_and_reloads_in_fu
         .arg(format!("{}-0", written_ms - 2000))
         .arg("r")
         .arg(older_json)
-        .query(&mut support::connection(redis))
+        .query(&mut support::connection(&redis))
         .unwrap();
     // And one through a replica once Redis is back (its writer reconnects).
     a.revoke_session(after.session_handle().unwrap())
@@ -450,7 +450,7 @@ async fn a_slow_redis_never_delays_a_check() {
 
     // The whole server sleeps for 3 s inside one command: every other
     // client waits, as behind a slow Lua script or a huge KEYS.
-    let mut side = support::connection(redis);
+    let mut side = support::connection(&redis);
     let sleeper = std::thread::spawn(move || {
         let started = Instant::now();
         let _: () = redis::cmd("DEBUG")

@@ -189,6 +189,13 @@ pub enum KeySourceError {
         /// How long the lookup waited.
         waited: Duration,
     },
+    /// [`IssuerKeyProvider`](crate::IssuerKeyProvider) set up as many new
+    /// issuers from templates as its
+    /// [`new_issuer_limit`](crate::IssuerKeyProviderBuilder::new_issuer_limit)
+    /// allows for now: this issuer's setup (and its fetches) waits for a
+    /// later request.
+    #[error("too many new issuers are being set up; try again shortly")]
+    NewIssuerLimit,
     /// A custom key provider's failure.
     #[error("key source failed")]
     Custom(#[source] Box<dyn std::error::Error + Send + Sync>),

@@ -157,6 +157,7 @@ mod cache;
 mod claims;
 mod config;
 mod error;
+mod issuers;
 mod jwks;
 mod keys;
 mod outcome;
@@ -182,6 +183,9 @@ pub use cache::DEFAULT_TOKEN_CACHE_CAPACITY;
 pub use claims::SuperTokensClaims;
 pub use config::SessionConfig;
 pub use error::{ClaimFailure, ConfigError, InvalidKind, InvalidToken, KeyError, KeySourceError};
+pub use issuers::{
+    IssuerKeyProvider, IssuerKeyProviderBuilder, IssuerKeys, TENANT_PLACEHOLDER, TenantApproval,
+};
 pub use jwks::{DiscoveryError, JwksKeyProvider, JwksKeyProviderBuilder};
 pub use keys::{
     KeyLookupError, KeyProvider, KeyRequest, KeySelection, KeySet, MIN_RSA_BITS, StaticKeys,

@@ -520,3 +520,211 @@ fn oidc_issuer_finds_the_keys_by_discovery_and_requires_the_issuer() {
     )
     .assert_usage_error("names issuer");
 }
+
+/// Several OpenID issuers on one loopback server, each request counted by
+/// path (unrouted paths answer 404 and are counted too).
+struct Issuers {
+    base: String,
+    hits: Arc<std::sync::Mutex<std::collections::HashMap<String, usize>>>,
+    _runtime: tokio::runtime::Runtime,
+}
+
+impl Issuers {
+    /// Serves an issuer at `{base}{path}` (discovery and keys) for each
+    /// `(path, key)`; `down` paths answer 503 to discovery.
+    fn start(issuers: &[(&str, &TestKey)], down: &[&str]) -> Self {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let mut routes = std::collections::HashMap::new();
+        for (path, key) in issuers {
+            let issuer = format!("{base}{path}");
+            routes.insert(
+                format!("{path}/.well-known/openid-configuration"),
+                (
+                    StatusCode::OK,
+                    serde_json::json!({"issuer": issuer, "jwks_uri": format!("{issuer}/keys")})
+                        .to_string(),
+                ),
+            );
+            routes.insert(
+                format!("{path}/keys"),
+                (StatusCode::OK, testing::jwks(&[key]).to_string()),
+            );
+        }
+        for path in down {
+            routes.insert(
+                format!("{path}/.well-known/openid-configuration"),
+                (StatusCode::SERVICE_UNAVAILABLE, String::new()),
+            );
+        }
+        let routes = Arc::new(routes);
+        let hits = Arc::new(std::sync::Mutex::new(std::collections::HashMap::new()));
+        let counted = hits.clone();
+        let app = Router::new().fallback(move |uri: axum::http::Uri| {
+            let routes = routes.clone();
+            let counted = counted.clone();
+            async move {
+                *counted
+                    .lock()
+                    .unwrap()
+                    .entry(uri.path().to_owned())
+                    .or_insert(0) += 1;
+                match routes.get(uri.path()) {
+                    Some((status, body)) => (
+                        *status,
+                        [(axum::http::header::CONTENT_TYPE, "application/json")],
+                        body.clone(),
+                    ),
+                    None => (
+                        StatusCode::NOT_FOUND,
+                        [(axum::http::header::CONTENT_TYPE, "text/plain")],
+                        String::new(),
+                    ),
+                }
+            }
+        });
+        runtime.spawn(async move { axum::serve(listener, app).await.unwrap() });
+        Self {
+            base,
+            hits,
+            _runtime: runtime,
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    fn hits(&self, path: &str) -> usize {
+        self.hits.lock().unwrap().get(path).copied().unwrap_or(0)
+    }
+
+    fn total(&self) -> usize {
+        self.hits.lock().unwrap().values().sum()
+    }
+}
+
+fn oidc_token(iss: &str, sub: &str, key: &TestKey) -> String {
+    TokenBuilder::new()
+        .claim("sub", sub)
+        .claim("exp", testing::now_secs() + 600)
+        .claim("iss", iss)
+        .sign(key)
+}
+
+#[test]
+fn several_oidc_issuers_each_verify_their_own_tokens() {
+    let (key_a, key_b) = (
+        TestKey::generate(Algorithm::ES256, "k1"),
+        TestKey::generate(Algorithm::ES256, "k1"),
+    );
+    let issuers = Issuers::start(&[("/a", &key_a), ("/b", &key_b)], &["/down"]);
+    let attacker = Issuers::start(&[("/evil", &key_a)], &[]);
+    let (a, b) = (issuers.url("/a"), issuers.url("/b"));
+    let keys = [
+        "--oidc-issuer".to_owned(),
+        a.clone(),
+        "--oidc-issuer".to_owned(),
+        b.clone(),
+        "--oidc-issuer".to_owned(),
+        issuers.url("/down"),
+    ];
+    let run = verify(&keys, &["--token", &oidc_token(&a, "alice", &key_a)]);
+    let json = assert_valid(&run, "alice", "issuer a");
+    assert_eq!(json["claims"]["iss"], a.as_str());
+    assert_eq!(issuers.total(), 2, "only A's discovery and keys");
+    let run = verify(&keys, &["--token", &oidc_token(&b, "bob", &key_b)]);
+    assert_valid(&run, "bob", "issuer b");
+    assert_eq!(issuers.hits("/b/keys"), 1);
+
+    // Both call their key `k1`: A's key does not verify B's tokens.
+    let run = verify(&keys, &["--token", &oidc_token(&b, "mallory", &key_a)]);
+    assert_invalid(&run, "bad_signature", "b's iss, a's key");
+
+    // An `iss` on none of the issuers: invalid, and nobody is asked.
+    let before = issuers.total();
+    let run = verify(
+        &keys,
+        &["--token", &oidc_token(&attacker.url("/evil"), "m", &key_a)],
+    );
+    assert_invalid(&run, "claim", "attacker iss");
+    assert_eq!(attacker.total(), 0, "requests to the attacker");
+    assert_eq!(issuers.total(), before);
+
+    // An allowed issuer whose discovery fails is unavailable.
+    let down = issuers.url("/down");
+    let run = verify(&keys, &["--token", &oidc_token(&down, "u", &key_a)]);
+    let json = run.report(UNAVAILABLE);
+    assert_eq!(json["outcome"], "unavailable", "{run:?}");
+    assert_eq!(issuers.hits("/down/.well-known/openid-configuration"), 1);
+}
+
+#[test]
+fn an_issuer_template_accepts_its_tenants_only() {
+    let key = TestKey::generate(Algorithm::ES256, "k1");
+    let issuers = Issuers::start(&[("/t/acme", &key)], &[]);
+    let keys = ["--issuer-template".to_owned(), issuers.url("/t/{tenant}")];
+    let acme = issuers.url("/t/acme");
+    let run = verify(&keys, &["--token", &oidc_token(&acme, "wile", &key)]);
+    assert_valid(&run, "wile", "tenant acme");
+    assert_eq!(issuers.total(), 2);
+
+    // A tenant its discovery does not know: invalid after one request.
+    let nobody = issuers.url("/t/nobody");
+    let run = verify(&keys, &["--token", &oidc_token(&nobody, "u", &key)]);
+    assert_invalid(&run, "claim", "unknown tenant");
+    assert_eq!(
+        issuers.hits("/t/nobody/.well-known/openid-configuration"),
+        1
+    );
+
+    // Outside the template's safe tenant set: no request at all.
+    let before = issuers.total();
+    for iss in [
+        issuers.url("/t/../a"),
+        issuers.url("/t/a/b"),
+        issuers.url("/t/a.b"),
+    ] {
+        let run = verify(&keys, &["--token", &oidc_token(&iss, "u", &key)]);
+        assert_invalid(&run, "claim", &iss);
+    }
+    assert_eq!(issuers.total(), before);
+}
+
+#[test]
+fn usage_errors_for_issuer_templates_and_mixed_key_sources() {
+    verify(
+        &[
+            "--issuer-template".to_owned(),
+            "https://login.example.com/v2.0".to_owned(),
+        ],
+        &["--token", "x"],
+    )
+    .assert_usage_error("{tenant}");
+    verify(
+        &[
+            "--issuer-template".to_owned(),
+            "https://{tenant}/v2.0".to_owned(),
+        ],
+        &["--token", "x"],
+    )
+    .assert_usage_error("--issuer-template");
+    let run = verify(
+        &[
+            "--jwks-url".to_owned(),
+            "http://127.0.0.1:9/jwks.json".to_owned(),
+            "--oidc-issuer".to_owned(),
+            "https://a.example.com".to_owned(),
+        ],
+        &["--token", "x"],
+    );
+    assert_eq!(run.status, USAGE, "{run:?}");
+    assert_eq!(run.stdout, "");
+}

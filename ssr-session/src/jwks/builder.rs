@@ -1,6 +1,7 @@
 //! [`JwksKeyProviderBuilder`]: the settings of a [`JwksKeyProvider`] and
 //! their validation.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use url::Url;
@@ -142,6 +143,7 @@ enum Target {
 /// | [`failure_backoff`](Self::failure_backoff) | 1 s |
 /// | [`client`](Self::client) | one client built by `build()` |
 /// | [`api_base_path`](Self::api_base_path) | `/auth` (SuperTokens only) |
+/// | [`bind_issuer`](Self::bind_issuer) | none: keys are not bound to an issuer |
 #[derive(Debug, Clone)]
 #[must_use = "a builder does nothing until `build()`"]
 pub struct JwksKeyProviderBuilder {
@@ -149,6 +151,7 @@ pub struct JwksKeyProviderBuilder {
     also: Vec<String>,
     api_base_path: Option<String>,
     client: Option<reqwest::Client>,
+    issuer: Option<Arc<str>>,
     settings: Settings,
 }
 
@@ -169,6 +172,7 @@ impl JwksKeyProviderBuilder {
             also: Vec::new(),
             api_base_path: None,
             client: None,
+            issuer: None,
             settings: Settings::default(),
         }
     }
@@ -291,6 +295,20 @@ impl JwksKeyProviderBuilder {
         self
     }
 
+    /// Binds every key this provider parses to `issuer`
+    /// ([`VerifyingKey::with_issuer`](crate::VerifyingKey::with_issuer)):
+    /// a token these keys verify is valid only if its `iss` is exactly
+    /// `issuer` (else invalid, claim *issuer*), whatever the verifier's own
+    /// [`issuer`](crate::VerifierBuilder::issuer) setting. The binding is
+    /// applied where each fetched set is parsed, so a refresh that returns
+    /// an unchanged key keeps its `Arc` (and the verified-token cache its
+    /// tokens). [`IssuerKeyProvider`](crate::IssuerKeyProvider) binds each
+    /// issuer's provider this way. Default: unbound.
+    pub fn bind_issuer(mut self, issuer: &str) -> Self {
+        self.issuer = Some(Arc::from(issuer));
+        self
+    }
+
     /// Checks the URLs (absolute, `http` or `https`, with a host, none
     /// listed twice) and the settings (non-zero timeout, body cap and
     /// waiting bound, `min_ttl` ≤ `max_ttl`, no duration over a year), and
@@ -337,7 +355,12 @@ impl JwksKeyProviderBuilder {
             Some(client) => client,
             None => fetch::default_client()?,
         };
-        Ok(JwksKeyProvider::new(urls, client, self.settings))
+        Ok(JwksKeyProvider::new(
+            urls,
+            client,
+            self.issuer,
+            self.settings,
+        ))
     }
 
     /// Runs OpenID discovery for `issuer` and builds with the `jwks_uri`

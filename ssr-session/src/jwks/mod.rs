@@ -23,6 +23,12 @@ use crate::keys::{KeyLookupError, KeyProvider, KeyRequest, KeySelection, KeySet,
 
 const TARGET: &str = "ssr_session::jwks";
 
+/// The client a provider builds when given none (see
+/// [`JwksKeyProviderBuilder::client`]).
+pub(crate) fn default_client() -> Result<reqwest::Client, ConfigError> {
+    fetch::default_client()
+}
+
 /// Keys from one or more JWKS URLs (RFC 7517), for the SuperTokens core or
 /// any OpenID provider. Cheap to clone: clones share one cache, one HTTP
 /// client and one in-flight request.
@@ -243,11 +249,23 @@ impl JwksKeyProvider {
         self.inner.urls.iter().map(Url::as_str)
     }
 
-    fn new(urls: Vec<Url>, client: reqwest::Client, settings: Settings) -> Self {
+    /// The issuer every key is bound to
+    /// ([`bind_issuer`](JwksKeyProviderBuilder::bind_issuer)), if any.
+    pub fn bound_issuer(&self) -> Option<&str> {
+        self.inner.issuer.as_deref()
+    }
+
+    fn new(
+        urls: Vec<Url>,
+        client: reqwest::Client,
+        issuer: Option<Arc<str>>,
+        settings: Settings,
+    ) -> Self {
         Self {
             inner: Arc::new(Inner {
                 urls,
                 client,
+                issuer,
                 settings,
                 state: Mutex::new(State::default()),
                 fetches: AtomicU64::new(0),
@@ -261,6 +279,7 @@ impl fmt::Debug for JwksKeyProvider {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("JwksKeyProvider")
             .field("urls", &self.urls().collect::<Vec<_>>())
+            .field("bound_issuer", &self.bound_issuer())
             .field("settings", &self.inner.settings)
             .field("fetch_count", &self.fetch_count())
             .field("waiting_lookups", &self.waiting_lookups())
@@ -320,6 +339,8 @@ type Refresh = Shared<BoxFuture<'static, Attempt>>;
 struct Inner {
     urls: Vec<Url>,
     client: reqwest::Client,
+    /// Every parsed key is bound to this issuer, if set.
+    issuer: Option<Arc<str>>,
     settings: Settings,
     state: Mutex<State>,
     fetches: AtomicU64,
@@ -615,13 +636,12 @@ impl Inner {
         self.fetches.fetch_add(1, Ordering::Relaxed);
         let started = Instant::now();
         let fetched = fetch::get(&self.client, url, self.settings.limits()).await?;
-        let keys = KeySet::from_jwks_json_reusing(&fetched.body, previous).map_err(|source| {
-            KeySourceError::Parse {
+        let keys = KeySet::from_jwks_json_bound(&fetched.body, previous, self.issuer.as_ref())
+            .map_err(|source| KeySourceError::Parse {
                 url: url.to_string(),
                 expected: "a JWKS document",
                 source,
-            }
-        })?;
+            })?;
         let ttl = self.settings.ttl(fetched.max_age);
         tracing::debug!(
             target: TARGET,
@@ -664,6 +684,7 @@ fn url_of(error: &KeySourceError) -> Option<&str> {
         | KeySourceError::TooLarge { url, .. }
         | KeySourceError::Parse { url, .. } => Some(url),
         KeySourceError::TooManyWaiting { .. }
+        | KeySourceError::NewIssuerLimit
         | KeySourceError::WaitTimeout { .. }
         | KeySourceError::Custom(_) => None,
     }

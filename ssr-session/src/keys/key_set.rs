@@ -71,6 +71,18 @@ impl KeySet {
         json: &[u8],
         previous: Option<&KeySet>,
     ) -> Result<Self, serde_json::Error> {
+        Self::from_jwks_json_bound(json, previous, None)
+    }
+
+    /// Like [`KeySet::from_jwks_json_reusing`], every key bound to
+    /// `issuer` ([`VerifyingKey::with_issuer`]) when one is given. A key of
+    /// `previous` is reused only if it is bound to the same issuer, so the
+    /// binding holds whatever `previous` is.
+    pub(crate) fn from_jwks_json_bound(
+        json: &[u8],
+        previous: Option<&KeySet>,
+        issuer: Option<&Arc<str>>,
+    ) -> Result<Self, serde_json::Error> {
         #[derive(serde::Deserialize)]
         struct Document {
             keys: Vec<serde_json::Value>,
@@ -79,8 +91,11 @@ impl KeySet {
         let mut keys = Vec::with_capacity(document.keys.len());
         for (index, member) in document.keys.into_iter().enumerate() {
             let digest = jwk_digest(&member);
-            let known =
-                previous.and_then(|set| set.keys.iter().find(|key| key.jwk_digest == Some(digest)));
+            let known = previous.and_then(|set| {
+                set.keys.iter().find(|key| {
+                    key.jwk_digest == Some(digest) && key.issuer() == issuer.map(|i| &**i)
+                })
+            });
             if let Some(known) = known {
                 keys.push(known.clone());
                 continue;
@@ -91,6 +106,9 @@ impl KeySet {
             match parsed {
                 Ok(mut key) => {
                     key.jwk_digest = Some(digest);
+                    if let Some(issuer) = issuer {
+                        key = key.with_issuer(issuer.clone());
+                    }
                     keys.push(Arc::new(key));
                 }
                 Err(error) => tracing::warn!(
@@ -185,5 +203,23 @@ mod tests {
         let new = KeySet::from_jwks_json_reusing(second.as_bytes(), Some(&old)).unwrap();
         assert!(Arc::ptr_eq(&old.keys()[1], &new.keys()[0]));
         assert!(!Arc::ptr_eq(&old.keys()[0], &new.keys()[1]));
+    }
+
+    #[test]
+    fn bound_keys_carry_their_issuer_and_are_reused_only_for_it() {
+        let jwk = serde_json::json!({"kty": "OKP", "crv": "Ed25519", "kid": "a",
+            "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"});
+        let doc = serde_json::json!({"keys": [jwk]}).to_string();
+        let a: Arc<str> = Arc::from("https://a.example");
+        let b: Arc<str> = Arc::from("https://b.example");
+        let first = KeySet::from_jwks_json_bound(doc.as_bytes(), None, Some(&a)).unwrap();
+        assert_eq!(first.keys()[0].issuer(), Some("https://a.example"));
+        let again = KeySet::from_jwks_json_bound(doc.as_bytes(), Some(&first), Some(&a)).unwrap();
+        assert!(Arc::ptr_eq(&first.keys()[0], &again.keys()[0]));
+        let other = KeySet::from_jwks_json_bound(doc.as_bytes(), Some(&first), Some(&b)).unwrap();
+        assert!(!Arc::ptr_eq(&first.keys()[0], &other.keys()[0]));
+        assert_eq!(other.keys()[0].issuer(), Some("https://b.example"));
+        let unbound = KeySet::from_jwks_json_reusing(doc.as_bytes(), Some(&first)).unwrap();
+        assert_eq!(unbound.keys()[0].issuer(), None);
     }
 }

@@ -62,6 +62,10 @@ pub enum KeyLookupError {
     AlgorithmMismatch,
     /// Several keys fit: the token is invalid (ambiguous key).
     Ambiguous,
+    /// The token's `iss` is not an issuer this provider accepts (not on
+    /// its allow-list, refused by its approval hook, or unknown to the
+    /// issuer's own discovery): the token is invalid (claim *issuer*).
+    IssuerNotAllowed,
     /// The key source failed and no usable cached key exists: the
     /// verification is unavailable (a server-side failure).
     Unavailable(Arc<KeySourceError>),

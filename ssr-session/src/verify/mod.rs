@@ -370,6 +370,10 @@ impl<C: DeserializeOwned + Send + Sync + 'static> Verifier<C> {
                     InvalidKind::AlgorithmNotAllowed,
                     "the key named by `kid` may not verify this `alg`",
                 ),
+                KeyLookupError::IssuerNotAllowed => claim(
+                    ClaimFailure::Issuer,
+                    "`iss` is not an issuer the key provider accepts",
+                ),
                 KeyLookupError::Ambiguous => {
                     invalid(InvalidKind::AmbiguousKey, "several keys fit the token")
                 }

@@ -15,6 +15,13 @@
 //! discovery (`{issuer}/.well-known/openid-configuration` → `jwks_uri`) and
 //! requires that issuer as `iss` unless `--issuer` says otherwise; a failed
 //! discovery request is reported as unavailable.
+//!
+//! Several issuers: repeat `--oidc-issuer`, and/or give
+//! `--issuer-template 'https://login.example.com/{tenant}/v2.0'` (repeatable).
+//! The token's `iss` then picks the issuer (ssr-session's
+//! `IssuerKeyProvider`): an `iss` on none of them is invalid without any
+//! request; an allowed issuer is discovered on use, and a failed discovery
+//! is unavailable.
 
 use std::error::Error;
 use std::io::Write;
@@ -28,8 +35,8 @@ use clap::{ArgGroup, Parser};
 use serde::Serialize;
 use serde_json::{Map, Value};
 use ssr_session::{
-    Algorithm, HeaderList, JwksKeyProvider, KeyProvider, KeySourceError, SessionOutcome,
-    StaticKeys, TokenStructure, Verifier,
+    Algorithm, HeaderList, IssuerKeyProvider, IssuerKeys, JwksKeyProvider, KeyProvider,
+    KeySourceError, SessionOutcome, StaticKeys, TokenStructure, Verifier,
 };
 
 /// Exit status for a usage or configuration error (clap's own usage errors
@@ -48,23 +55,37 @@ const EXIT_UNAVAILABLE: u8 = 5;
 #[derive(Debug, Parser)]
 #[command(
     name = "verify",
-    group = ArgGroup::new("keys").required(true).args(["jwks_url", "jwks_file", "oidc_issuer"]),
-    group = ArgGroup::new("remote").args(["jwks_url", "oidc_issuer"])
+    group = ArgGroup::new("keys")
+        .required(true)
+        .multiple(true)
+        .args(["jwks_url", "jwks_file", "oidc_issuer", "issuer_template"]),
+    group = ArgGroup::new("remote")
+        .multiple(true)
+        .args(["jwks_url", "oidc_issuer", "issuer_template"])
 )]
 struct Cli {
     /// JWKS endpoint to fetch the verification keys from (fetched by the
     /// library's JwksKeyProvider).
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = "URL", conflicts_with_all = ["jwks_file", "oidc_issuer", "issuer_template"])]
     jwks_url: Option<String>,
 
     /// JWKS document to read the verification keys from, instead of a URL.
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, value_name = "PATH", conflicts_with_all = ["oidc_issuer", "issuer_template"])]
     jwks_file: Option<PathBuf>,
 
     /// OpenID issuer: the keys come from the `jwks_uri` of its discovery
     /// document, and it is the required `iss` unless --issuer is given.
+    /// Repeat it (or add --issuer-template) to accept several issuers: the
+    /// token's `iss` then picks one.
     #[arg(long, value_name = "ISS")]
-    oidc_issuer: Option<String>,
+    oidc_issuer: Vec<String>,
+
+    /// Accept every issuer this template gives with `{tenant}` replaced by
+    /// 1 to 64 characters among A-Z a-z 0-9 - _ (e.g.
+    /// 'https://login.example.com/{tenant}/v2.0'); keys by OpenID discovery.
+    /// Repeatable.
+    #[arg(long, value_name = "TEMPLATE")]
+    issuer_template: Vec<String>,
 
     /// Required `iss` claim.
     #[arg(long, value_name = "ISS")]
@@ -259,12 +280,20 @@ impl From<String> for BuildError {
 /// The verifier the options describe; a message for the user if they do not
 /// describe one.
 async fn build_verifier(cli: &Cli) -> Result<Verifier<Map<String, Value>>, BuildError> {
-    let keys = match &cli.oidc_issuer {
+    let single_issuer = match (cli.oidc_issuer.as_slice(), cli.issuer_template.is_empty()) {
+        ([issuer], true) => Some(issuer),
+        _ => None,
+    };
+    let multi_issuer = single_issuer.is_none() && cli.jwks_url.is_none() && cli.jwks_file.is_none();
+    let keys = match single_issuer {
         Some(issuer) => discover(cli, issuer).await?,
+        None if multi_issuer => issuer_keys(cli)?,
         None => key_provider(cli)?,
     };
     let mut builder = Verifier::<Map<String, Value>>::builder_for(keys);
-    if let Some(issuer) = cli.issuer.as_ref().or(cli.oidc_issuer.as_ref()) {
+    // With several issuers, each key is bound to its issuer: `iss` is
+    // checked without a fixed required issuer.
+    if let Some(issuer) = cli.issuer.as_ref().or(single_issuer) {
         builder = builder.issuer(issuer);
     }
     if let Some(audience) = &cli.audience {
@@ -276,7 +305,7 @@ async fn build_verifier(cli: &Cli) -> Result<Verifier<Map<String, Value>>, Build
     if let Some(leeway) = cli.leeway_secs {
         builder = builder.leeway(Duration::from_secs(leeway));
     }
-    if cli.any_jwt || cli.oidc_issuer.is_some() {
+    if cli.any_jwt || !cli.oidc_issuer.is_empty() || !cli.issuer_template.is_empty() {
         builder = builder.token_structure(TokenStructure::AnyJwt);
     }
     Ok(builder.build().map_err(|error| error_chain(&error))?)
@@ -305,6 +334,25 @@ async fn discover(cli: &Cli, issuer: &str) -> Result<Arc<dyn KeyProvider>, Build
             })
         }
     }
+}
+
+/// Keys chosen by the token's `iss` among the --oidc-issuer and
+/// --issuer-template issuers, each discovered on first use.
+fn issuer_keys(cli: &Cli) -> Result<Arc<dyn KeyProvider>, String> {
+    let mut builder = IssuerKeyProvider::builder();
+    for issuer in &cli.oidc_issuer {
+        builder = builder.oidc_issuer(issuer);
+    }
+    for template in &cli.issuer_template {
+        builder = builder.issuer_template(template, IssuerKeys::Discovery);
+    }
+    if let Some(timeout) = cli.timeout_secs.map(Duration::from_secs) {
+        builder = builder.configure_jwks(move |jwks| jwks.timeout(timeout));
+    }
+    let provider = builder
+        .build()
+        .map_err(|error| format!("--oidc-issuer / --issuer-template: {}", error_chain(&error)))?;
+    Ok(Arc::new(provider))
 }
 
 fn key_provider(cli: &Cli) -> Result<Arc<dyn KeyProvider>, String> {

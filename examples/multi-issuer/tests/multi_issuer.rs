@@ -1,0 +1,99 @@
+//! The multi-issuer site run as a process: sessions from both tenants
+//! verify, each with its own issuer's keys; a third issuer's token is
+//! refused without a request.
+
+use reqwest::header::{COOKIE, SET_COOKIE};
+use serde_json::{Value, json};
+use ssr_session::Algorithm;
+use ssr_session::testing::{TestKey, TokenBuilder};
+use ssr_session_example_support::process::Server;
+
+/// Signs `user` in at `tenant`; the `sAccessToken` cookie's value.
+async fn sign_in(client: &reqwest::Client, server: &Server, tenant: &str, user: &str) -> String {
+    let response = client
+        .post(server.url(&format!("/{tenant}/auth/dev/signin")))
+        .json(&json!({ "userId": user }))
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success(), "{response:?}");
+    response
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .find_map(|cookie| cookie.strip_prefix("sAccessToken="))
+        .and_then(|rest| rest.split(';').next())
+        .expect("an sAccessToken cookie")
+        .to_owned()
+}
+
+async fn get(client: &reqwest::Client, server: &Server, path: &str, token: &str) -> (u16, String) {
+    let response = client
+        .get(server.url(path))
+        .header(COOKIE, format!("sAccessToken={token}"))
+        .send()
+        .await
+        .unwrap();
+    (response.status().as_u16(), response.text().await.unwrap())
+}
+
+async fn jwks_requests(client: &reqwest::Client, server: &Server, tenant: &str) -> u64 {
+    let stats: Value = client
+        .get(server.url(&format!("/{tenant}/auth/dev/stats")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    stats["jwksRequests"].as_u64().unwrap()
+}
+
+#[tokio::test]
+async fn sessions_from_both_issuers_verify_and_a_third_is_refused() {
+    let server = Server::start(env!("CARGO_BIN_EXE_multi-issuer-ssr"), &[]);
+    let client = reqwest::Client::new();
+    let acme = sign_in(&client, &server, "acme", "alice").await;
+    let globex = sign_in(&client, &server, "globex", "bob").await;
+
+    for (token, user, tenant) in [(&acme, "alice", "acme"), (&globex, "bob", "globex")] {
+        let (status, body) = get(&client, &server, "/api/me", token).await;
+        assert_eq!(status, 200, "{tenant}: {body}");
+        let me: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(me["userId"], user);
+        assert_eq!(me["issuer"], server.url(&format!("/{tenant}/auth")));
+        let (status, page) = get(&client, &server, "/dashboard", token).await;
+        assert_eq!(status, 200);
+        assert!(
+            page.contains(&format!("<b id=\"user\">{user}</b>")),
+            "{page}"
+        );
+    }
+    // Each issuer's keys were fetched once, from its own JWKS.
+    assert_eq!(jwks_requests(&client, &server, "acme").await, 1);
+    assert_eq!(jwks_requests(&client, &server, "globex").await, 1);
+
+    // A token naming a tenant that is not approved, and one naming another
+    // origin: refused, and no issuer is set up for them.
+    let stranger = TestKey::generate(Algorithm::RS256, "k");
+    for iss in [
+        server.url("/initech/auth"),
+        "http://127.0.0.1:9/auth".to_owned(),
+    ] {
+        let token = TokenBuilder::supertokens("mallory", 600)
+            .claim("iss", iss.as_str())
+            .sign(&stranger);
+        let (status, _) = get(&client, &server, "/api/me", &token).await;
+        assert!(status == 401 || status == 403, "{iss}: {status}");
+    }
+    let issuers: Value = client
+        .get(server.url("/api/issuers"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(issuers, json!({ "cached": 2, "setups": 2 }));
+}
