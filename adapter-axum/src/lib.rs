@@ -106,8 +106,10 @@ use axum::response::{IntoResponse, Response};
 use http::request::Parts;
 use http::{HeaderName, HeaderValue, StatusCode};
 use serde::de::DeserializeOwned;
+use futures_util::FutureExt as _;
+use futures_util::future::{Either, Map};
 use ssr_session::{
-    ClaimValidator, Extract, Headers, Memo, Refusal, RequestContext, ResponseData, SessionConfig,
+    ClaimValidator, Extract, Headers, Memo, Mode, Refusal, RequestContext, ResponseData, SessionConfig,
     SessionOutcome, SessionProps, SuperTokensClaims,
 };
 use tower_layer::Layer;
@@ -323,6 +325,19 @@ impl<S, C> std::fmt::Debug for SessionService<S, C> {
     }
 }
 
+/// The inner service's answer as a response.
+fn into_axum_response<T: IntoResponse>(answer: Result<T, Infallible>) -> Result<Response, Infallible> {
+    answer.map(IntoResponse::into_response)
+}
+
+/// The future of [`SessionService`]: the inner service's, when the layer
+/// decided at once (a verified-token cache hit, no token, or nothing to
+/// check), else the whole pipeline boxed.
+type ServiceFuture<F, T> = Either<
+    Map<F, fn(Result<T, Infallible>) -> Result<Response, Infallible>>,
+    Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>,
+>;
+
 impl<S, C, B> Service<http::Request<B>> for SessionService<S, C>
 where
     S: Service<http::Request<B>, Error = Infallible> + Clone + Send + 'static,
@@ -333,7 +348,7 @@ where
 {
     type Response = Response;
     type Error = Infallible;
-    type Future = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+    type Future = ServiceFuture<S::Future, S::Response>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
         self.inner.poll_ready(cx)
@@ -341,20 +356,34 @@ where
 
     fn call(&mut self, request: http::Request<B>) -> Self::Future {
         let (mut parts, body) = request.into_parts();
-        let config = self.layer.config.clone();
+        let config = &self.layer.config;
+        let decided = match self.layer.mode {
+            None => Some(Ok(())),
+            Some(mode) => config.guard_now(&mut Request(&mut parts), mode),
+        };
         parts.extensions.insert(config.clone());
-        let mode = self.layer.mode;
         // The service that was made ready takes this request.
         let ready = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, ready);
-        Box::pin(async move {
-            if let Some(mode) = mode
-                && let Err(refusal) = config.guard(&mut Request(&mut parts), mode).await
-            {
-                return Ok(SessionRejection(refusal).into_response());
+        match decided {
+            Some(Ok(())) => {
+                let answer = inner.call(http::Request::from_parts(parts, body));
+                Either::Left(answer.map(into_axum_response::<S::Response> as fn(_) -> _))
             }
-            let response = inner.call(http::Request::from_parts(parts, body)).await;
-            response.map(IntoResponse::into_response)
-        })
+            Some(Err(refusal)) => {
+                let response = SessionRejection(refusal).into_response();
+                Either::Right(Box::pin(std::future::ready(Ok(response))))
+            }
+            None => {
+                let (config, mode) = (config.clone(), self.layer.mode.unwrap_or(Mode::Observe));
+                Either::Right(Box::pin(async move {
+                    if let Err(refusal) = config.guard(&mut Request(&mut parts), mode).await {
+                        return Ok(SessionRejection(refusal).into_response());
+                    }
+                    let response = inner.call(http::Request::from_parts(parts, body)).await;
+                    response.map(IntoResponse::into_response)
+                }))
+            }
+        }
     }
 }

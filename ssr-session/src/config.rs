@@ -18,19 +18,18 @@ use crate::verify::Verifier;
 /// of the group checks them.
 pub struct SessionConfig<C = SuperTokensClaims> {
     inner: Arc<Parts<C>>,
-    requirements: Arc<[Arc<dyn ClaimValidator<C>>]>,
 }
 
 struct Parts<C> {
     verifier: Verifier<C>,
-    responses: Box<dyn Respond>,
+    responses: Arc<dyn Respond>,
+    requirements: Vec<Arc<dyn ClaimValidator<C>>>,
 }
 
 impl<C> Clone for SessionConfig<C> {
     fn clone(&self) -> Self {
         Self {
             inner: self.inner.clone(),
-            requirements: self.requirements.clone(),
         }
     }
 }
@@ -39,7 +38,7 @@ impl<C> std::fmt::Debug for SessionConfig<C> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SessionConfig")
             .field("verifier", &self.inner.verifier)
-            .field("requirements", &self.requirements.len())
+            .field("requirements", &self.inner.requirements.len())
             .finish_non_exhaustive()
     }
 }
@@ -55,17 +54,20 @@ impl<C> SessionConfig<C> {
         Self {
             inner: Arc::new(Parts {
                 verifier,
-                responses: Box::new(responses),
+                responses: Arc::new(responses),
+                requirements: Vec::new(),
             }),
-            requirements: Arc::new([]),
         }
     }
 
     /// Replaces the responses.
     pub fn responses(self, responses: impl Respond) -> Self {
         Self {
-            requirements: self.requirements,
-            ..Self::with_responses(self.inner.verifier.clone(), responses)
+            inner: Arc::new(Parts {
+                verifier: self.inner.verifier.clone(),
+                responses: Arc::new(responses),
+                requirements: self.inner.requirements.clone(),
+            }),
         }
     }
 
@@ -91,17 +93,20 @@ impl<C> SessionConfig<C> {
     where
         C: 'static,
     {
-        let mut requirements: Vec<_> = self.requirements.iter().cloned().collect();
+        let mut requirements = self.inner.requirements.clone();
         requirements.push(Arc::new(requirement));
         Self {
-            inner: self.inner,
-            requirements: requirements.into(),
+            inner: Arc::new(Parts {
+                verifier: self.inner.verifier.clone(),
+                responses: self.inner.responses.clone(),
+                requirements,
+            }),
         }
     }
 
     /// The requirements every entry point using this configuration checks.
     pub fn requirements(&self) -> &[Arc<dyn ClaimValidator<C>>] {
-        &self.requirements
+        &self.inner.requirements
     }
 
     /// The verifier.

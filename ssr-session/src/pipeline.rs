@@ -271,6 +271,25 @@ impl<C: DeserializeOwned + Send + Sync + 'static> SessionConfig<C> {
         R: RequestContext<C> + ?Sized,
     {
         let outcome = self.outcome(request).await;
+        self.decide(outcome, mode, request)
+    }
+
+    /// [`guard`](Self::guard) when it can decide without waiting (a
+    /// verified-token cache hit, a request without a token, a memoised
+    /// outcome); `None` when the token must be verified first. A layer
+    /// calls this first, so the common request costs no future.
+    pub fn guard_now<R>(&self, request: &mut R, mode: Mode) -> Option<Result<(), Refusal>>
+    where
+        R: RequestContext<C> + ?Sized,
+    {
+        let outcome = self.outcome_now(request)?;
+        Some(self.decide(outcome, mode, request))
+    }
+
+    fn decide<R>(&self, outcome: SessionOutcome<C>, mode: Mode, request: &R) -> Result<(), Refusal>
+    where
+        R: RequestContext<C> + ?Sized,
+    {
         let judged = self.meet(outcome, None);
         let decided = match mode {
             Mode::Required => Session::extract(judged).map(drop),
@@ -280,20 +299,32 @@ impl<C: DeserializeOwned + Send + Sync + 'static> SessionConfig<C> {
         decided.map_err(|outcome| self.refuse_request(&outcome, request))
     }
 
-    /// The request's outcome before any route requirement: memoised, or
-    /// from the verified-token cache (not memoised: a hit costs what
-    /// reading a memo costs), or verified now and memoised.
+    /// The request's outcome when it is known without waiting: from the
+    /// verified-token cache (or no token at all), else memoised.
+    fn outcome_now<R>(&self, request: &R) -> Option<SessionOutcome<C>>
+    where
+        R: RequestContext<C> + ?Sized,
+    {
+        // The cache first: a hit is what a memo of this request would say
+        // (it is judged now, as a memoised outcome is), and it needs no
+        // lookup in the request's extensions.
+        if let Some(outcome) = self.verifier().verify_cached(request.headers()) {
+            return Some(outcome);
+        }
+        request.existing_memo()?.get().cloned()
+    }
+
+    /// The request's outcome before any route requirement: from the
+    /// verified-token cache (not memoised: a hit costs what reading a memo
+    /// costs), or memoised, or verified now and memoised.
     pub async fn outcome<R>(&self, request: &mut R) -> SessionOutcome<C>
     where
         R: RequestContext<C> + ?Sized,
     {
-        if let Some(outcome) = request.existing_memo().and_then(|memo| memo.get().cloned()) {
+        if let Some(outcome) = self.outcome_now(request) {
             return outcome;
         }
         let verifier = self.verifier();
-        if let Some(outcome) = verifier.verify_cached(request.headers()) {
-            return outcome;
-        }
         let memo = request.memo();
         // Made before waiting on the memo: the future holds the tokens, not
         // the header view (which need not be `Sync`).
