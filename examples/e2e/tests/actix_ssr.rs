@@ -1,6 +1,12 @@
 //! The actix-web example app, started as a real process and spoken to over
 //! plain HTTP (no cookie store: cookies are set by hand).
 
+#[macro_use]
+mod common;
+
+// The scenarios every example app shares (tests/common/mod.rs), as tests of their own.
+app_scenarios!(env!("CARGO_BIN_EXE_e2e-actix-ssr"));
+
 use reqwest::header::{ACCEPT, COOKIE, SET_COOKIE};
 use serde_json::{Value, json};
 

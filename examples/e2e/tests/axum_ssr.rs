@@ -1,5 +1,11 @@
 //! The `axum-ssr` example, run as a process and driven over plain HTTP.
 
+#[macro_use]
+mod common;
+
+// The scenarios every example app shares (tests/common/mod.rs), as tests of their own.
+app_scenarios!(env!("CARGO_BIN_EXE_e2e-axum-ssr"));
+
 use serde_json::{Value, json};
 
 use ssr_session_example_support::process::Server;

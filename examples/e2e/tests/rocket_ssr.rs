@@ -1,6 +1,12 @@
 //! The `rocket-ssr` example, run as a process and driven over plain HTTP
 //! (no cookie store: cookies are set by hand).
 
+#[macro_use]
+mod common;
+
+// The scenarios every example app shares (tests/common/mod.rs), as tests of their own.
+app_scenarios!(env!("CARGO_BIN_EXE_e2e-rocket-ssr"));
+
 use reqwest::header::HeaderMap;
 use serde_json::{Value, json};
 
