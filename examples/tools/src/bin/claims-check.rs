@@ -29,8 +29,11 @@
 //!
 //! ```text
 //! {"valid":false,"outcome":"invalid","status":403,
-//!  "body":{"message":"invalid claim","claimValidationErrors":[{"id":"st-role","reason":{…}}]}}
+//!  "body":{"message":"invalid claim","claimValidationErrors":[{"id":"st-role","reason":{…}}]},
+//!  "bodyText":"{\"message\":\"invalid claim\",…}"}
 //! ```
+//!
+//! (`body` parsed, `bodyText` the bytes the core would send, as text.)
 //!
 //! A line that is not a valid case is answered `{"error":"…"}`. Empty lines are skipped;
 //! the process ends when stdin closes. Tokens are never printed.
@@ -193,6 +196,7 @@ async fn answer(case: Case, keys: &mut Keys, providers: &mut Providers) -> Resul
         "outcome": outcome.name(),
         "status": refusal.status(),
         "body": body,
+        "bodyText": refusal.body_text(),
     }))
 }
 
