@@ -21,7 +21,11 @@
 // 5. (issue 13) a role older than --claims-max-age-secs on /reports (marked
 //    refresh-if-stale) while the token is fresh: a data request gets 401 try
 //    refresh token; with the dev issuer refetching claims on refresh, the SDK
-//    refreshes exactly once and its retry is served.
+//    refreshes exactly once and its retry is served;
+// 6. the same with a backend that keeps claims on refresh: recorded how many
+//    refreshes the SDK makes before it gives up (a data request is not behind
+//    the bridge's loop guard; the SDK's own limit, maxRetryAttemptsForSessionRefresh,
+//    is 10), checked to be bounded and never served.
 // WebDriver is spoken over plain HTTP to Debian's chromedriver.
 import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from "node:fs";
@@ -116,7 +120,7 @@ try {
   await webdriver(base, "POST", `${s}/timeouts`, { script: 60_000 });
   await webdriver(base, "POST", `${s}/url`, { url: `${origin}/` });
   await webdriver(base, "POST", `${s}/execute/sync`, { script: `${bundle}\nreturn typeof window.supertokensSession;`, args: [] });
-  result = await webdriver(base, "POST", `${s}/execute/async`, { script: scenarios, args: [LIFETIME_SECS * 1000] });
+  result = await webdriver(base, "POST", `${s}/execute/async`, { script: scenarios, args: [LIFETIME_SECS * 1000, CLAIMS_MAX_AGE_SECS] });
 } finally {
   if (session) await webdriver(base, "DELETE", `/session/${session}`).catch(() => {});
   await driver.stop().catch(() => {});
@@ -169,6 +173,10 @@ if (result.error) {
   const scCalls = sc.calls.map((c) => `${c.method} ${c.path} ${c.status}`);
   check(JSON.stringify(scCalls) === JSON.stringify(["GET /reports 401", "POST /auth/session/refresh 200", "GET /reports 200"]), `stale claim: calls ${JSON.stringify(scCalls)} (one refresh, then served)`);
   check(sc.status === 200 && sc.showsUser, `stale claim: the page got ${sc.status}`);
+  const kc = result.keptClaim;
+  console.log(`6. the same with claims-on-refresh=keep (no refresh can help; a data request has no loop guard):\n   /reports answered ${JSON.stringify(kc.reportsCalls)}, ${kc.refreshes} refresh call(s) (${kc.refreshEvents} REFRESH_SESSION events); the page got ${JSON.stringify(kc.outcome)}`);
+  check(kc.refreshes >= 1 && kc.refreshes <= 10 && kc.outcome.status !== 200, `kept claims: ${JSON.stringify(kc)} (bounded by the SDK's maxRetryAttemptsForSessionRefresh, never served)`);
+  check(kc.reportsCalls.every((status) => status === 401) && kc.reportsCalls.length === kc.refreshes + 1, `kept claims: /reports answered ${JSON.stringify(kc.reportsCalls)}`);
   check(sc.events.filter((e) => e.action === "REFRESH_SESSION").length === 1 && !sc.events.some((e) => e.action === "UNAUTHORISED" || e.action === "API_INVALID_CLAIM"), `stale claim: SDK events ${JSON.stringify(sc.events)}`);
 }
 if (problems.length > 0) {

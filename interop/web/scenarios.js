@@ -7,6 +7,8 @@
 // retries) goes through it and is logged with its answer.
 const done = arguments[arguments.length - 1];
 const lifetimeMs = arguments[0];
+// How long until an `admin` role fetched now is too old for /reports.
+const CLAIMS_STALE_MS = arguments[1] * 1000 + 600;
 const calls = [];
 const originalFetch = window.fetch.bind(window);
 window.fetch = async (input, init = {}) => {
@@ -126,7 +128,29 @@ const events = [];
     calls: calls.slice(mark),
     events: events.slice(eventMark).map(({ action, claimValidationErrors }) => (claimValidationErrors ? { action, claimValidationErrors } : { action })),
   };
+  // 7. The same with a backend that keeps claims on refresh (supertokens-node's
+  //    default): no refresh can help, and the page's data request is not
+  //    behind the bridge's loop guard. Recorded: how many refreshes the SDK
+  //    makes before it gives up (its maxRetryAttemptsForSessionRefresh, 10 by
+  //    default), and what the page gets.
   await originalFetch("/auth/dev/claims-on-refresh?mode=keep", { method: "POST" });
+  await sleep(CLAIMS_STALE_MS);
+  mark = calls.length;
+  eventMark = events.length;
+  let keptOutcome;
+  try {
+    const r = await fetch("/reports", { headers: { accept: "application/json" } });
+    keptOutcome = { status: r.status };
+  } catch (error) {
+    keptOutcome = { error: String(error).slice(0, 200) };
+  }
+  const keptCalls = calls.slice(mark);
+  result.keptClaim = {
+    outcome: keptOutcome,
+    refreshes: keptCalls.filter((c) => c.path === "/auth/session/refresh").length,
+    reportsCalls: keptCalls.filter((c) => c.path === "/reports").map((c) => c.status),
+    refreshEvents: events.slice(eventMark).filter((e) => e.action === "REFRESH_SESSION").length,
+  };
 
   result.events = events.map((event) => event.action);
   result.cookies = document.cookie.split(";").map((c) => c.trim().split("=")[0]).filter(Boolean).sort();
