@@ -217,6 +217,69 @@ pub fn invalid_claim(errors: Value) -> Value {
     json!({"message": "invalid claim", "claimValidationErrors": errors})
 }
 
+/// The basic contract: the public page; without a session the bridge for a
+/// page, SuperTokens' answer for the API, the needs-refresh props, the
+/// anonymous optional page; signed in, every page and API sees the user; a
+/// forged token sends a page to sign in again with the way back (query
+/// included) and the cookie expired.
+pub async fn the_site_verifies_sessions_while_rendering(binary: &str) {
+    let app = App::start(binary, &[]);
+    let home = app.get("/", HTML, None).await;
+    assert_eq!(home.status, 200);
+    assert!(home.body.contains("/auth/dev/signin"), "{}", home.body);
+
+    let bridge = app.get("/dashboard", HTML, None).await;
+    assert_eq!(bridge.status, 401);
+    assert!(
+        bridge.body.contains("/auth/session/refresh"),
+        "{}",
+        bridge.body
+    );
+    assert_eq!(
+        app.get("/api/me", JSON, None).await.status_json(),
+        (401, json!({"message": "try refresh token"}))
+    );
+    assert_eq!(
+        app.get("/api/props/dashboard", JSON, None)
+            .await
+            .status_json(),
+        (200, json!({"fromSupertokens": "needs-refresh"}))
+    );
+
+    let cookie = app.sign_in("alice", "").await;
+    // Other cookies beside the token change nothing.
+    let cookies = format!("theme=dark; {cookie}");
+    let dashboard = app.get("/dashboard", HTML, Some(&cookies)).await;
+    assert_eq!(dashboard.status, 200, "{}", dashboard.body);
+    assert!(
+        dashboard
+            .body
+            .contains("<strong id=\"user-id\">alice</strong>"),
+        "{}",
+        dashboard.body
+    );
+    for path in ["/api/props/dashboard", "/api/me"] {
+        assert_eq!(
+            app.get(path, JSON, Some(&cookies)).await.status_json(),
+            (200, json!({"userId": "alice"})),
+            "{path}"
+        );
+    }
+
+    let forged = format!("{cookie}x");
+    let refused = app.get("/dashboard?tab=1", HTML, Some(&forged)).await;
+    assert_eq!(refused.status, 303);
+    assert_eq!(
+        refused.header("location"),
+        "/auth?redirectToPath=%2Fdashboard%3Ftab%3D1"
+    );
+    assert!(
+        refused.header("set-cookie").starts_with("sAccessToken=;"),
+        "{:?}",
+        refused.headers
+    );
+}
+
 /// `/admin` (a page) and `/api/admin` (data) refuse a signed-in user without
 /// role `admin` with the core's 403 (the page embedding the same JSON body),
 /// whether the role claim is missing or holds other roles, and serve a user
@@ -576,6 +639,7 @@ pub async fn rotated_key_verifies_at_once_after_one_refetch(binary: &str) {
 macro_rules! app_scenarios {
     ($binary:expr) => {
         app_scenarios!(@tests $binary;
+            the_site_verifies_sessions_while_rendering,
             admin_routes_need_the_admin_role,
             verified_needs_a_verified_email,
             optional_page_by_session,
