@@ -10,7 +10,9 @@
 #   2. supertokens-node   the real backend SDK's getSessionForSSR as an oracle
 #   3. supertokens-website the real frontend SDK in headless Chromium against axum-ssr
 #   4. oidc               a real OpenID provider (oidc-provider), discovery, key rollover
-#   5. multi-issuer       two oidc-provider issuers accepted by one verifier, a third refused
+#   5. supertokens claims supertokens-node's claim validators as the oracle for
+#                         the 403 invalid-claim body (claims-check)
+#   6. multi-issuer       two oidc-provider issuers accepted by one verifier, a third refused
 #
 # Differences that are meant (or known) are listed with their reasons in
 # intended-differences.json. Idempotent; run from anywhere.
@@ -48,14 +50,17 @@ else
   echo "installed"
 fi
 
-step "Rust binaries (verify, verify-stream, dev-issuer, axum-ssr)"
-(cd "$ROOT" && cargo build --quiet -p ssr-session-examples \
-  --bin verify --bin verify-stream --bin dev-issuer --bin axum-ssr)
+step "Rust binaries (verify, verify-stream, dev-issuer, claims-check, axum-ssr)"
+(cd "$ROOT" && cargo build --quiet \
+  -p ssr-session-example-tools --bin verify --bin verify-stream --bin dev-issuer --bin claims-check \
+  -p ssr-session-example-axum --bin axum-ssr)
 
 rm -f .work/summary-*.json
 failed=()
+parts=0
 part() {
   local name="$1" script="$2"
+  parts=$((parts + 1))
   step "$name"
   if ! timeout 240 node "$script"; then
     failed+=("$name")
@@ -65,7 +70,8 @@ part "1. corpus: jose / Next.js guide / PyJWT / ssr-session" corpus/differential
 part "2. supertokens-node as an oracle" supertokens/backend-sdk.mjs
 part "3. supertokens-website in headless Chromium" supertokens/frontend-sdk.mjs
 part "4. a real OIDC issuer (oidc-provider)" oidc/oidc.mjs
-part "5. two OIDC issuers at once (oidc-provider x3)" oidc/multi-issuer.mjs
+part "5. supertokens-node's claim validators as an oracle" supertokens/claims.mjs
+part "6. two OIDC issuers at once (oidc-provider x3)" oidc/multi-issuer.mjs
 
 step "agreement with ssr-session"
 node --input-type=module -e '
@@ -78,7 +84,8 @@ for (const file of readdirSync(".work").filter((f) => f.startsWith("summary-")).
 if [ "${#failed[@]}" -gt 0 ]; then
   echo
   echo "interop: FAILED: ${failed[*]}" >&2
+  echo "interop: $((parts - ${#failed[@]})) passed, ${#failed[@]} failed"
   exit 1
 fi
 echo
-echo "interop: 4 passed, 0 failed"
+echo "interop: ${parts} passed, 0 failed"

@@ -12,11 +12,25 @@
 // 2. the SSR way: /api/props/dashboard says needs-refresh, the page calls
 //    Session.attemptRefreshingSession(), and the props then carry the user;
 // 3. the session revoked: the refresh answers 401, the SDK clears its
-//    session and the page gets the 401.
+//    session and the page gets the 401;
+// 4. (issue 13) a user without role admin: `fetch("/api/admin")` gets
+//    ssr-session's 403 {"message":"invalid claim",…}; the SDK hands the page
+//    the 403 and fires its API_INVALID_CLAIM event (lib/build/fetch.js,
+//    onInvalidClaimResponse: a response whose status is invalidClaimStatusCode,
+//    403 by default) with the body's claimValidationErrors;
+// 5. (issue 13) a role older than --claims-max-age-secs on /reports (marked
+//    refresh-if-stale) while the token is fresh: a data request gets 401 try
+//    refresh token; with the dev issuer refetching claims on refresh, the SDK
+//    refreshes exactly once and its retry is served;
+// 6. the same with a backend that keeps claims on refresh: recorded how many
+//    refreshes the SDK makes before it gives up (a data request is not behind
+//    the bridge's loop guard; the SDK's own limit, maxRetryAttemptsForSessionRefresh,
+//    is 10), checked to be bounded and never served.
 // WebDriver is spoken over plain HTTP to Debian's chromedriver.
 import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from "node:fs";
 import net from "node:net";
+import { isDeepStrictEqual } from "node:util";
 import os from "node:os";
 import path from "node:path";
 import * as esbuild from "esbuild";
@@ -64,7 +78,8 @@ async function webdriver(base, method, route, body) {
   return json.value;
 }
 
-const app = lineProcess(bin("axum-ssr"), ["--addr", "127.0.0.1:0", "--access-token-secs", String(LIFETIME_SECS)], {
+const CLAIMS_MAX_AGE_SECS = 2;
+const app = lineProcess(bin("axum-ssr"), ["--addr", "127.0.0.1:0", "--access-token-secs", String(LIFETIME_SECS), "--claims-max-age-secs", String(CLAIMS_MAX_AGE_SECS)], {
   env: { SSR_SESSION_CSP_NONCE: "", RUST_LOG: "" },
 });
 const origin = (await app.line()).trim();
@@ -105,7 +120,7 @@ try {
   await webdriver(base, "POST", `${s}/timeouts`, { script: 60_000 });
   await webdriver(base, "POST", `${s}/url`, { url: `${origin}/` });
   await webdriver(base, "POST", `${s}/execute/sync`, { script: `${bundle}\nreturn typeof window.supertokensSession;`, args: [] });
-  result = await webdriver(base, "POST", `${s}/execute/async`, { script: scenarios, args: [LIFETIME_SECS * 1000] });
+  result = await webdriver(base, "POST", `${s}/execute/async`, { script: scenarios, args: [LIFETIME_SECS * 1000, CLAIMS_MAX_AGE_SECS] });
 } finally {
   if (session) await webdriver(base, "DELETE", `/session/${session}`).catch(() => {});
   await driver.stop().catch(() => {});
@@ -116,7 +131,7 @@ try {
 }
 writeFileSync(path.join(WORK, "frontend-sdk-result.json"), JSON.stringify(result, null, 1));
 
-const show = (calls) => calls.map((c) => `${c.method} ${c.path} -> ${c.status} ${c.body}${c.frontToken ? ` [front-token ${c.frontToken}]` : ""}`).join("\n    ");
+const show = (calls) => calls.map((c) => `${c.method} ${c.path} -> ${c.status} ${c.body.startsWith("<") ? `${c.body.replace(/\s+/g, " ").slice(0, 60)}…` : c.body}${c.frontToken ? ` [front-token ${c.frontToken}]` : ""}`).join("\n    ");
 if (result.error) {
   problems.push(`${SUITE}: the page failed: ${result.error}`);
 } else {
@@ -139,6 +154,30 @@ if (result.error) {
   check(result.revoked.calls[1]?.frontToken === "remove", "the failed refresh does not say front-token: remove");
   check(result.revoked.status === 401 && result.revoked.sessionExists === false, `revoked: the page got ${result.revoked.status}, doesSessionExist=${result.revoked.sessionExists}`);
   check(result.events.includes("REFRESH_SESSION") && result.events.includes("UNAUTHORISED"), `SDK events ${result.events.join(",")}`);
+
+  const ic = result.invalidClaim;
+  const expectedClaimErrors = [{ id: "st-role", reason: { message: "wrong value", expectedToInclude: "admin", actualValue: ["viewer"] } }];
+  console.log(`4. role missing, fetch("/api/admin"):\n    ${show(ic.calls)}\n   the page got ${ic.status} ${JSON.stringify(ic.body)}\n   SDK events: ${JSON.stringify(ic.events)}`);
+  check(ic.signIn === 200, `sign-in of vera: ${ic.signIn}`);
+  const icCalls = ic.calls.map((c) => `${c.method} ${c.path} ${c.status}`);
+  check(JSON.stringify(icCalls) === JSON.stringify(["GET /api/admin 403"]), `invalid claim: calls ${JSON.stringify(icCalls)} (no refresh, no retry)`);
+  check(ic.status === 403 && isDeepStrictEqual(ic.body, { message: "invalid claim", claimValidationErrors: expectedClaimErrors }), `invalid claim: the page got ${ic.status} ${JSON.stringify(ic.body)}`);
+  const invalidClaimEvents = ic.events.filter((e) => e.action === "API_INVALID_CLAIM");
+  check(isDeepStrictEqual(invalidClaimEvents, [{ action: "API_INVALID_CLAIM", claimValidationErrors: expectedClaimErrors }]), `invalid claim: SDK events ${JSON.stringify(ic.events)}`);
+  check(!ic.events.some((e) => e.action === "REFRESH_SESSION" || e.action === "UNAUTHORISED"), `invalid claim: the SDK refreshed or signed out: ${JSON.stringify(ic.events)}`);
+
+  const sc = result.staleClaim;
+  console.log(`5. role older than ${CLAIMS_MAX_AGE_SECS} s, token fresh (refresh kept the claims: ${sc.keptRefresh}; /api/me ${sc.before.me}, /reports ${sc.before.reports.status} ${sc.before.reports.body});\n   claims-on-refresh=refetch, fetch("/reports") as data:\n    ${show(sc.calls)}\n   the page got ${sc.status}, showing ada: ${sc.showsUser}; SDK events: ${JSON.stringify(sc.events)}`);
+  check(sc.keptRefresh === true && sc.before.me === 200, `stale claim: the token was not fresh (${JSON.stringify(sc.before)})`);
+  check(sc.before.reports.status === 401 && sc.before.reports.body === '{"message":"try refresh token"}', `stale claim: /reports answered ${JSON.stringify(sc.before.reports)}`);
+  const scCalls = sc.calls.map((c) => `${c.method} ${c.path} ${c.status}`);
+  check(JSON.stringify(scCalls) === JSON.stringify(["GET /reports 401", "POST /auth/session/refresh 200", "GET /reports 200"]), `stale claim: calls ${JSON.stringify(scCalls)} (one refresh, then served)`);
+  check(sc.status === 200 && sc.showsUser, `stale claim: the page got ${sc.status}`);
+  const kc = result.keptClaim;
+  console.log(`6. the same with claims-on-refresh=keep (no refresh can help; a data request has no loop guard):\n   /reports answered ${JSON.stringify(kc.reportsCalls)}, ${kc.refreshes} refresh call(s) (${kc.refreshEvents} REFRESH_SESSION events); the page got ${JSON.stringify(kc.outcome)}`);
+  check(kc.refreshes >= 1 && kc.refreshes <= 10 && kc.outcome.status !== 200, `kept claims: ${JSON.stringify(kc)} (bounded by the SDK's maxRetryAttemptsForSessionRefresh, never served)`);
+  check(kc.reportsCalls.every((status) => status === 401) && kc.reportsCalls.length === kc.refreshes + 1, `kept claims: /reports answered ${JSON.stringify(kc.reportsCalls)}`);
+  check(sc.events.filter((e) => e.action === "REFRESH_SESSION").length === 1 && !sc.events.some((e) => e.action === "UNAUTHORISED" || e.action === "API_INVALID_CLAIM"), `stale claim: SDK events ${JSON.stringify(sc.events)}`);
 }
 if (problems.length > 0) {
   console.error(`\n${SUITE}: ${problems.length} unexpected result(s):\n  ${problems.join("\n  ")}`);

@@ -7,6 +7,8 @@
 // retries) goes through it and is logged with its answer.
 const done = arguments[arguments.length - 1];
 const lifetimeMs = arguments[0];
+// How long until an `admin` role fetched now is too old for /reports.
+const CLAIMS_STALE_MS = arguments[1] * 1000 + 600;
 const calls = [];
 const originalFetch = window.fetch.bind(window);
 window.fetch = async (input, init = {}) => {
@@ -32,7 +34,7 @@ const events = [];
   Session.init({
     apiDomain: location.origin,
     apiBasePath: "/auth",
-    onHandleEvent: (event) => events.push(event.action),
+    onHandleEvent: (event) => events.push(event),
   });
   const result = {};
 
@@ -74,7 +76,83 @@ const events = [];
     sessionExists: await Session.doesSessionExist(),
     calls: calls.slice(mark),
   };
-  result.events = events;
+  // 5. Issue 13: a claim the session fails. /api/admin refuses a user
+  //    without role admin with SuperTokens' 403 invalid claim; the SDK hands
+  //    the page the 403 and fires its invalid-claim event with the errors.
+  const viewer = await fetch("/auth/dev/signin", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ userId: "vera", roles: "viewer" }),
+  });
+  mark = calls.length;
+  let eventMark = events.length;
+  const admin = await fetch("/api/admin");
+  result.invalidClaim = {
+    signIn: viewer.status,
+    status: admin.status,
+    body: await admin.json(),
+    calls: calls.slice(mark),
+    events: events.slice(eventMark).map(({ action, claimValidationErrors }) => (claimValidationErrors ? { action, claimValidationErrors } : { action })),
+  };
+
+  // 6. Issue 13: a claim that a refresh can fix. /reports wants role admin
+  //    fetched within --claims-max-age-secs (2 s here), refresh-if-stale. The
+  //    session's role gets old while its token stays fresh (a refresh that
+  //    keeps claims, as supertokens-node does), then the backend refetches
+  //    claims on refresh: a data request for /reports gets 401 try refresh
+  //    token, the SDK refreshes once and the retry is served.
+  await fetch("/auth/dev/signin", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ userId: "ada", roles: "admin" }),
+  });
+  await originalFetch("/auth/dev/claims-on-refresh?mode=keep", { method: "POST" });
+  await sleep(lifetimeMs + 1500);
+  const kept = await Session.attemptRefreshingSession();
+  const reports = () => originalFetch("/reports", { headers: { accept: "application/json" } });
+  const tokenFresh = await originalFetch("/api/me");
+  const claimStale = await reports();
+  await originalFetch("/auth/dev/claims-on-refresh?mode=refetch", { method: "POST" });
+  mark = calls.length;
+  eventMark = events.length;
+  const served = await fetch("/reports", { headers: { accept: "application/json" } });
+  const servedText = await served.text();
+  result.staleClaim = {
+    keptRefresh: kept,
+    before: {
+      me: tokenFresh.status,
+      reports: { status: claimStale.status, body: await claimStale.text() },
+    },
+    status: served.status,
+    showsUser: servedText.includes('<strong id="user-id">ada</strong>'),
+    calls: calls.slice(mark),
+    events: events.slice(eventMark).map(({ action, claimValidationErrors }) => (claimValidationErrors ? { action, claimValidationErrors } : { action })),
+  };
+  // 7. The same with a backend that keeps claims on refresh (supertokens-node's
+  //    default): no refresh can help, and the page's data request is not
+  //    behind the bridge's loop guard. Recorded: how many refreshes the SDK
+  //    makes before it gives up (its maxRetryAttemptsForSessionRefresh, 10 by
+  //    default), and what the page gets.
+  await originalFetch("/auth/dev/claims-on-refresh?mode=keep", { method: "POST" });
+  await sleep(CLAIMS_STALE_MS);
+  mark = calls.length;
+  eventMark = events.length;
+  let keptOutcome;
+  try {
+    const r = await fetch("/reports", { headers: { accept: "application/json" } });
+    keptOutcome = { status: r.status };
+  } catch (error) {
+    keptOutcome = { error: String(error).slice(0, 200) };
+  }
+  const keptCalls = calls.slice(mark);
+  result.keptClaim = {
+    outcome: keptOutcome,
+    refreshes: keptCalls.filter((c) => c.path === "/auth/session/refresh").length,
+    reportsCalls: keptCalls.filter((c) => c.path === "/reports").map((c) => c.status),
+    refreshEvents: events.slice(eventMark).filter((e) => e.action === "REFRESH_SESSION").length,
+  };
+
+  result.events = events.map((event) => event.action);
   result.cookies = document.cookie.split(";").map((c) => c.trim().split("=")[0]).filter(Boolean).sort();
   done(result);
 })().catch((error) => done({ error: String(error && error.stack ? error.stack : error), calls, events }));

@@ -16,7 +16,18 @@
 //! 6. a CSP nonce → the bridge still runs (and a wrong nonce would not);
 //!    JavaScript off → the `<noscript>` link to the login page;
 //! 7. `/api/me` and `/api/props/dashboard` called from a page's script with
-//!    an expired token, then after the script refreshes.
+//!    an expired token, then after the script refreshes;
+//! 8. a form posted with an expired token → the bridge refreshes and goes
+//!    back to the form with GET: the post is never sent again;
+//! 9. the issuer rotates its key right after the app's JWKS fetch, and the
+//!    refresh hands out a token under the new key → still signed in;
+//! 10. a user without role `admin` → the 403 page on `/admin`; with it, the
+//!     admin page;
+//! 11. a claim too old for `/reports` → refreshes that cannot help end on
+//!     the login page after the loop guard's 2; a backend that refetches
+//!     claims on refresh → the page after one;
+//! 12. sign-out everywhere in one browser → the other browser's next page
+//!     load goes to the login page.
 //!
 //! Refresh calls are counted through the dev issuer's `/auth/dev/stats`.
 //!
@@ -503,6 +514,229 @@ async fn api_answers_try_refresh_token_until_the_page_refreshes(ctx: Ctx) -> Res
     Ok(())
 }
 
+/// Signs `user` in through the dev issuer's sign-in link with `claims`
+/// (e.g. `roles=admin`), landing on `to`.
+async fn sign_in_as(browser: &Client, app: &App, user: &str, claims: &str, to: &str) -> Result {
+    let mut url = app.url(&format!("/auth/dev/signin?userId={user}&redirectTo={to}"));
+    if !claims.is_empty() {
+        url = format!("{url}&{claims}");
+    }
+    browser.goto(&url).await?;
+    Ok(())
+}
+
+/// Waits until the browser shows the core's 403 page at `expected`; returns
+/// the JSON it embeds.
+async fn wait_for_refusal(browser: &Client, expected: &str) -> Result<Value> {
+    let what = format!("the 403 page at {expected}");
+    eventually(&what, WAIT, || async {
+        let here = path_and_query(browser).await?;
+        let refused = text_of(browser, "#ssr-session-refused").await?;
+        Ok((here == expected && refused.is_some()).then_some(()))
+    })
+    .await?;
+    let text = browser
+        .execute(
+            "return document.getElementById('ssr-session-invalid-claim').textContent;",
+            vec![],
+        )
+        .await?;
+    Ok(serde_json::from_str(
+        text.as_str().ok_or("no embedded JSON")?,
+    )?)
+}
+
+/// Scenario 8: A form posted with an expired token is never posted again:
+/// the post gets the bridge (`data-ssr-session-resume="back"`), which
+/// refreshes once and goes back to the form's page with GET, the user still
+/// signed in; the refused post never reached the handler and nothing was
+/// posted again (`/dev/form-posts` stays 0). Submitting again with the fresh
+/// token saves it, once.
+async fn expired_form_post_is_never_posted_again(ctx: Ctx) -> Result {
+    let (app, browser) = start(&ctx, &[], BrowserOptions::default()).await?;
+    sign_in(&browser, app.origin()).await?;
+    browser.goto(&app.url("/account/settings")).await?;
+    wait_for_user(&browser, "alice", "/account/settings").await?;
+    wait_past_browser_token_expiry(&browser).await?;
+    let before = app.refresh_calls().await?;
+
+    browser.find(Locator::Css("#save")).await?.click().await?;
+    // Back on the form page, fetched with GET (a page that shows no `#saved`).
+    eventually(
+        "the settings page again, after the bridge",
+        WAIT,
+        || async {
+            let here = path_and_query(&browser).await?;
+            let shown = text_of(&browser, "#user-id").await?;
+            Ok((here == "/account/settings" && shown.as_deref() == Some("alice")).then_some(()))
+        },
+    )
+    .await?;
+    assert_refresh_calls_settle(&app, before, 1).await?;
+    assert_eq!(
+        text_of(&browser, "#saved").await?,
+        None,
+        "nothing was saved"
+    );
+    assert_eq!(
+        app.form_posts().await?,
+        0,
+        "the expired post never reached the handler"
+    );
+    assert_eq!(
+        text_of(&browser, "#user-id").await?.as_deref(),
+        Some("alice")
+    );
+
+    // The user submits again, now with a fresh token: saved, once.
+    browser.find(Locator::Css("#save")).await?.click().await?;
+    let saved = eventually("the saved settings", WAIT, || async {
+        text_of(&browser, "#saved").await
+    })
+    .await?;
+    assert_eq!(saved, "Saved: dark");
+    assert_eq!(app.form_posts().await?, 1);
+    assert_refresh_calls_settle(&app, before, 1).await?;
+    Ok(())
+}
+
+/// Scenario 9 (issue 11): the issuer rotates its key a moment after the app
+/// last fetched the JWKS; the refresh then hands out a token under the new
+/// `kid`, one second old. The reload verifies it (the unknown `kid` waits
+/// for a newer set instead of signing the user out): one refresh, the
+/// dashboard, never the login page.
+async fn refreshed_token_under_a_new_key_stays_signed_in(ctx: Ctx) -> Result {
+    let (app, browser) = start(&ctx, &[], BrowserOptions::default()).await?;
+    sign_in(&browser, app.origin()).await?;
+    let fetched = app.jwks_requests().await?;
+    assert!(fetched >= 1, "the app fetched the JWKS for the dashboard");
+    let rotated = app.control("rotate").await?;
+    let new_kid = rotated["kid"].as_str().ok_or("no kid")?.to_owned();
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    wait_past_browser_token_expiry(&browser).await?;
+    let before = app.refresh_calls().await?;
+
+    browser.goto(&app.url("/dashboard")).await?;
+    wait_for_user(&browser, "alice", "/dashboard").await?;
+    assert_refresh_calls_settle(&app, before, 1).await?;
+    assert_eq!(path_and_query(&browser).await?, "/dashboard");
+    let token = browser
+        .get_named_cookie("sAccessToken")
+        .await?
+        .value()
+        .to_owned();
+    assert_eq!(
+        harness::token_kid(&token)?,
+        new_kid,
+        "the refreshed token is under the new key"
+    );
+    assert!(
+        app.jwks_requests().await? > fetched,
+        "the app fetched the new set"
+    );
+    Ok(())
+}
+
+/// Scenario 10 (issues 12/13): a signed-in user without role `admin` gets the
+/// core's 403 page on `/admin` (no refresh, no login page), whose embedded
+/// JSON is SuperTokens' invalid-claim body; a user with `roles=admin` gets
+/// the admin page.
+async fn admin_page_refuses_a_user_without_the_role(ctx: Ctx) -> Result {
+    let args = ["--access-token-secs", "60"];
+    let (app, browser) = start(&ctx, &args, BrowserOptions::default()).await?;
+    sign_in_as(&browser, &app, "bob", "roles=editor", "/admin").await?;
+    let body = wait_for_refusal(&browser, "/admin").await?;
+    assert_eq!(
+        body,
+        json!({"message": "invalid claim", "claimValidationErrors": [{"id": "st-role", "reason": {
+            "message": "wrong value", "expectedToInclude": "admin", "actualValue": ["editor"]}}]})
+    );
+    assert_eq!(text_of(&browser, "#user-id").await?, None);
+    assert_refresh_calls_settle(&app, 0, 0).await?;
+    assert_eq!(path_and_query(&browser).await?, "/admin", "no navigation");
+
+    sign_in_as(&browser, &app, "carol", "roles=admin", "/admin").await?;
+    wait_for_user(&browser, "carol", "/admin").await?;
+    assert_eq!(text_of(&browser, "#ssr-session-refused").await?, None);
+    assert_refresh_calls_settle(&app, 0, 0).await?;
+    Ok(())
+}
+
+/// Scenario 11 (issue 13): `/reports` needs role `admin` fetched within 2 s
+/// (`--claims-max-age-secs 2`, marked refresh-if-stale). With the dev
+/// issuer's `claims-on-refresh=keep` (supertokens-node's behaviour) a
+/// refresh carries the old fetch time over and cannot help: the loop guard
+/// ends on the login page after its 2 refreshes. With `refetch` the same
+/// page is served after exactly one refresh.
+async fn stale_claims_never_loop(ctx: Ctx) -> Result {
+    let args = ["--access-token-secs", "60", "--claims-max-age-secs", "2"];
+    let (app, browser) = start(&ctx, &args, BrowserOptions::default()).await?;
+    let stale = std::time::Duration::from_millis(2600);
+
+    app.control("claims-on-refresh?mode=keep").await?;
+    sign_in_as(&browser, &app, "alice", "roles=admin", "/reports").await?;
+    wait_for_user(&browser, "alice", "/reports").await?;
+    tokio::time::sleep(stale).await;
+    let before = app.refresh_calls().await?;
+    browser.goto(&app.url("/reports")).await?;
+    wait_for_login(&browser, "/reports").await?;
+    assert_refresh_calls_settle(&app, before, MAX_REFRESH_ATTEMPTS).await?;
+    assert_eq!(
+        path_and_query(&browser).await?,
+        "/auth?redirectToPath=%2Freports"
+    );
+
+    app.control("claims-on-refresh?mode=refetch").await?;
+    sign_in_as(&browser, &app, "alice", "roles=admin", "/reports").await?;
+    wait_for_user(&browser, "alice", "/reports").await?;
+    tokio::time::sleep(stale).await;
+    let before = app.refresh_calls().await?;
+    browser.goto(&app.url("/reports")).await?;
+    wait_for_user(&browser, "alice", "/reports").await?;
+    assert_refresh_calls_settle(&app, before, 1).await?;
+    Ok(())
+}
+
+/// Scenario 12 (issue 15): alice is signed in in two browsers (two
+/// profiles); browser A posts `/auth/signout-everywhere` from a page
+/// script; browser B's next load of `/dashboard` goes straight to the login
+/// page (303, no refresh), with the way back.
+async fn sign_out_everywhere_reaches_the_other_browser(ctx: Ctx) -> Result {
+    let args = ["--access-token-secs", "60"];
+    let (app, a, b) = tokio::try_join!(
+        ctx.start_app(&args),
+        ctx.open_browser(BrowserOptions::default()),
+        ctx.open_browser(BrowserOptions::default()),
+    )?;
+    sign_in(&a, app.origin()).await?;
+    sign_in(&b, app.origin()).await?;
+    let b_token = b.get_named_cookie("sAccessToken").await?.value().to_owned();
+    let a_token = a.get_named_cookie("sAccessToken").await?.value().to_owned();
+    assert_ne!(a_token, b_token, "two sessions");
+
+    let answer = a
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             fetch('/auth/signout-everywhere', { method: 'POST', credentials: 'include' })
+               .then(async r => done({ status: r.status, body: await r.json() }),
+                     e => done({ error: String(e) }));",
+            vec![],
+        )
+        .await?;
+    assert_eq!(answer, json!({"status": 200, "body": {"status": "OK"}}));
+    let before = app.refresh_calls().await?;
+
+    b.goto(&app.url("/dashboard?from=b")).await?;
+    wait_for_login(&b, "/dashboard?from=b").await?;
+    assert_refresh_calls_settle(&app, before, 0).await?;
+    // Browser B's revoked cookie was expired on the way.
+    assert_eq!(access_token_cookies(&b).await?, Vec::new());
+    // And browser A is signed out too.
+    a.goto(&app.url("/dashboard")).await?;
+    wait_for_login(&a, "/dashboard").await?;
+    Ok(())
+}
+
 /// One test per scenario and framework, named `<framework>_<n>_<scenario>`.
 macro_rules! browser_tests {
     ($($scenario:ident => $axum:ident, $actix:ident, $rocket:ident;)*) => {
@@ -554,4 +788,24 @@ browser_tests! {
         axum_7_api_answers_try_refresh_token_until_the_page_refreshes,
         actix_7_api_answers_try_refresh_token_until_the_page_refreshes,
         rocket_7_api_answers_try_refresh_token_until_the_page_refreshes;
+    expired_form_post_is_never_posted_again =>
+        axum_8_expired_form_post_is_never_posted_again,
+        actix_8_expired_form_post_is_never_posted_again,
+        rocket_8_expired_form_post_is_never_posted_again;
+    refreshed_token_under_a_new_key_stays_signed_in =>
+        axum_9_refreshed_token_under_a_new_key_stays_signed_in,
+        actix_9_refreshed_token_under_a_new_key_stays_signed_in,
+        rocket_9_refreshed_token_under_a_new_key_stays_signed_in;
+    admin_page_refuses_a_user_without_the_role =>
+        axum_10_admin_page_refuses_a_user_without_the_role,
+        actix_10_admin_page_refuses_a_user_without_the_role,
+        rocket_10_admin_page_refuses_a_user_without_the_role;
+    stale_claims_never_loop =>
+        axum_11_stale_claims_never_loop,
+        actix_11_stale_claims_never_loop,
+        rocket_11_stale_claims_never_loop;
+    sign_out_everywhere_reaches_the_other_browser =>
+        axum_12_sign_out_everywhere_reaches_the_other_browser,
+        actix_12_sign_out_everywhere_reaches_the_other_browser,
+        rocket_12_sign_out_everywhere_reaches_the_other_browser;
 }

@@ -265,17 +265,32 @@ impl App {
 
     /// How many refresh calls the dev issuer has answered so far.
     pub async fn refresh_calls(&self) -> Result<u64> {
-        let stats: Value = self
+        self.counter("/auth/dev/stats", "refreshCalls").await
+    }
+
+    /// How many JWKS requests the dev issuer has answered so far (all the app's).
+    pub async fn jwks_requests(&self) -> Result<u64> {
+        self.counter("/auth/dev/stats", "jwksRequests").await
+    }
+
+    /// How many times the settings form reached its handler (`/dev/form-posts`).
+    pub async fn form_posts(&self) -> Result<u64> {
+        self.counter("/dev/form-posts", "formPosts").await
+    }
+
+    /// The number `name` of the JSON at `path`.
+    async fn counter(&self, path: &str, name: &str) -> Result<u64> {
+        let answer: Value = self
             .http
-            .get(self.url("/auth/dev/stats"))
+            .get(self.url(path))
             .send()
             .await?
             .error_for_status()?
             .json()
             .await?;
-        stats["refreshCalls"]
+        answer[name]
             .as_u64()
-            .ok_or_else(|| format!("bad stats: {stats}").into())
+            .ok_or_else(|| format!("no {name} in {path}: {answer}").into())
     }
 
     /// `POST /auth/dev/<control>` (e.g. `refresh-mode?mode=expired`).
@@ -687,6 +702,16 @@ pub fn token_exp(token: &str) -> Result<u64> {
     claims["exp"]
         .as_u64()
         .ok_or_else(|| format!("no exp in {claims}").into())
+}
+
+/// The `kid` of an access token's header (decoded, not verified).
+pub fn token_kid(token: &str) -> Result<String> {
+    let header = token.split('.').next().ok_or("not a JWT")?;
+    let header: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header)?)?;
+    header["kid"]
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| format!("no kid in {header}").into())
 }
 
 /// Seconds since the Unix epoch.
