@@ -104,8 +104,8 @@ use actix_web::{
 };
 use serde::de::DeserializeOwned;
 use ssr_session::{
-    ClaimValidator, Extract, Headers, Memo, Refusal, RequestContext, ResponseData, SessionConfig,
-    SessionOutcome, SessionProps, SuperTokensClaims,
+    ClaimValidator, Extract, Headers, Memo, Refusal, RequestContext, RequestView, ResponseData,
+    SessionConfig, SessionOutcome, SessionProps, SuperTokensClaims,
 };
 
 ssr_session::__adapter_types!();
@@ -137,7 +137,7 @@ impl<'a> Request<'a> {
     }
 }
 
-impl<C: 'static> RequestContext<C> for Request<'_> {
+impl<C: 'static> RequestView<C> for Request<'_> {
     fn headers(&self) -> &dyn Headers {
         &self.headers
     }
@@ -154,7 +154,9 @@ impl<C: 'static> RequestContext<C> for Request<'_> {
     fn existing_memo(&self) -> Option<Memo<C>> {
         self.request.extensions().get::<Memo<C>>().cloned()
     }
+}
 
+impl<C: 'static> RequestContext<C> for Request<'_> {
     fn memo(&mut self) -> Memo<C> {
         let mut extensions = self.request.extensions_mut();
         if let Some(memo) = extensions.get::<Memo<C>>() {

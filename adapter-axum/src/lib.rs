@@ -103,14 +103,14 @@ use std::task::{Context, Poll};
 use axum::body::Body;
 use axum::extract::{FromRequestParts, OptionalFromRequestParts, OriginalUri};
 use axum::response::{IntoResponse, Response};
+use futures_util::FutureExt as _;
+use futures_util::future::{Either, Map};
 use http::request::Parts;
 use http::{HeaderName, HeaderValue, StatusCode};
 use serde::de::DeserializeOwned;
-use futures_util::FutureExt as _;
-use futures_util::future::{Either, Map};
 use ssr_session::{
-    ClaimValidator, Extract, Headers, Memo, Mode, Refusal, RequestContext, ResponseData, SessionConfig,
-    SessionOutcome, SessionProps, SuperTokensClaims,
+    ClaimValidator, Extract, Headers, Memo, Mode, Refusal, RequestContext, RequestView,
+    ResponseData, SessionConfig, SessionOutcome, SessionProps, SuperTokensClaims,
 };
 use tower_layer::Layer;
 use tower_service::Service;
@@ -123,7 +123,7 @@ const SETUP: &str = "Router::layer(SessionLayer::new(session_config))";
 /// The request, as the core's pipeline sees it.
 struct Request<'a>(&'a mut Parts);
 
-impl<C: Send + Sync + 'static> RequestContext<C> for Request<'_> {
+impl<C: Send + Sync + 'static> RequestView<C> for Request<'_> {
     fn headers(&self) -> &dyn Headers {
         &self.0.headers
     }
@@ -133,21 +133,55 @@ impl<C: Send + Sync + 'static> RequestContext<C> for Request<'_> {
     }
 
     fn path_and_query(&self) -> Cow<'_, str> {
-        let uri = self
-            .0
-            .extensions
-            .get::<OriginalUri>()
-            .map_or(&self.0.uri, |original| &original.0);
-        Cow::Borrowed(uri.path_and_query().map_or("/", |p| p.as_str()))
+        full_path(&self.0.uri, &self.0.extensions)
     }
 
     fn existing_memo(&self) -> Option<Memo<C>> {
         self.0.extensions.get::<Memo<C>>().cloned()
     }
+}
 
+impl<C: Send + Sync + 'static> RequestContext<C> for Request<'_> {
     fn memo(&mut self) -> Memo<C> {
         self.0.extensions.get_or_insert_default::<Memo<C>>().clone()
     }
+}
+
+/// A whole request: what a layer looks at to decide at once.
+struct View<'a, B>(&'a mut http::Request<B>);
+
+impl<C: Send + Sync + 'static, B> RequestContext<C> for View<'_, B> {
+    fn memo(&mut self) -> Memo<C> {
+        let extensions = self.0.extensions_mut();
+        extensions.get_or_insert_default::<Memo<C>>().clone()
+    }
+}
+
+impl<C: Send + Sync + 'static, B> RequestView<C> for View<'_, B> {
+    fn headers(&self) -> &dyn Headers {
+        self.0.headers()
+    }
+
+    fn method(&self) -> &str {
+        self.0.method().as_str()
+    }
+
+    fn path_and_query(&self) -> Cow<'_, str> {
+        full_path(self.0.uri(), self.0.extensions())
+    }
+
+    fn existing_memo(&self) -> Option<Memo<C>> {
+        self.0.extensions().get::<Memo<C>>().cloned()
+    }
+}
+
+/// The path and query the browser asked for: axum's `OriginalUri` under
+/// `Router::nest`, else the request's.
+fn full_path<'a>(uri: &'a http::Uri, extensions: &'a http::Extensions) -> Cow<'a, str> {
+    let uri = extensions
+        .get::<OriginalUri>()
+        .map_or(uri, |original| &original.0);
+    Cow::Borrowed(uri.path_and_query().map_or("/", |p| p.as_str()))
 }
 
 /// Runs the core's pipeline with the configuration the layer provided.
@@ -326,7 +360,9 @@ impl<S, C> std::fmt::Debug for SessionService<S, C> {
 }
 
 /// The inner service's answer as a response.
-fn into_axum_response<T: IntoResponse>(answer: Result<T, Infallible>) -> Result<Response, Infallible> {
+fn into_axum_response<T: IntoResponse>(
+    answer: Result<T, Infallible>,
+) -> Result<Response, Infallible> {
     answer.map(IntoResponse::into_response)
 }
 
@@ -354,20 +390,17 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, request: http::Request<B>) -> Self::Future {
-        let (mut parts, body) = request.into_parts();
+    fn call(&mut self, mut request: http::Request<B>) -> Self::Future {
         let config = &self.layer.config;
         let decided = match self.layer.mode {
             None => Some(Ok(())),
-            Some(mode) => config.guard_now(&mut Request(&mut parts), mode),
+            Some(mode) => config.guard_now(&mut View(&mut request), mode),
         };
-        parts.extensions.insert(config.clone());
-        // The service that was made ready takes this request.
-        let ready = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, ready);
+        request.extensions_mut().insert(config.clone());
         match decided {
             Some(Ok(())) => {
-                let answer = inner.call(http::Request::from_parts(parts, body));
+                // Called at once, so the service made ready takes the request.
+                let answer = self.inner.call(request);
                 Either::Left(answer.map(into_axum_response::<S::Response> as fn(_) -> _))
             }
             Some(Err(refusal)) => {
@@ -375,6 +408,10 @@ where
                 Either::Right(Box::pin(std::future::ready(Ok(response))))
             }
             None => {
+                // Called later: the service made ready leaves with the request.
+                let ready = self.inner.clone();
+                let mut inner = std::mem::replace(&mut self.inner, ready);
+                let (mut parts, body) = request.into_parts();
                 let (config, mode) = (config.clone(), self.layer.mode.unwrap_or(Mode::Observe));
                 Either::Right(Box::pin(async move {
                     if let Err(refusal) = config.guard(&mut Request(&mut parts), mode).await {

@@ -150,8 +150,8 @@ use rocket::response::{self, Responder, Response};
 use rocket::{Ignite, Phase, Rocket, Sentinel};
 use serde::de::DeserializeOwned;
 use ssr_session::{
-    ClaimValidator, Extract, Headers, Memo, Refusal, RequestContext, ResponseData, SessionConfig,
-    SessionOutcome, SessionProps,
+    ClaimValidator, Extract, Headers, Memo, Refusal, RequestContext, RequestView, ResponseData,
+    SessionConfig, SessionOutcome, SessionProps,
 };
 
 ssr_session::__adapter_types!();
@@ -258,7 +258,7 @@ impl Headers for RocketRequest<'_, '_> {
     }
 }
 
-impl<C: Send + Sync + 'static> RequestContext<C> for RocketRequest<'_, '_> {
+impl<C: Send + Sync + 'static> RequestView<C> for RocketRequest<'_, '_> {
     fn headers(&self) -> &dyn Headers {
         self
     }
@@ -275,7 +275,9 @@ impl<C: Send + Sync + 'static> RequestContext<C> for RocketRequest<'_, '_> {
         // Rocket's request-local cache cannot be read without filling it.
         None
     }
+}
 
+impl<C: Send + Sync + 'static> RequestContext<C> for RocketRequest<'_, '_> {
     fn memo(&mut self) -> Memo<C> {
         self.request.local_cache(Memo::<C>::default).clone()
     }

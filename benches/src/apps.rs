@@ -23,13 +23,14 @@ pub type Build = fn(&SessionConfig, &[(&'static str, String)]) -> App;
 /// The entry points, by bench name: each framework's extractor or guard on
 /// the protected route, and the route-group forms (axum's layer, actix's
 /// middleware) with the extractor behind them.
-pub const FRAMEWORKS: [(&str, Build); 7] = [
+pub const FRAMEWORKS: [(&str, Build); 8] = [
     ("axum", axum),
     ("actix", actix),
     ("rocket", rocket),
     ("axum_layer", axum_layer),
     ("actix_middleware", actix_middleware),
     ("axum_layer_role", axum_layer_role),
+    ("axum_noop_layer", axum_noop_layer),
     ("actix_middleware_role", actix_middleware_role),
 ];
 
@@ -84,14 +85,14 @@ async fn axum_public() -> axum::response::Html<String> {
     axum::response::Html(page(USER))
 }
 
-/// axum: the `Session` extractor, its configuration provided by
-/// `SessionLayer::new` on that route only.
+/// axum as the README writes it: `SessionLayer::new` on the router (it only
+/// provides the configuration), the `Session` extractor on `/dashboard`.
 pub fn axum(config: &SessionConfig, headers: &[(&'static str, String)]) -> App {
     use axum::routing::get;
-    let provided = ssr_session_axum::SessionLayer::new(config.clone());
     let app = axum::Router::new()
-        .route("/dashboard", get(axum_dashboard).layer(provided))
-        .route("/public", get(axum_public));
+        .route("/dashboard", get(axum_dashboard))
+        .route("/public", get(axum_public))
+        .layer(ssr_session_axum::SessionLayer::new(config.clone()));
     serve_axum(app, headers)
 }
 
@@ -102,6 +103,20 @@ pub fn axum_layer(config: &SessionConfig, headers: &[(&'static str, String)]) ->
     let group = axum::Router::new()
         .route("/dashboard", get(axum_dashboard))
         .layer(ssr_session_axum::SessionLayer::required(config.clone()));
+    let app = axum::Router::new()
+        .route("/public", get(axum_public))
+        .merge(group);
+    serve_axum(app, headers)
+}
+
+/// A baseline, not an entry point: [`axum_layer`]'s shape with a tower layer
+/// that does nothing (what axum's own layering costs a route group), and a
+/// handler that needs no session.
+pub fn axum_noop_layer(_: &SessionConfig, headers: &[(&'static str, String)]) -> App {
+    use axum::routing::get;
+    let group = axum::Router::new()
+        .route("/dashboard", get(axum_public))
+        .layer(tower::layer::layer_fn(|inner| inner));
     let app = axum::Router::new()
         .route("/public", get(axum_public))
         .merge(group);

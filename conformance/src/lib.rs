@@ -27,9 +27,9 @@ use serde_json::{Value, json};
 use ssr_session::testing::{TestKey, TokenBuilder, jwks};
 use ssr_session::{
     Algorithm, ClaimValidationError, ClaimValidator, HeaderList, Headers, KeyLookupError,
-    KeyProvider, KeyRequest, Memo, MemoryRevocations, RequestContext, RequestInfo, Revocation,
-    SessionConfig, SessionOutcome, StaticKeys, SuperTokensClaims, ValidationContext, Verifier,
-    VerifyingKey, async_trait,
+    KeyProvider, KeyRequest, Memo, MemoryRevocations, RequestContext, RequestInfo, RequestView,
+    Revocation, SessionConfig, SessionOutcome, StaticKeys, SuperTokensClaims, ValidationContext,
+    Verifier, VerifyingKey, async_trait,
 };
 
 /// A request of the suite.
@@ -324,7 +324,7 @@ struct Context {
     memo: Option<Memo>,
 }
 
-impl RequestContext<SuperTokensClaims> for Context {
+impl RequestView<SuperTokensClaims> for Context {
     fn headers(&self) -> &dyn Headers {
         &self.headers
     }
@@ -340,7 +340,9 @@ impl RequestContext<SuperTokensClaims> for Context {
     fn existing_memo(&self) -> Option<Memo> {
         self.memo.clone()
     }
+}
 
+impl RequestContext<SuperTokensClaims> for Context {
     fn memo(&mut self) -> Memo {
         self.memo.get_or_insert_with(Memo::default).clone()
     }

@@ -192,7 +192,7 @@ pub use keys::{
     VerifyingKey,
 };
 pub use outcome::{NeedsRefreshReason, SessionOutcome, Unavailable};
-pub use pipeline::{Extract, Memo, Mode, Refusal, RequestContext};
+pub use pipeline::{Extract, Memo, Mode, Refusal, RequestContext, RequestView};
 pub use props::SessionProps;
 pub use redact::Fingerprint;
 pub use respond::{

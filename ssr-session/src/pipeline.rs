@@ -24,14 +24,15 @@ use crate::session::Session;
 use crate::source::Headers;
 use crate::validate::{self, ClaimValidator, ValidationContext};
 
-/// One request, as the pipeline sees it: what only the framework knows.
+/// One request, read-only, as the pipeline sees it: what only the
+/// framework knows.
 ///
 /// An adapter implements it over its request type in a few lines. Only
 /// [`headers`](Self::headers) and the memo are read on the way to a
 /// session; [`method`](Self::method) and
 /// [`path_and_query`](Self::path_and_query) only when the request is
 /// refused.
-pub trait RequestContext<C> {
+pub trait RequestView<C> {
     /// The request's headers.
     fn headers(&self) -> &dyn Headers;
     /// The request's method (`GET`, `POST`…).
@@ -41,6 +42,11 @@ pub trait RequestContext<C> {
     fn path_and_query(&self) -> Cow<'_, str>;
     /// The memo this request already has, if any.
     fn existing_memo(&self) -> Option<Memo<C>>;
+}
+
+/// One request, with a place to memoise its outcome: what the pipeline
+/// needs when a token must be verified.
+pub trait RequestContext<C>: RequestView<C> {
     /// The request's memo, created and stored with the request on first use.
     fn memo(&mut self) -> Memo<C>;
 }
@@ -218,17 +224,20 @@ impl<C: DeserializeOwned + Send + Sync + 'static> SessionConfig<C> {
     ///
     /// ```
     /// use ssr_session::testing::{TestKey, TokenBuilder, jwks};
-    /// use ssr_session::{HeaderList, Memo, RequestContext, Session, SessionConfig, StaticKeys, Verifier};
+    /// use ssr_session::{HeaderList, Memo, RequestContext, RequestView, Session, SessionConfig, StaticKeys, Verifier};
     /// use std::borrow::Cow;
     ///
     /// /// A framework's request, as the pipeline sees it.
     /// struct Request { headers: HeaderList, memo: Option<Memo> }
     ///
-    /// impl RequestContext<ssr_session::SuperTokensClaims> for Request {
+    /// impl RequestView<ssr_session::SuperTokensClaims> for Request {
     ///     fn headers(&self) -> &dyn ssr_session::Headers { &self.headers }
     ///     fn method(&self) -> &str { "GET" }
     ///     fn path_and_query(&self) -> Cow<'_, str> { "/dashboard".into() }
     ///     fn existing_memo(&self) -> Option<Memo> { self.memo.clone() }
+    /// }
+    ///
+    /// impl RequestContext<ssr_session::SuperTokensClaims> for Request {
     ///     fn memo(&mut self) -> Memo { self.memo.get_or_insert_with(Memo::default).clone() }
     /// }
     ///
@@ -277,18 +286,27 @@ impl<C: DeserializeOwned + Send + Sync + 'static> SessionConfig<C> {
     /// [`guard`](Self::guard) when it can decide without waiting (a
     /// verified-token cache hit, a request without a token, a memoised
     /// outcome); `None` when the token must be verified first. A layer
-    /// calls this first, so the common request costs no future.
+    /// calls this first, so the common request costs no future. The
+    /// outcome it decided on is memoised, so the extractors behind the
+    /// layer read the request's token no second time.
     pub fn guard_now<R>(&self, request: &mut R, mode: Mode) -> Option<Result<(), Refusal>>
     where
         R: RequestContext<C> + ?Sized,
     {
-        let outcome = self.outcome_now(request)?;
+        let outcome = match request.existing_memo().and_then(|memo| memo.get().cloned()) {
+            Some(outcome) => outcome,
+            None => {
+                let outcome = self.verifier().verify_cached(request.headers())?;
+                let _ = request.memo().0.set(outcome.clone());
+                outcome
+            }
+        };
         Some(self.decide(outcome, mode, request))
     }
 
     fn decide<R>(&self, outcome: SessionOutcome<C>, mode: Mode, request: &R) -> Result<(), Refusal>
     where
-        R: RequestContext<C> + ?Sized,
+        R: RequestView<C> + ?Sized,
     {
         let judged = self.meet(outcome, None);
         let decided = match mode {
@@ -299,19 +317,18 @@ impl<C: DeserializeOwned + Send + Sync + 'static> SessionConfig<C> {
         decided.map_err(|outcome| self.refuse_request(&outcome, request))
     }
 
-    /// The request's outcome when it is known without waiting: from the
-    /// verified-token cache (or no token at all), else memoised.
+    /// The request's outcome when it is known without waiting: memoised
+    /// (by a layer in front, or an earlier extractor), else from the
+    /// verified-token cache (or no token at all; not memoised: looking a
+    /// hit up again costs what a memo would).
     fn outcome_now<R>(&self, request: &R) -> Option<SessionOutcome<C>>
     where
-        R: RequestContext<C> + ?Sized,
+        R: RequestView<C> + ?Sized,
     {
-        // The cache first: a hit is what a memo of this request would say
-        // (it is judged now, as a memoised outcome is), and it needs no
-        // lookup in the request's extensions.
-        if let Some(outcome) = self.verifier().verify_cached(request.headers()) {
+        if let Some(outcome) = request.existing_memo().and_then(|memo| memo.get().cloned()) {
             return Some(outcome);
         }
-        request.existing_memo()?.get().cloned()
+        self.verifier().verify_cached(request.headers())
     }
 
     /// The request's outcome before any route requirement: from the
@@ -354,7 +371,7 @@ impl<C: DeserializeOwned + Send + Sync + 'static> SessionConfig<C> {
     /// The request's method and path are read only here, to refuse it.
     fn refuse_request<R>(&self, outcome: &SessionOutcome<C>, request: &R) -> Refusal
     where
-        R: RequestContext<C> + ?Sized,
+        R: RequestView<C> + ?Sized,
     {
         let path = request.path_and_query();
         self.refuse(
