@@ -58,6 +58,9 @@ impl RedisRevocations {
         };
         let (position, loaded) = follower.open().await?;
         tracing::debug!(loaded, "loaded the revocations from Redis");
+        // Following from here on: the task takes the open position over, and
+        // a fail-closed list must not refuse in the moment before it runs.
+        shared.set_following(true);
         Ok(Self::start(
             client,
             settings,

@@ -116,7 +116,8 @@ pub trait Respond: Send + Sync + 'static {
 }
 
 /// SuperTokens' invalid-claim body, `{"message":"invalid claim","claimValidationErrors":[…]}`,
-/// members in SuperTokens' order.
+/// members in SuperTokens' order (the reasons' too: the workspace's
+/// `serde_json` keeps insertion order), so the bytes equal supertokens-node's.
 pub fn invalid_claim_body(errors: &[ClaimValidationError]) -> Vec<u8> {
     #[derive(serde::Serialize)]
     struct InvalidClaim<'a> {
