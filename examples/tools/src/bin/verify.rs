@@ -82,7 +82,7 @@ struct Cli {
 
     /// Accept every issuer this template gives with `{tenant}` replaced by
     /// 1 to 64 characters among A-Z a-z 0-9 - _ (e.g.
-    /// 'https://login.example.com/{tenant}/v2.0'); keys by OpenID discovery.
+    /// `https://login.example.com/{tenant}/v2.0`); keys by OpenID discovery.
     /// Repeatable.
     #[arg(long, value_name = "TEMPLATE")]
     issuer_template: Vec<String>,
