@@ -88,6 +88,10 @@
 //! | verified-token cache | on, 10,000 tokens ([`VerifierBuilder::token_cache_capacity`]) |
 //! | claim validators, requirements | none; each runs on every request |
 //! | revocation | none ([`VerifierBuilder::revocation_list`]) |
+//! | many issuers ([`IssuerKeyProvider`]) | allow-list only; template tenants `A-Z a-z 0-9 - _`, ≤ 64 chars |
+//! | issuer cache | 1,000 issuers, LRU, 1 h idle; setup single-flight |
+//! | issuers refused / failed | remembered 5 min / 5 s (≤ 10,000) |
+//! | new template issuers | 100 at once, one more per 100 ms |
 //! | responses | [`DefaultResponses`] (SuperTokens-compatible) |
 //!
 //! # The verified-token cache
