@@ -1,0 +1,67 @@
+//! The ssr-session example site on [Leptos](https://leptos.dev) 0.8:
+//! server-side rendering with `leptos_axum`, behind `ssr-session-axum`'s
+//! [`SessionLayer`](ssr_session_axum::SessionLayer).
+//!
+//! ```text
+//! cargo run -p ssr-session-example-leptos
+//! ```
+//!
+//! Open the printed address and sign in with the embedded dev issuer (or
+//! point `--api-domain` at a real SuperTokens backend). Once the access token
+//! expires (60 s by default), `/dashboard` answers with the refresh bridge,
+//! which refreshes the session and reloads the page.
+//!
+//! # Who decides, and when
+//!
+//! Leptos streams HTML: once the first bytes are out, the status and the
+//! headers are fixed, and `leptos_axum::redirect()` can no longer send anyone
+//! to the login page. So the session is decided *before* Leptos renders: each
+//! page and server-function route group sits behind a
+//! [`SessionLayer`](ssr_session_axum::SessionLayer) in `required` or
+//! `optional` mode, which answers needs-refresh (the refresh bridge for a
+//! navigation, `401 {"message":"try refresh token"}` for a data request such
+//! as a server-function call), invalid (`303` to `/auth?redirectToPath=…`),
+//! a missing role (`403`) and unavailable (`503`) itself. Leptos only ever
+//! renders for a request the layer let through.
+//!
+//! Components read the session through server functions ([`api`]), which
+//! call `leptos_axum::extract::<Session>()`: the extractor reads the outcome
+//! the layer recorded in the request, so nothing is verified twice.
+//!
+//! | route | session | answer |
+//! |---|---|---|
+//! | `/` | none | public page |
+//! | `/dashboard` | `SessionLayer::required` | the user id, roles and a few claims |
+//! | `/optional` | `SessionLayer::optional` | a greeting for anonymous or signed-in users |
+//! | `/admin` | `SessionLayer::required`, role `admin` | the admin page, or `403` |
+//! | `POST /api/session/whoami` | server function behind `SessionLayer::required` | the session as JSON, or the layer's answer |
+//! | `POST /api/optional/current_user` | server function behind `SessionLayer::optional` | the session or `null` |
+//! | `/auth/…` | — | the dev issuer (sign-in, refresh, JWKS, sign-out) |
+//!
+//! # Hydration
+//!
+//! This package is built and served **SSR-only**: the pages are complete
+//! HTML without a client bundle (the links are plain navigations, so every
+//! page goes through the layer). Hydrating needs the `wasm32-unknown-unknown`
+//! target and a wasm-bindgen/`cargo-leptos` build of the `hydrate` feature,
+//! which the project's CI does not install. The code is ready for it: the
+//! components and server functions live in this library, the `hydrate`
+//! feature exports `hydrate()` for the client build, and the server's
+//! `bundle` feature links the bundle from every page and serves `/pkg`
+//! from `$LEPTOS_SITE_ROOT` (where `cargo leptos build` leaves it).
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+#![recursion_limit = "256"]
+
+pub mod api;
+pub mod app;
+#[cfg(feature = "ssr")]
+pub mod server;
+
+/// The client bundle's entry point: hydrates the server-rendered page.
+#[cfg(feature = "hydrate")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    leptos::mount::hydrate_body(app::App);
+}

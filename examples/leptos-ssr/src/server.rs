@@ -1,0 +1,139 @@
+//! The server: Leptos' routes behind the session layers, the dev issuer
+//! under `/auth`, and `main`.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::any;
+use clap::Parser as _;
+use leptos::config::LeptosOptions;
+use leptos_axum::{LeptosRoutes as _, generate_route_list};
+use ssr_session::SessionConfig;
+use ssr_session::supertokens::has_role;
+use ssr_session_axum::SessionLayer;
+use ssr_session_example_support::site::{self, Options, SetupError, Site};
+use tower_layer::Layer as _;
+
+use crate::app::{App, shell};
+
+/// Leptos' options: what `cargo leptos` would pass in `LEPTOS_*`
+/// environment variables, with defaults that need no tool and no file.
+pub fn leptos_options() -> LeptosOptions {
+    let var = |name: &str, default: &str| std::env::var(name).unwrap_or_else(|_| default.into());
+    LeptosOptions::builder()
+        .output_name(var("LEPTOS_OUTPUT_NAME", env!("CARGO_CRATE_NAME")))
+        .site_root(var("LEPTOS_SITE_ROOT", "target/site"))
+        .site_pkg_dir(var("LEPTOS_SITE_PKG_DIR", "pkg"))
+        .build()
+}
+
+/// Everything under `/auth` goes to the embedded dev issuer, in process
+/// (with a real `--api-domain`, the browser talks to that domain instead).
+async fn auth(State(site): State<Arc<Site>>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let Ok(body) = axum::body::to_bytes(body, 1 << 20).await else {
+        return StatusCode::PAYLOAD_TOO_LARGE.into_response();
+    };
+    let headers: Vec<(String, Vec<u8>)> = parts
+        .headers
+        .iter()
+        .map(|(name, value)| (name.to_string(), value.as_bytes().to_vec()))
+        .collect();
+    let path_and_query = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+    let answer = site
+        .dispatch_to_issuer(
+            parts.method.as_str(),
+            path_and_query,
+            &headers,
+            body.to_vec(),
+        )
+        .await;
+    match answer {
+        Some(answer) => ssr_session_axum::into_response(answer),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+/// The site's router.
+///
+/// Leptos' own router (pages and every server function) is built once;
+/// each path the site serves is routed to it *through* the layer that path
+/// needs, so the layer answers before Leptos renders a byte. A page or a
+/// server function not routed here is not served at all.
+pub fn router(site: Site, options: LeptosOptions) -> Router {
+    let csp = site
+        .content_security_policy
+        .as_deref()
+        .and_then(|policy| HeaderValue::from_str(policy).ok());
+    let config: SessionConfig = site.session.clone();
+    let site = Arc::new(site);
+
+    let hydrate = cfg!(feature = "bundle");
+    let shell_options = options.clone();
+    let leptos = Router::new()
+        .leptos_routes(&options, generate_route_list(App), move || {
+            shell(shell_options.clone(), hydrate)
+        })
+        .with_state(options.clone());
+
+    let required = SessionLayer::required(config.clone());
+    let optional = SessionLayer::optional(config.clone());
+    let admins = SessionLayer::required(config.clone().require(has_role(site::ADMIN_ROLE)));
+    #[cfg_attr(not(feature = "bundle"), allow(unused_mut))]
+    let mut router = Router::new()
+        .route_service("/", leptos.clone())
+        .route_service("/dashboard", required.layer(leptos.clone()))
+        .route_service("/optional", optional.layer(leptos.clone()))
+        .route_service("/admin", admins.layer(leptos.clone()))
+        // Server functions: a data request, so needs-refresh is
+        // `401 {"message":"try refresh token"}`.
+        .route_service("/api/session/{*name}", required.layer(leptos.clone()))
+        .route_service("/api/optional/{*name}", optional.layer(leptos.clone()));
+    #[cfg(feature = "bundle")]
+    {
+        router = router.nest_service(
+            &leptos_axum::site_pkg_dir_service_route_path(&options),
+            leptos_axum::site_pkg_dir_service(&options),
+        );
+    }
+    router
+        .route("/auth", any(auth))
+        .route("/auth/{*rest}", any(auth))
+        .with_state(site)
+        // Every route below gets the configuration; extractors verify on demand.
+        .layer(SessionLayer::new(config))
+        .layer(axum::middleware::map_response(
+            move |mut response: Response| {
+                // With `--csp-nonce`, every answer (the bridge page included)
+                // carries the policy that allows only the nonced script.
+                if let Some(csp) = &csp {
+                    response
+                        .headers_mut()
+                        .insert(header::CONTENT_SECURITY_POLICY, csp.clone());
+                }
+                std::future::ready(response)
+            },
+        ))
+}
+
+/// Runs the site with the command line's options until Ctrl-C.
+#[tokio::main]
+pub async fn main() -> Result<(), SetupError> {
+    let options = Options::parse();
+    site::init_logging();
+    let listener = tokio::net::TcpListener::bind(options.addr).await?;
+    let addr = listener.local_addr()?;
+    let site = Site::new(&options, addr)?;
+    site::print_address(addr);
+    let mut leptos = leptos_options();
+    leptos.site_addr = addr;
+    axum::serve(listener, router(site, leptos))
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    Ok(())
+}
