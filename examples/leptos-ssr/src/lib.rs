@@ -43,16 +43,25 @@
 //! This package is built and served **SSR-only**: the pages are complete
 //! HTML without a client bundle (the links are plain navigations, so every
 //! page goes through the layer). Hydrating needs the `wasm32-unknown-unknown`
-//! target and a wasm-bindgen/`cargo-leptos` build of the `hydrate` feature,
+//! target and a wasm-bindgen build of the `hydrate` feature (`cargo leptos`,
+//! or `wasm-bindgen-cli` at the `wasm-bindgen` version of `Cargo.lock`),
 //! which the project's CI does not install. The code is ready for it: the
-//! components and server functions live in this library, the `hydrate`
-//! feature exports `hydrate()` for the client build, and the server's
-//! `bundle` feature links the bundle from every page and serves `/pkg`
-//! from `$LEPTOS_SITE_ROOT` (where `cargo leptos build` leaves it).
+//! components and server functions live in this library, and
+//!
+//! ```text
+//! cargo check -p ssr-session-example-leptos --lib --target wasm32-unknown-unknown \
+//!     --no-default-features --features hydrate
+//! ```
+//!
+//! compiles the client side, whose entry point is `hydrate()`. The server's
+//! `bundle` feature links the bundle from every page and serves `/pkg` from
+//! `$LEPTOS_SITE_ROOT` (where `cargo leptos build` leaves it).
+//!
+//! What this package costs to build (and what the examples split saved a
+//! newcomer) is in `MEASUREMENTS.md` beside this crate's `Cargo.toml`.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
-#![recursion_limit = "256"]
 
 pub mod api;
 pub mod app;
