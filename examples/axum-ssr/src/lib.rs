@@ -30,9 +30,9 @@ use std::sync::atomic::Ordering;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{Html, IntoResponse, Json, Response};
+use axum::extract::State;
+use axum::http::{HeaderValue, header};
+use axum::response::{Html, Json, Response};
 use axum::routing::{any, get};
 use clap::Parser as _;
 use serde_json::{Value, json};
@@ -113,33 +113,6 @@ async fn me(session: Session) -> Json<Value> {
     Json(json!({ "userId": session.user_id() }))
 }
 
-/// Everything under `/auth` goes to the embedded dev issuer, in process
-/// (with a real `--api-domain`, the browser talks to that domain instead).
-async fn auth(State(site): State<Arc<Site>>, request: Request) -> Response {
-    let (parts, body) = request.into_parts();
-    let Ok(body) = axum::body::to_bytes(body, 1 << 20).await else {
-        return StatusCode::PAYLOAD_TOO_LARGE.into_response();
-    };
-    let headers: Vec<(String, Vec<u8>)> = parts
-        .headers
-        .iter()
-        .map(|(name, value)| (name.to_string(), value.as_bytes().to_vec()))
-        .collect();
-    let path_and_query = parts.uri.path_and_query().map_or("/", |p| p.as_str());
-    let answer = site
-        .dispatch_to_issuer(
-            parts.method.as_str(),
-            path_and_query,
-            &headers,
-            body.to_vec(),
-        )
-        .await;
-    match answer {
-        Some(answer) => ssr_session_axum::into_response(answer),
-        None => StatusCode::NOT_FOUND.into_response(),
-    }
-}
-
 /// The site's router.
 pub fn router(site: Site) -> Router {
     let csp = site
@@ -172,8 +145,8 @@ pub fn router(site: Site) -> Router {
         .nest("/admin", admin_area)
         .nest("/account", account)
         .route("/dev/form-posts", get(form_posts))
-        .route("/auth", any(auth))
-        .route("/auth/{*rest}", any(auth))
+        .route("/auth", any(site::issuer_route))
+        .route("/auth/{*rest}", any(site::issuer_route))
         .with_state(site)
         // Every route below gets the configuration; extractors verify on demand.
         .layer(SessionLayer::new(config))

@@ -4,9 +4,8 @@
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderValue, header};
+use axum::response::Response;
 use axum::routing::any;
 use clap::Parser as _;
 use leptos::config::LeptosOptions;
@@ -28,33 +27,6 @@ pub fn leptos_options() -> LeptosOptions {
         .site_root(var("LEPTOS_SITE_ROOT", "target/site"))
         .site_pkg_dir(var("LEPTOS_SITE_PKG_DIR", "pkg"))
         .build()
-}
-
-/// Everything under `/auth` goes to the embedded dev issuer, in process
-/// (with a real `--api-domain`, the browser talks to that domain instead).
-async fn auth(State(site): State<Arc<Site>>, request: Request) -> Response {
-    let (parts, body) = request.into_parts();
-    let Ok(body) = axum::body::to_bytes(body, 1 << 20).await else {
-        return StatusCode::PAYLOAD_TOO_LARGE.into_response();
-    };
-    let headers: Vec<(String, Vec<u8>)> = parts
-        .headers
-        .iter()
-        .map(|(name, value)| (name.to_string(), value.as_bytes().to_vec()))
-        .collect();
-    let path_and_query = parts.uri.path_and_query().map_or("/", |p| p.as_str());
-    let answer = site
-        .dispatch_to_issuer(
-            parts.method.as_str(),
-            path_and_query,
-            &headers,
-            body.to_vec(),
-        )
-        .await;
-    match answer {
-        Some(answer) => ssr_session_axum::into_response(answer),
-        None => StatusCode::NOT_FOUND.into_response(),
-    }
 }
 
 /// The site's router.
@@ -100,8 +72,8 @@ pub fn router(site: Site, options: LeptosOptions) -> Router {
         );
     }
     router
-        .route("/auth", any(auth))
-        .route("/auth/{*rest}", any(auth))
+        .route("/auth", any(site::issuer_route))
+        .route("/auth/{*rest}", any(site::issuer_route))
         .with_state(site)
         // Every route below gets the configuration; extractors verify on demand.
         .layer(SessionLayer::new(config))

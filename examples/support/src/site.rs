@@ -215,6 +215,39 @@ impl Site {
     }
 }
 
+/// The axum handler for everything under `/auth`: the embedded dev issuer,
+/// in process (404 with a real `--api-domain`: the browser talks to that
+/// domain instead). The axum and Leptos examples route `/auth` and
+/// `/auth/{*rest}` to it.
+pub async fn issuer_route(
+    axum::extract::State(site): axum::extract::State<Arc<Site>>,
+    request: axum::extract::Request,
+) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    let (parts, body) = request.into_parts();
+    let Ok(body) = axum::body::to_bytes(body, 1 << 20).await else {
+        return http::StatusCode::PAYLOAD_TOO_LARGE.into_response();
+    };
+    let headers: Vec<(String, Vec<u8>)> = parts
+        .headers
+        .iter()
+        .map(|(name, value)| (name.to_string(), value.as_bytes().to_vec()))
+        .collect();
+    let path_and_query = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+    let answer = site
+        .dispatch_to_issuer(
+            parts.method.as_str(),
+            path_and_query,
+            &headers,
+            body.to_vec(),
+        )
+        .await;
+    match answer {
+        Some(answer) => ssr_session_axum::into_response(answer),
+        None => http::StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
 /// The default responses, with the site's `Content-Security-Policy` on
 /// each: the bridge page's inline script then runs only thanks to its nonce.
 struct WithCsp {
