@@ -6,7 +6,9 @@ use actix_web::{App, HttpResponse, test, web};
 use ssr_session_actix::{
     OptionalSession, Props, Require, Session, SessionMiddleware, Verification,
 };
-use ssr_session_conformance::{Fixture, PlanIsPro, Suite, TestRequest, TestResponse, run};
+use ssr_session_conformance::{
+    Fixture, SdkClaims, Suite, TestRequest, TestResponse, requiring_sdk_checks, run,
+};
 
 fn text(body: String) -> HttpResponse {
     HttpResponse::Ok().content_type("text/plain").body(body)
@@ -31,7 +33,7 @@ async fn props(props: Props) -> Props {
     props
 }
 
-async fn require(session: Require<PlanIsPro>) -> HttpResponse {
+async fn require(session: Require<SdkClaims>) -> HttpResponse {
     text(format!("user:{}", session.user_id()))
 }
 
@@ -103,7 +105,7 @@ async fn scopes_behind_the_middleware() {
             )
             .service(
                 web::scope("/group/require")
-                    .wrap(SessionMiddleware::required(config.require(PlanIsPro)))
+                    .wrap(SessionMiddleware::required(requiring_sdk_checks(config)))
                     .route("", web::route().to(required)),
             ),
     )

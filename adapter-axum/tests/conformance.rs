@@ -5,7 +5,9 @@ use axum::Router;
 use axum::body::Body;
 use axum::routing::any;
 use ssr_session_axum::{OptionalSession, Props, Require, Session, SessionLayer, Verification};
-use ssr_session_conformance::{Fixture, PlanIsPro, Suite, TestRequest, TestResponse, run};
+use ssr_session_conformance::{
+    Fixture, SdkClaims, Suite, TestRequest, TestResponse, requiring_sdk_checks, run,
+};
 use tower::ServiceExt as _;
 
 async fn required(session: Session) -> String {
@@ -31,7 +33,7 @@ async fn props(props: Props) -> Props {
     props
 }
 
-async fn require(session: Require<PlanIsPro>) -> String {
+async fn require(session: Require<SdkClaims>) -> String {
     format!("user:{}", session.user_id())
 }
 
@@ -108,7 +110,7 @@ async fn route_groups_behind_the_layer() {
             "/group/require",
             Router::new()
                 .route("/", any(required))
-                .layer(SessionLayer::required(config.require(PlanIsPro))),
+                .layer(SessionLayer::required(requiring_sdk_checks(config))),
         );
     run(&fixture, &Suite::groups(), |request| {
         send(app.clone(), request)

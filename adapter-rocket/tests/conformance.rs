@@ -15,7 +15,7 @@ use ssr_session::{
     Algorithm, DefaultResponses, KeyLookupError, KeyProvider, KeyRequest, SessionConfig,
     StaticKeys, Verifier, VerifyingKey, async_trait,
 };
-use ssr_session_conformance::{Fixture, PlanIsPro, Suite, TestRequest, TestResponse, run};
+use ssr_session_conformance::{Fixture, SdkClaims, Suite, TestRequest, TestResponse, run};
 use ssr_session_rocket::{
     OptionalSession, Props, Require, Session, SessionRejection, Verification, catchers,
 };
@@ -44,7 +44,7 @@ fn props(props: Props) -> Props {
 }
 
 #[rocket::get("/require")]
-fn require(session: Require<PlanIsPro>) -> String {
+fn require(session: Require<SdkClaims>) -> String {
     format!("user:{}", session.user_id())
 }
 
@@ -70,7 +70,7 @@ fn props_post(props: Props) -> Props {
 }
 
 #[rocket::post("/require")]
-fn require_post(session: Require<PlanIsPro>) -> String {
+fn require_post(session: Require<SdkClaims>) -> String {
     require(session)
 }
 

@@ -12,7 +12,7 @@
 //! | `/optional` | `/group/optional` | optional session (layer in optional mode) | `user:<id>` or `anonymous` |
 //! | `/outcome` | `/group/observe` | the outcome, never refusing (layer observing) | `outcome:<SessionOutcome::name()>` |
 //! | `/props` | — | props | the [`SessionProps`](ssr_session::SessionProps) JSON |
-//! | `/require` | `/group/require` | `Require<`[`PlanIsPro`]`>` (layer requiring [`PlanIsPro`]) | `user:<id>` |
+//! | `/require` | `/group/require` | `Require<`[`SdkClaims`]`>` (layer requiring each of [`sdk_checks`]) | `user:<id>` |
 //!
 //! Every case is checked for identical status, key headers and body
 //! across adapters, against literal SuperTokens answers and against the
@@ -24,6 +24,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{Value, json};
+use ssr_session::supertokens::{
+    BooleanClaim, ClaimCheck, EMAIL_VERIFIED, PERMISSIONS, ROLES, tenant_is,
+};
 use ssr_session::testing::{TestKey, TokenBuilder, jwks};
 use ssr_session::{
     Algorithm, ClaimValidationError, ClaimValidator, HeaderList, Headers, KeyLookupError,
@@ -100,7 +103,8 @@ impl Suite {
 
     /// Route groups behind a layer or middleware, one per mode:
     /// `/group/required`, `/group/optional`, `/group/observe`, and
-    /// `/group/require` (required, with [`PlanIsPro`] on the layer).
+    /// `/group/require` (required, the configuration made by
+    /// [`requiring_sdk_checks`]).
     pub fn groups() -> Self {
         Self {
             routes: vec![
@@ -113,23 +117,49 @@ impl Suite {
     }
 }
 
-/// The suite's route requirement: the custom claim `plan` must be `"pro"`.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct PlanIsPro;
+/// SuperTokens' claim checks, one of every kind the core offers: array
+/// `includes`, `excludes`, `includes_all`, `excludes_all`, `includes_any`,
+/// boolean `is_true`, `is_false`, a maximum age, and the tenant. The
+/// fixture's valid tokens pass them all.
+pub fn sdk_checks() -> Vec<ClaimCheck> {
+    vec![
+        ROLES.includes("admin"),
+        ROLES.excludes("banned"),
+        ROLES.includes_all(["admin", "user"]),
+        ROLES.excludes_all(["banned", "suspended"]),
+        PERMISSIONS.includes_any(["read", "write"]),
+        EMAIL_VERIFIED.is_true(),
+        LOCKED.is_false(),
+        ROLES.includes("admin").max_age_secs(3600).id("fresh-role"),
+        tenant_is("public"),
+    ]
+}
 
-impl ClaimValidator<SuperTokensClaims> for PlanIsPro {
+/// A boolean SDK claim of the suite's own (`PrimitiveClaim` style).
+const LOCKED: BooleanClaim = BooleanClaim::new("st-locked");
+
+/// Configuration `config` requiring each of [`sdk_checks`]: a group answers
+/// with every failure, in order.
+pub fn requiring_sdk_checks(config: SessionConfig) -> SessionConfig {
+    sdk_checks()
+        .into_iter()
+        .fold(config, SessionConfig::require)
+}
+
+/// The route requirement of the suite: [`sdk_checks`] as one requirement,
+/// answering with the first failure (a route names one requirement).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SdkClaims;
+
+impl ClaimValidator<SuperTokensClaims> for SdkClaims {
     fn validate(
         &self,
         claims: &SuperTokensClaims,
-        _: &ValidationContext,
+        context: &ValidationContext,
     ) -> Result<(), ClaimValidationError> {
-        match claims.get("plan") {
-            Some(plan) if plan == "pro" => Ok(()),
-            other => Err(ClaimValidationError::new(
-                "plan",
-                json!({"message": "wrong value", "expectedValue": "pro", "actualValue": other}),
-            )),
-        }
+        sdk_checks()
+            .iter()
+            .try_for_each(|check| check.check(claims, context))
     }
 }
 
@@ -208,7 +238,35 @@ impl Fixture {
     }
 
     fn tokens(&self) -> Vec<(&'static str, Option<(String, bool)>)> {
-        let token = || TokenBuilder::supertokens("alice", 300).claim("plan", "pro");
+        let now_ms = ssr_session::testing::now_secs() * 1000;
+        let claim = |value: Value, age_ms: i64| json!({"v": value, "t": now_ms - age_ms});
+        let with_claims = |builder: TokenBuilder, roles, perms, verified, locked, age_ms| {
+            builder
+                .claim("st-role", claim(roles, age_ms))
+                .claim("st-perm", claim(perms, age_ms))
+                .claim("st-ev", claim(verified, age_ms))
+                .claim("st-locked", claim(locked, age_ms))
+        };
+        let token = || {
+            with_claims(
+                TokenBuilder::supertokens("alice", 300),
+                json!(["admin", "user"]),
+                json!(["read"]),
+                json!(true),
+                json!(false),
+                1_000,
+            )
+        };
+        // Every check fails on its value (the role also on its age).
+        let wrong = with_claims(
+            TokenBuilder::supertokens("alice", 300),
+            json!(["user", "banned"]),
+            json!(["none"]),
+            json!(false),
+            json!(true),
+            7_200_000,
+        )
+        .claim("tId", "other");
         let valid = token().sign(&self.key);
         let cookie = |builder: TokenBuilder| Some((builder.sign(&self.key), true));
         vec![
@@ -224,7 +282,11 @@ impl Fixture {
                 "revoked",
                 cookie(token().claim("sessionHandle", REVOKED_HANDLE)),
             ),
-            ("requirement", cookie(token().claim("plan", "free"))),
+            ("requirement", cookie(wrong)),
+            (
+                "requirement-missing",
+                cookie(TokenBuilder::supertokens("alice", 300)),
+            ),
             (
                 "unavailable",
                 cookie(token().header("kid", UNAVAILABLE_KID)),
@@ -368,11 +430,12 @@ impl Case<'_> {
             }
             Ok(())
         };
-        let requirement_fails = self.entry == Entry::Require && token_case == "requirement";
+        let requirement_token = token_case.starts_with("requirement");
+        let requirement_fails = self.entry == Entry::Require && requirement_token;
         if self.entry == Entry::Outcome {
             return expect_text(&format!("outcome:{}", self.outcome.name()));
         }
-        let valid = token_case.starts_with("valid") || token_case == "requirement";
+        let valid = token_case.starts_with("valid") || requirement_token;
         if valid && !requirement_fails {
             return match self.entry {
                 Entry::Props => expect_json(response, 200, &json!({"userId": "alice"})),
@@ -386,13 +449,7 @@ impl Case<'_> {
             return expect_json(response, 200, &json!({"fromSupertokens": "needs-refresh"}));
         }
         if requirement_fails {
-            return expect_invalid_claim(
-                response,
-                self.html,
-                &json!({"message": "invalid claim", "claimValidationErrors": [
-                    {"id": "plan", "reason": {"message": "wrong value", "expectedValue": "pro", "actualValue": "free"}}
-                ]}),
-            );
+            return self.expect_sdk_refusal(response);
         }
         // Everything else is the core's refusal, converted faithfully…
         let info = RequestInfo::new(&self.context.headers, self.method, &self.context.path);
@@ -412,6 +469,64 @@ impl Case<'_> {
         self.literal(response)
     }
 
+    /// The answer to a token failing [`sdk_checks`]: a route reports the
+    /// first failure, a group every one, in order; the reasons as
+    /// supertokens-node words them (spot-checked literally, all of them
+    /// computed by the core's checks).
+    fn expect_sdk_refusal(&self, response: &TestResponse) -> Result<(), String> {
+        let SessionOutcome::Valid(session) = self.outcome else {
+            return Err("the requirement's token should verify".into());
+        };
+        let context = ValidationContext::new(self.config.verifier().now());
+        let mut errors: Vec<_> = sdk_checks()
+            .iter()
+            .filter_map(|check| check.check(session.claims(), &context).err())
+            .collect();
+        let (first, literal) = match self.token_case {
+            "requirement" => (
+                json!({"id": "st-role", "reason": {"message": "wrong value", "expectedToInclude": "admin", "actualValue": ["user", "banned"]}}),
+                9,
+            ),
+            _ => (
+                json!({"id": "st-role", "reason": {"message": "value does not exist", "expectedToInclude": "admin"}}),
+                8, // the tenant defaults to `public`
+            ),
+        };
+        if errors.len() != literal || serde_json::to_value(&errors[0]).ok() != Some(first) {
+            return Err(format!("unexpected check results: {errors:?}"));
+        }
+        if self.route.starts_with("/group") {
+            // A group's every requirement: one error per failing check.
+        } else {
+            errors.truncate(1);
+        }
+        let body = json!({"message": "invalid claim", "claimValidationErrors": errors});
+        expect_invalid_claim(response, self.html, &body)
+    }
+}
+
+/// The age in an `expired` reason, which moves with the clock between the
+/// app's check and the suite's: kept only as "older than the maximum".
+fn without_age(mut body: Value) -> Value {
+    let errors = body
+        .get_mut("claimValidationErrors")
+        .and_then(Value::as_array_mut);
+    for reason in errors
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.get_mut("reason"))
+    {
+        if let (Some(age), Some(max)) = (
+            reason.get("ageInSeconds").and_then(Value::as_f64),
+            reason.get("maxAgeInSeconds").and_then(Value::as_f64),
+        ) {
+            reason["ageInSeconds"] = Value::Bool(age > max);
+        }
+    }
+    body
+}
+
+impl Case<'_> {
     fn literal(&self, response: &TestResponse) -> Result<(), String> {
         match (self.token_case, self.html) {
             ("missing" | "expired", true) => {
@@ -490,15 +605,25 @@ fn url_encode(text: &str) -> String {
 
 /// SuperTokens' 403: the JSON itself, or for a navigation a page carrying it.
 fn expect_invalid_claim(response: &TestResponse, html: bool, body: &Value) -> Result<(), String> {
+    let body = &without_age(body.clone());
     if !html {
-        return expect_json(response, 403, body);
+        let json = response.json().map(without_age);
+        let content_type = response.header("content-type").unwrap_or_default();
+        if response.status != 403
+            || json.as_ref() != Some(body)
+            || !content_type.starts_with("application/json")
+        {
+            return Err(format!("expected 403 {body}"));
+        }
+        return Ok(());
     }
     let page = String::from_utf8_lossy(&response.body);
     let embedded = page
         .split("<script type=\"application/json\" id=\"ssr-session-invalid-claim\">")
         .nth(1)
         .and_then(|rest| rest.split("</script>").next())
-        .and_then(|json| serde_json::from_str::<Value>(json).ok());
+        .and_then(|json| serde_json::from_str::<Value>(json).ok())
+        .map(without_age);
     if response.status != 403 || embedded.as_ref() != Some(body) {
         return Err(format!("expected a 403 page carrying {body}"));
     }
