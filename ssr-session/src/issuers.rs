@@ -15,7 +15,7 @@ use moka::policy::EvictionPolicy;
 use url::Url;
 
 use crate::error::{ConfigError, KeySourceError};
-use crate::jwks::{DiscoveryError, JwksKeyProvider, JwksKeyProviderBuilder};
+use crate::jwks::{DiscoveryError, JwksKeyProvider, JwksKeyProviderBuilder, error_chain};
 use crate::keys::{KeyLookupError, KeyProvider, KeyRequest, VerifyingKey};
 
 const TARGET: &str = "ssr_session::issuers";
@@ -543,17 +543,6 @@ impl fmt::Display for Shown<'_> {
             None => write!(f, "{:?}", self.0),
         }
     }
-}
-
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut chain = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        chain.push_str(": ");
-        chain.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    chain
 }
 
 /// Configures an [`IssuerKeyProvider`]; made by [`IssuerKeyProvider::builder`].

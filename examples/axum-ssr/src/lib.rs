@@ -31,9 +31,8 @@ use std::sync::atomic::Ordering;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderValue, header};
-use axum::response::{Html, Json, Response};
-use axum::routing::{any, get};
+use axum::response::{Html, Json};
+use axum::routing::get;
 use clap::Parser as _;
 use serde_json::{Value, json};
 use ssr_session::supertokens::{email_verified, has_role};
@@ -115,10 +114,6 @@ async fn me(session: Session) -> Json<Value> {
 
 /// The site's router.
 pub fn router(site: Site) -> Router {
-    let csp = site
-        .content_security_policy
-        .as_deref()
-        .and_then(|policy| HeaderValue::from_str(policy).ok());
     let config = site.session.clone();
     let site = Arc::new(site);
     // A route group of its own: the layer refuses every request without a
@@ -133,7 +128,7 @@ pub fn router(site: Site) -> Router {
     let account = Router::new()
         .route("/settings", get(settings).post(save_settings))
         .layer(SessionLayer::required(config.clone()));
-    Router::new()
+    let routes = Router::new()
         .route("/", get(home))
         .route("/dashboard", get(dashboard))
         .route("/optional", get(optional))
@@ -144,24 +139,8 @@ pub fn router(site: Site) -> Router {
         .route("/api/me", get(me))
         .nest("/admin", admin_area)
         .nest("/account", account)
-        .route("/dev/form-posts", get(form_posts))
-        .route("/auth", any(site::issuer_route))
-        .route("/auth/{*rest}", any(site::issuer_route))
-        .with_state(site)
-        // Every route below gets the configuration; extractors verify on demand.
-        .layer(SessionLayer::new(config))
-        .layer(axum::middleware::map_response(
-            move |mut response: Response| {
-                // With `--csp-nonce`, every answer (the bridge page included)
-                // carries the policy that allows only the nonced script.
-                if let Some(csp) = &csp {
-                    response
-                        .headers_mut()
-                        .insert(header::CONTENT_SECURITY_POLICY, csp.clone());
-                }
-                std::future::ready(response)
-            },
-        ))
+        .route("/dev/form-posts", get(form_posts));
+    site::axum_site(routes, site)
 }
 
 /// Runs the site with the command line's options until Ctrl-C.

@@ -4,9 +4,6 @@
 use std::sync::Arc;
 
 use axum::Router;
-use axum::http::{HeaderValue, header};
-use axum::response::Response;
-use axum::routing::any;
 use clap::Parser as _;
 use leptos::config::LeptosOptions;
 use leptos_axum::{LeptosRoutes as _, generate_route_list};
@@ -36,10 +33,6 @@ pub fn leptos_options() -> LeptosOptions {
 /// needs, so the layer answers before Leptos renders a byte. A page or a
 /// server function not routed here is not served at all.
 pub fn router(site: Site, options: LeptosOptions) -> Router {
-    let csp = site
-        .content_security_policy
-        .as_deref()
-        .and_then(|policy| HeaderValue::from_str(policy).ok());
     let config: SessionConfig = site.session.clone();
     let site = Arc::new(site);
 
@@ -71,24 +64,7 @@ pub fn router(site: Site, options: LeptosOptions) -> Router {
             leptos_axum::site_pkg_dir_service(&options),
         );
     }
-    router
-        .route("/auth", any(site::issuer_route))
-        .route("/auth/{*rest}", any(site::issuer_route))
-        .with_state(site)
-        // Every route below gets the configuration; extractors verify on demand.
-        .layer(SessionLayer::new(config))
-        .layer(axum::middleware::map_response(
-            move |mut response: Response| {
-                // With `--csp-nonce`, every answer (the bridge page included)
-                // carries the policy that allows only the nonced script.
-                if let Some(csp) = &csp {
-                    response
-                        .headers_mut()
-                        .insert(header::CONTENT_SECURITY_POLICY, csp.clone());
-                }
-                std::future::ready(response)
-            },
-        ))
+    site::axum_site(router, site)
 }
 
 /// Runs the site with the command line's options until Ctrl-C.

@@ -215,6 +215,35 @@ impl Site {
     }
 }
 
+/// What the axum and Leptos examples' routers share, around `routes`: the
+/// embedded dev issuer under `/auth` ([`issuer_route`]), the configuration
+/// for every extractor (`SessionLayer::new`: they verify on demand), and
+/// with `--csp-nonce` the `Content-Security-Policy` on every answer (the
+/// bridge page included), which allows only the nonced script.
+pub fn axum_site(routes: axum::Router<Arc<Site>>, site: Arc<Site>) -> axum::Router {
+    use axum::routing::any;
+    let csp = site
+        .content_security_policy
+        .as_deref()
+        .and_then(|policy| http::HeaderValue::from_str(policy).ok());
+    let config = site.session.clone();
+    routes
+        .route("/auth", any(issuer_route))
+        .route("/auth/{*rest}", any(issuer_route))
+        .with_state(site)
+        .layer(ssr_session_axum::SessionLayer::new(config))
+        .layer(axum::middleware::map_response(
+            move |mut response: axum::response::Response| {
+                if let Some(csp) = &csp {
+                    response
+                        .headers_mut()
+                        .insert(http::header::CONTENT_SECURITY_POLICY, csp.clone());
+                }
+                std::future::ready(response)
+            },
+        ))
+}
+
 /// The axum handler for everything under `/auth`: the embedded dev issuer,
 /// in process (404 with a real `--api-domain`: the browser talks to that
 /// domain instead). The axum and Leptos examples route `/auth` and

@@ -5,7 +5,6 @@
 mod builder;
 mod fetch;
 
-use std::error::Error as _;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -691,7 +690,7 @@ fn url_of(error: &KeySourceError) -> Option<&str> {
 }
 
 /// `error: its source: its source…`.
-fn error_chain(error: &KeySourceError) -> String {
+pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
     let mut chain = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {
