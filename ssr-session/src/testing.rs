@@ -355,8 +355,8 @@ impl TokenBuilder {
         }
     }
 
-    /// A SuperTokens v5 access token: header `{"typ":"JWT","version":"5"}` (plus `alg` and
-    /// `kid` from the key at signing); claims `sub`, `exp` (now + `lifetime_secs`), `iat`,
+    /// A SuperTokens v5 access token: header `{"alg":…,"typ":"JWT","kid":…,"version":"5"}`
+    /// (`alg` and `kid` from the key at signing); claims `sub`, `exp` (now + `lifetime_secs`), `iat`,
     /// `sessionHandle`, `refreshTokenHash1`, `parentRefreshTokenHash1: null`,
     /// `antiCsrfToken: null`, `tId: "public"`, `rsub` (= `sub`) and
     /// `iss: "http://localhost:3000/auth"` (override with [`claim`](Self::claim)).
@@ -433,11 +433,19 @@ impl TokenBuilder {
     /// Like [`sign`](Self::sign) with `payload` as the raw payload bytes instead of the claims
     /// (e.g. JSON that is not an object, or invalid UTF-8).
     pub fn sign_payload_bytes(&self, payload: &[u8], key: &TestKey) -> String {
-        let mut header = self.header.clone();
+        // Members in SuperTokens' order, `{"alg","typ","kid","version"}`: serde_json keeps
+        // insertion order in this workspace, and minted tokens should look like the core's.
+        let mut header = Map::new();
         if self.fill_alg {
             header.insert("alg".to_owned(), alg_value(key.algorithm()));
         }
-        if self.fill_kid {
+        for (name, value) in &self.header {
+            if name == "version" && self.fill_kid {
+                header.insert("kid".to_owned(), key.kid().into());
+            }
+            header.insert(name.clone(), value.clone());
+        }
+        if self.fill_kid && !header.contains_key("kid") {
             header.insert("kid".to_owned(), key.kid().into());
         }
         let alg = header
@@ -743,6 +751,14 @@ mod tests {
         assert_eq!(
             header,
             json!({"alg": "ES256", "typ": "JWT", "kid": "d-1", "version": "5"})
+        );
+        // The core's member order too (JSON maps compare without it).
+        let header_bytes = URL_SAFE_NO_PAD
+            .decode(token.split('.').next().unwrap())
+            .unwrap();
+        assert_eq!(
+            header_bytes,
+            br#"{"alg":"ES256","typ":"JWT","kid":"d-1","version":"5"}"#
         );
         let claims = decode_segment(&token, 1);
         assert_eq!(
