@@ -15,18 +15,16 @@
 //! missing, each test prints `SKIPPED …` and passes, except under
 //! `CI=true`, where a missing browser fails the test.
 
-use std::path::PathBuf;
 use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use fantoccini::{Client, ClientBuilder, Locator};
-use hyper_util::client::legacy::connect::HttpConnector;
+use fantoccini::{Client, Locator};
 use serde_json::{Value, json};
+use ssr_session_example_support::browser::{
+    self, BrowserOptions, Driver, Profile, Result, Tools, eventually, path_and_query, text_of,
+};
 use tokio::io::{AsyncBufReadExt as _, BufReader};
 use tokio::process::{Child, Command};
-
-type Error = Box<dyn std::error::Error + Send + Sync>;
-type Result<T = ()> = std::result::Result<T, Error>;
 
 /// The app's access-token lifetime: short, so that scenarios wait past it.
 const ACCESS_TOKEN_SECS: u64 = 3;
@@ -36,53 +34,6 @@ const WAIT: Duration = Duration::from_secs(15);
 const SETTLE: Duration = Duration::from_millis(700);
 /// A whole scenario's budget.
 const SCENARIO_TIMEOUT: Duration = Duration::from_secs(120);
-
-/// Chromium and chromedriver, or `None` (after saying so) outside CI.
-fn tools_or_skip(test: &str) -> Option<(PathBuf, PathBuf)> {
-    let find = |variable: &str, name: &str| -> Option<PathBuf> {
-        if let Some(path) = std::env::var_os(variable) {
-            return Some(PathBuf::from(path)).filter(|path| path.is_file());
-        }
-        std::env::split_paths(&std::env::var_os("PATH")?)
-            .map(|dir| dir.join(name))
-            .find(|candidate| candidate.is_file())
-    };
-    let chromium = find("SSR_SESSION_CHROMIUM", "chromium");
-    let driver = find("SSR_SESSION_CHROMEDRIVER", "chromedriver");
-    match (chromium, driver) {
-        (Some(chromium), Some(driver)) => Some((chromium, driver)),
-        _ if std::env::var("CI").is_ok_and(|ci| ci == "true") => {
-            panic!(
-                "{test}: chromium or chromedriver not found; with CI=true the browser tests must run"
-            )
-        }
-        _ => {
-            eprintln!("SKIPPED {test}: chromium or chromedriver not found");
-            None
-        }
-    }
-}
-
-fn free_port() -> std::io::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
-}
-
-/// Waits until `url` answers at all.
-async fn wait_until_up(url: &str) -> Result {
-    let http = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        if http.get(url).send().await.is_ok() {
-            return Ok(());
-        }
-        if Instant::now() > deadline {
-            return Err(format!("{url} did not answer within 20 s").into());
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
 
 /// The app as a process, killed on drop.
 struct App {
@@ -141,73 +92,24 @@ impl App {
 /// on drop (the session is closed by [`Browser::close`]).
 struct Browser {
     client: Client,
-    _driver: Child,
-    profile: PathBuf,
+    _driver: Driver,
+    _profile: Profile,
 }
 
 impl Browser {
-    async fn open(chromium: &PathBuf, chromedriver: &PathBuf) -> Result<Browser> {
-        let port = free_port()?;
-        let driver = Command::new(chromedriver)
-            .arg(format!("--port={port}"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()?;
-        let driver_url = format!("http://127.0.0.1:{port}");
-        wait_until_up(&format!("{driver_url}/status")).await?;
-        let profile = std::env::temp_dir().join(format!(
-            "ssr-session-leptos-browser-{}-{port}",
-            std::process::id()
-        ));
-        std::fs::create_dir_all(&profile)?;
-        // The flags the project's browser tests use: no network beyond the
-        // loopback app, a throwaway profile.
-        let args = [
-            "--headless=new",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-dev-shm-usage",
-            "--disable-quic",
-            "--no-first-run",
-            "--no-default-browser-check",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--disable-extensions",
-            "--disable-default-apps",
-            "--disable-domain-reliability",
-            "--disable-client-side-phishing-detection",
-            "--password-store=basic",
-            "--window-size=1024,768",
-        ]
-        .map(str::to_owned)
-        .into_iter()
-        .chain([format!("--user-data-dir={}", profile.display())])
-        .collect::<Vec<_>>();
-        let Value::Object(capabilities) = json!({
-            "browserName": "chrome",
-            "goog:chromeOptions": { "binary": chromium, "args": args },
-            "timeouts": { "pageLoad": 20_000, "script": 20_000, "implicit": 0 },
-        }) else {
-            unreachable!("an object literal")
-        };
-        let client = ClientBuilder::new(HttpConnector::new())
-            .capabilities(capabilities)
-            .connect(&driver_url)
-            .await
-            .map_err(|e| format!("starting Chromium through chromedriver: {e}"))?;
+    async fn open(tools: &Tools) -> Result<Browser> {
+        let driver = Driver::start(tools).await?;
+        let (client, profile) =
+            browser::open_browser(tools, driver.url(), &BrowserOptions::default()).await?;
         Ok(Browser {
             client,
             _driver: driver,
-            profile,
+            _profile: profile,
         })
     }
 
     async fn close(self) {
         let _ = tokio::time::timeout(Duration::from_secs(10), self.client.close()).await;
-        let _ = std::fs::remove_dir_all(&self.profile);
     }
 }
 
@@ -218,14 +120,11 @@ where
     F: FnOnce(App, Client) -> Fut,
     Fut: Future<Output = Result> + Send + 'static,
 {
-    let Some((chromium, chromedriver)) = tools_or_skip(test) else {
+    let Some(tools) = Tools::or_skip(test) else {
         return;
     };
-    let (app, browser) = tokio::try_join!(
-        App::start(access_token_secs),
-        Browser::open(&chromium, &chromedriver)
-    )
-    .unwrap_or_else(|e| panic!("{test}: {e}"));
+    let (app, browser) = tokio::try_join!(App::start(access_token_secs), Browser::open(&tools))
+        .unwrap_or_else(|e| panic!("{test}: {e}"));
     let task = tokio::spawn(tokio::time::timeout(
         SCENARIO_TIMEOUT,
         scenario(app, browser.client.clone()),
@@ -241,60 +140,15 @@ where
     }
 }
 
-/// Polls `check` every 100 ms until it gives `Some`, for at most [`WAIT`].
-async fn eventually<T, F, Fut>(what: &str, mut check: F) -> Result<T>
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Result<Option<T>>>,
-{
-    let deadline = Instant::now() + WAIT;
-    let mut last_error = String::new();
-    loop {
-        match check().await {
-            Ok(Some(value)) => return Ok(value),
-            Ok(None) => {}
-            Err(error) => last_error = format!(" (last error: {error})"),
-        }
-        if Instant::now() >= deadline {
-            return Err(format!("timed out after {WAIT:?} waiting for {what}{last_error}").into());
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-/// The current URL's path and query.
-async fn path_and_query(browser: &Client) -> Result<String> {
-    let url = browser.current_url().await?;
-    Ok(match url.query() {
-        Some(query) => format!("{}?{query}", url.path()),
-        None => url.path().to_owned(),
-    })
-}
-
-/// The text of the element matching `css`, or `None`.
-async fn text_of(browser: &Client, css: &str) -> Result<Option<String>> {
-    match browser.find(Locator::Css(css)).await {
-        Ok(element) => Ok(Some(element.text().await?)),
-        Err(error) if error.is_no_such_element() => Ok(None),
-        Err(error) => Err(error.into()),
-    }
-}
-
-/// Waits until the browser is at `expected` and shows `#user-id` = `user`.
+/// Waits up to [`WAIT`] until the browser is at `expected` and shows
+/// `#user-id` = `user`.
 async fn wait_for_user(browser: &Client, user: &str, expected: &str) -> Result {
-    eventually(&format!("{expected} showing {user:?}"), || async {
-        let here = path_and_query(browser).await?;
-        let shown = text_of(browser, "#user-id").await?;
-        Ok((here == expected && shown.as_deref() == Some(user)).then_some(()))
-    })
-    .await
+    browser::wait_for_user(browser, user, expected, WAIT).await
 }
 
 /// Signs in as alice from the home page's link.
 async fn sign_in(browser: &Client, app: &App) -> Result {
-    browser.goto(&app.url("/")).await?;
-    browser.find(Locator::Css("#signin")).await?.click().await?;
-    wait_for_user(browser, "alice", "/dashboard").await
+    browser::sign_in(browser, &app.origin, WAIT).await
 }
 
 /// Sleeps until the browser's access token has certainly expired (tokens
@@ -376,7 +230,7 @@ async fn lost_refresh_token_leads_to_login_and_back() {
             let before = app.refresh_calls().await?;
 
             browser.goto(&app.url("/dashboard?x=1")).await?;
-            eventually("the login page with the way back", || async {
+            eventually("the login page with the way back", WAIT, || async {
                 let url = browser.current_url().await?;
                 let back = url
                     .query_pairs()

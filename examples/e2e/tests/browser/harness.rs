@@ -1,6 +1,8 @@
-//! The machinery of the browser tests: finding Chromium and chromedriver,
-//! starting an example app and browsers, polling, and saving what each
-//! browser showed when a scenario fails.
+//! The machinery of the browser tests: starting an example app and
+//! browsers, limiting how many run at once, and saving what each browser
+//! showed when a scenario fails. Finding Chromium, chromedriver, the
+//! browser's flags and the polling are shared with the Leptos example
+//! (`ssr_session_example_support::browser`).
 
 use std::future::Future;
 use std::path::{Path, PathBuf};
@@ -11,17 +13,16 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use fantoccini::{Client, ClientBuilder, Locator};
-use hyper_util::client::legacy::connect::HttpConnector;
-use serde_json::{Value, json};
+use fantoccini::{Client, Locator};
+use serde_json::Value;
 use tokio::io::{AsyncBufReadExt as _, BufReader};
 use tokio::process::{Child, Command};
 use tokio::sync::Semaphore;
 
-/// Any failure of a scenario step.
-pub type Error = Box<dyn std::error::Error + Send + Sync>;
-/// A scenario step's result.
-pub type Result<T = ()> = std::result::Result<T, Error>;
+use ssr_session_example_support::browser::{self, Profile, Tools};
+pub use ssr_session_example_support::browser::{
+    BrowserOptions, Driver, Result, eventually, path_and_query, text_of,
+};
 
 /// The access-token lifetime the apps run with: short, so that scenarios
 /// can wait past it. Tokens carry whole seconds, so a fresh token lives
@@ -68,122 +69,6 @@ fn target_dir() -> PathBuf {
         .parent()
         .and_then(Path::parent)
         .map_or_else(|| PathBuf::from("target"), Path::to_path_buf)
-}
-
-/// Chromium and chromedriver, found on this machine.
-#[derive(Clone, Debug)]
-struct Tools {
-    chromium: PathBuf,
-    chromedriver: PathBuf,
-}
-
-/// `$SSR_SESSION_CHROMIUM` / `$SSR_SESSION_CHROMEDRIVER`, else the first of
-/// `names` on `PATH`.
-fn find_tool(variable: &str, names: &[&str]) -> Option<PathBuf> {
-    if let Some(path) = std::env::var_os(variable) {
-        return Some(PathBuf::from(path)).filter(|path| path.is_file());
-    }
-    let path = std::env::var_os("PATH")?;
-    names.iter().find_map(|name| {
-        std::env::split_paths(&path)
-            .map(|dir| dir.join(name))
-            .find(|candidate| candidate.is_file())
-    })
-}
-
-fn find_tools() -> std::result::Result<Tools, String> {
-    let chromium = find_tool("SSR_SESSION_CHROMIUM", &["chromium", "chromium-browser"]);
-    let chromedriver = find_tool("SSR_SESSION_CHROMEDRIVER", &["chromedriver"]);
-    match (chromium, chromedriver) {
-        (Some(chromium), Some(chromedriver)) => Ok(Tools {
-            chromium,
-            chromedriver,
-        }),
-        (chromium, chromedriver) => {
-            let missing: Vec<&str> = [
-                chromium.is_none().then_some("chromium"),
-                chromedriver.is_none().then_some("chromedriver"),
-            ]
-            .into_iter()
-            .flatten()
-            .collect();
-            Err(format!("{} not found", missing.join(" and ")))
-        }
-    }
-}
-
-/// The tools, or `None` (after saying so) when they are missing outside CI.
-/// Under `CI=true` a missing browser is a failure.
-fn tools_or_skip(test: &str) -> Option<Tools> {
-    match find_tools() {
-        Ok(tools) => Some(tools),
-        Err(missing) if std::env::var("CI").is_ok_and(|ci| ci == "true") => panic!(
-            "{test}: {missing}; with CI=true the browser tests must run \
-             (scripts/install-test-deps.sh installs chromium and chromium-driver)"
-        ),
-        Err(missing) => {
-            eprintln!(
-                "SKIPPED {test}: {missing}. Run scripts/install-test-deps.sh to install \
-                 chromium and chromium-driver (with CI=true this is a failure, not a skip)."
-            );
-            None
-        }
-    }
-}
-
-fn free_port() -> std::io::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
-}
-
-/// A chromedriver child process, killed on drop.
-struct Driver {
-    _child: Child,
-    url: String,
-}
-
-impl Driver {
-    async fn start(tools: &Tools) -> Result<Driver> {
-        let mut last_error = String::new();
-        // A free port can be taken between the check and chromedriver's bind: retry.
-        for _ in 0..3 {
-            let port = free_port()?;
-            let mut child = Command::new(&tools.chromedriver)
-                .arg(format!("--port={port}"))
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .kill_on_drop(true)
-                .spawn()
-                .map_err(|e| format!("starting {}: {e}", tools.chromedriver.display()))?;
-            let url = format!("http://127.0.0.1:{port}");
-            let status = format!("{url}/status");
-            let http = reqwest::Client::new();
-            let deadline = Instant::now() + Duration::from_secs(10);
-            while Instant::now() < deadline {
-                if let Ok(Some(exit)) = child.try_wait() {
-                    last_error = format!("chromedriver exited with {exit}");
-                    break;
-                }
-                let ready = match http.get(&status).send().await {
-                    Ok(response) => response
-                        .json::<Value>()
-                        .await
-                        .is_ok_and(|body| body["value"]["ready"] == true),
-                    Err(error) => {
-                        last_error = error.to_string();
-                        false
-                    }
-                };
-                if ready {
-                    return Ok(Driver { _child: child, url });
-                }
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-        }
-        Err(format!("chromedriver did not become ready: {last_error}").into())
-    }
 }
 
 /// An example app running as a child process, killed on drop.
@@ -305,47 +190,6 @@ impl App {
     }
 }
 
-/// How to start a browser.
-#[derive(Clone, Debug)]
-pub struct BrowserOptions {
-    /// JavaScript on (the default) or off.
-    pub javascript: bool,
-    /// Chromium's `--host-resolver-rules`, e.g. `MAP *.ssr.test 127.0.0.1`.
-    pub host_resolver_rules: Option<String>,
-}
-
-impl Default for BrowserOptions {
-    fn default() -> Self {
-        BrowserOptions {
-            javascript: true,
-            host_resolver_rules: None,
-        }
-    }
-}
-
-/// A fresh Chromium profile directory, removed on drop.
-struct Profile(PathBuf);
-
-impl Profile {
-    fn new() -> std::io::Result<Profile> {
-        static COUNTER: AtomicU32 = AtomicU32::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "ssr-session-browser-{}-{}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir)?;
-        Ok(Profile(dir))
-    }
-}
-
-impl Drop for Profile {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 /// What a scenario gets: a way to start apps and browsers. Cheap to clone.
 #[derive(Clone)]
 pub struct Ctx {
@@ -381,51 +225,8 @@ impl Ctx {
 
     /// Opens a headless Chromium with a fresh profile.
     pub async fn open_browser(&self, options: BrowserOptions) -> Result<Client> {
-        let profile = Profile::new()?;
-        let mut args = vec![
-            "--headless=new".to_owned(),
-            "--no-sandbox".to_owned(),
-            "--disable-gpu".to_owned(),
-            "--disable-dev-shm-usage".to_owned(),
-            "--disable-quic".to_owned(),
-            "--no-first-run".to_owned(),
-            "--no-default-browser-check".to_owned(),
-            "--disable-background-networking".to_owned(),
-            "--disable-component-update".to_owned(),
-            "--disable-sync".to_owned(),
-            "--disable-extensions".to_owned(),
-            "--disable-default-apps".to_owned(),
-            "--disable-domain-reliability".to_owned(),
-            "--disable-client-side-phishing-detection".to_owned(),
-            "--password-store=basic".to_owned(),
-            "--window-size=1024,768".to_owned(),
-            format!("--user-data-dir={}", profile.0.display()),
-        ];
-        if let Some(rules) = &options.host_resolver_rules {
-            args.push(format!("--host-resolver-rules={rules}"));
-        }
-        let mut prefs = json!({});
-        if !options.javascript {
-            args.push("--blink-settings=scriptEnabled=false".to_owned());
-            prefs = json!({ "profile.managed_default_content_settings.javascript": 2 });
-        }
-        let capabilities = json!({
-            "browserName": "chrome",
-            "goog:chromeOptions": {
-                "binary": self.inner.tools.chromium,
-                "args": args,
-                "prefs": prefs,
-            },
-            "timeouts": { "pageLoad": 20_000, "script": 20_000, "implicit": 0 },
-        });
-        let Value::Object(capabilities) = capabilities else {
-            unreachable!("an object literal")
-        };
-        let client = ClientBuilder::new(HttpConnector::new())
-            .capabilities(capabilities)
-            .connect(&self.inner.driver_url)
-            .await
-            .map_err(|e| format!("starting Chromium through chromedriver: {e}"))?;
+        let (client, profile) =
+            browser::open_browser(&self.inner.tools, &self.inner.driver_url, &options).await?;
         self.browsers().push((client.clone(), profile));
         Ok(client)
     }
@@ -493,7 +294,7 @@ where
     F: FnOnce(Ctx) -> Fut,
     Fut: Future<Output = Result> + Send + 'static,
 {
-    let Some(tools) = tools_or_skip(test) else {
+    let Some(tools) = Tools::or_skip(test) else {
         return;
     };
     let _slot = BROWSER_SLOTS
@@ -511,7 +312,7 @@ where
             test,
             framework,
             tools,
-            driver_url: driver.url.clone(),
+            driver_url: driver.url().to_owned(),
             browsers: Mutex::new(Vec::new()),
             apps_started: AtomicU32::new(0),
         }),
@@ -569,59 +370,10 @@ fn remove_old_captures(test: &str) {
     }
 }
 
-/// Polls `check` every 100 ms until it gives `Some`, for at most `timeout`.
-/// Errors count as "not yet" (a page may be navigating), and the last one is
-/// reported on timeout.
-pub async fn eventually<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> Result<T>
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Result<Option<T>>>,
-{
-    let deadline = Instant::now() + timeout;
-    let mut last_error = String::new();
-    loop {
-        match check().await {
-            Ok(Some(value)) => return Ok(value),
-            Ok(None) => {}
-            Err(error) => last_error = format!(" (last error: {error})"),
-        }
-        if Instant::now() >= deadline {
-            return Err(
-                format!("timed out after {timeout:?} waiting for {what}{last_error}").into(),
-            );
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-/// The current URL's path and query, e.g. `/dashboard?x=1`.
-pub async fn path_and_query(browser: &Client) -> Result<String> {
-    let url = browser.current_url().await?;
-    Ok(match url.query() {
-        Some(query) => format!("{}?{query}", url.path()),
-        None => url.path().to_owned(),
-    })
-}
-
-/// The text of the element matching `css`, or `None` if there is none.
-pub async fn text_of(browser: &Client, css: &str) -> Result<Option<String>> {
-    match browser.find(Locator::Css(css)).await {
-        Ok(element) => Ok(Some(element.text().await?)),
-        Err(error) if error.is_no_such_element() => Ok(None),
-        Err(error) => Err(error.into()),
-    }
-}
-
-/// Waits until the browser is at `expected` (path and query) and shows
-/// `#user-id` with `user`.
+/// Waits up to [`WAIT`] until the browser is at `expected` (path and
+/// query) and shows `#user-id` with `user`.
 pub async fn wait_for_user(browser: &Client, user: &str, expected: &str) -> Result {
-    let what = format!("{expected} showing user {user:?}");
-    eventually(&what, WAIT, || async {
-        let here = path_and_query(browser).await?;
-        let shown = text_of(browser, "#user-id").await?;
-        Ok((here == expected && shown.as_deref() == Some(user)).then_some(()))
-    })
-    .await
+    browser::wait_for_user(browser, user, expected, WAIT).await
 }
 
 /// Waits until the browser is on the login page whose redirect-back
@@ -650,9 +402,7 @@ pub async fn wait_for_login(browser: &Client, redirect: &str) -> Result {
 
 /// Signs in as `alice` from the home page's link and waits for the dashboard.
 pub async fn sign_in(browser: &Client, origin: &str) -> Result {
-    browser.goto(&format!("{origin}/")).await?;
-    browser.find(Locator::Css("#signin")).await?.click().await?;
-    wait_for_user(browser, "alice", "/dashboard").await
+    browser::sign_in(browser, origin, WAIT).await
 }
 
 /// An `sAccessToken` cookie the browser holds.
