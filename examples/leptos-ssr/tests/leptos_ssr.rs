@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use ssr_session_example_support::process::Server;
+use ssr_session_example_support::process::{Server, access_token_set_by};
 
 const HTML: &str = "text/html,application/xhtml+xml,*/*;q=0.8";
 
@@ -64,15 +64,7 @@ impl Site {
     async fn sign_in(&self, query: &str) -> String {
         let (status, headers, _) = self.page(&format!("/auth/dev/signin?{query}"), None).await;
         assert!(status < 400, "sign-in answered {status}");
-        let token = headers
-            .get_all("set-cookie")
-            .iter()
-            .filter_map(|value| value.to_str().ok())
-            .find_map(|cookie| cookie.strip_prefix("sAccessToken="))
-            .and_then(|rest| rest.split(';').next())
-            .filter(|token| !token.is_empty())
-            .expect("an sAccessToken cookie")
-            .to_owned();
+        let token = access_token_set_by(&headers).expect("an sAccessToken cookie");
         format!("sAccessToken={token}")
     }
 

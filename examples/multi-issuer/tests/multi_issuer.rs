@@ -2,11 +2,11 @@
 //! verify, each with its own issuer's keys; a third issuer's token is
 //! refused without a request.
 
-use reqwest::header::{COOKIE, SET_COOKIE};
+use reqwest::header::COOKIE;
 use serde_json::{Value, json};
 use ssr_session::Algorithm;
 use ssr_session::testing::{TestKey, TokenBuilder};
-use ssr_session_example_support::process::Server;
+use ssr_session_example_support::process::{Server, access_token_set_by};
 
 /// Signs `user` in at `tenant`; the `sAccessToken` cookie's value.
 async fn sign_in(client: &reqwest::Client, server: &Server, tenant: &str, user: &str) -> String {
@@ -17,15 +17,7 @@ async fn sign_in(client: &reqwest::Client, server: &Server, tenant: &str, user: 
         .await
         .unwrap();
     assert!(response.status().is_success(), "{response:?}");
-    response
-        .headers()
-        .get_all(SET_COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .find_map(|cookie| cookie.strip_prefix("sAccessToken="))
-        .and_then(|rest| rest.split(';').next())
-        .expect("an sAccessToken cookie")
-        .to_owned()
+    access_token_set_by(response.headers()).expect("an sAccessToken cookie")
 }
 
 async fn get(client: &reqwest::Client, server: &Server, path: &str, token: &str) -> (u16, String) {

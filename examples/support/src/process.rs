@@ -65,6 +65,19 @@ impl Server {
     }
 }
 
+/// The `sAccessToken` an answer sets (a sign-in or a refresh), if it sets a
+/// non-empty one: the value of its `Set-Cookie: sAccessToken=…`.
+pub fn access_token_set_by(headers: &http::HeaderMap) -> Option<String> {
+    headers
+        .get_all(http::header::SET_COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .find_map(|cookie| cookie.strip_prefix("sAccessToken="))
+        .and_then(|rest| rest.split(';').next())
+        .filter(|token| !token.is_empty())
+        .map(str::to_owned)
+}
+
 impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();

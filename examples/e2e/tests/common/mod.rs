@@ -11,7 +11,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use reqwest::header::HeaderMap;
 use serde_json::{Value, json};
 
-use ssr_session_example_support::process::Server;
+use ssr_session_example_support::process::{Server, access_token_set_by};
 
 /// What a browser's navigation accepts.
 pub const HTML: &str = "text/html,application/xhtml+xml,*/*;q=0.8";
@@ -172,16 +172,7 @@ impl App {
         }
         let answer = self.get(&path, HTML, None).await;
         assert_eq!(answer.status, 303, "sign-in: {}", answer.body);
-        let token = answer
-            .headers
-            .get_all("set-cookie")
-            .iter()
-            .filter_map(|value| value.to_str().ok())
-            .find_map(|cookie| cookie.strip_prefix("sAccessToken="))
-            .and_then(|rest| rest.split(';').next())
-            .filter(|token| !token.is_empty())
-            .expect("an sAccessToken cookie")
-            .to_owned();
+        let token = access_token_set_by(&answer.headers).expect("an sAccessToken cookie");
         format!("sAccessToken={token}")
     }
 
