@@ -48,8 +48,8 @@ mod harness;
 
 use fantoccini::{Client, Locator};
 use harness::{
-    App, BrowserOptions, Ctx, Framework, Result, SETTLE, WAIT, access_token_cookies, eventually,
-    path_and_query, sign_in, text_of, token_exp, wait_for_login, wait_for_user,
+    App, BrowserOptions, Ctx, Framework, Result, SETTLE, WAIT, access_token, access_token_cookies,
+    eventually, path_and_query, sign_in, text_of, token_exp, wait_for_login, wait_for_user,
     wait_past_browser_token_expiry, wait_past_expiry,
 };
 use serde_json::{Value, json};
@@ -103,11 +103,7 @@ async fn expired_token_is_refreshed_by_the_bridge(ctx: Ctx) -> Result {
     wait_for_user(&browser, "alice", "/dashboard?tab=2").await?;
     assert_refresh_calls_settle(&app, before, 1).await?;
     assert_eq!(path_and_query(&browser).await?, "/dashboard?tab=2");
-    let new = browser
-        .get_named_cookie("sAccessToken")
-        .await?
-        .value()
-        .to_owned();
+    let new = access_token(&browser).await?;
     assert!(
         token_exp(&new)? > token_exp(&old)?,
         "the cookie was renewed"
@@ -121,11 +117,7 @@ async fn expired_token_is_refreshed_by_the_bridge(ctx: Ctx) -> Result {
 async fn revoked_refresh_token_leads_to_login(ctx: Ctx) -> Result {
     let (app, browser) = start(&ctx, &[], BrowserOptions::default()).await?;
     sign_in(&browser, app.origin()).await?;
-    let token = browser
-        .get_named_cookie("sAccessToken")
-        .await?
-        .value()
-        .to_owned();
+    let token = access_token(&browser).await?;
     // Another client signs this session out (the dev issuer finds the
     // session through the access token, as SuperTokens does).
     let signed_out = app
@@ -333,11 +325,7 @@ async fn bridge_runs_under_a_csp_nonce_and_noscript_links_to_login(ctx: Ctx) -> 
     )?;
     // Signed in first: the checks below run while the access token ages.
     sign_in(&browser, app.origin()).await?;
-    let token = browser
-        .get_named_cookie("sAccessToken")
-        .await?
-        .value()
-        .to_owned();
+    let token = access_token(&browser).await?;
 
     // What a browser gets: the bridge, with the policy and the nonce.
     let policy = format!("default-src 'self'; script-src 'nonce-{nonce}'");
@@ -620,11 +608,7 @@ async fn refreshed_token_under_a_new_key_stays_signed_in(ctx: Ctx) -> Result {
     wait_for_user(&browser, "alice", "/dashboard").await?;
     assert_refresh_calls_settle(&app, before, 1).await?;
     assert_eq!(path_and_query(&browser).await?, "/dashboard");
-    let token = browser
-        .get_named_cookie("sAccessToken")
-        .await?
-        .value()
-        .to_owned();
+    let token = access_token(&browser).await?;
     assert_eq!(
         harness::token_kid(&token)?,
         new_kid,
@@ -710,8 +694,8 @@ async fn sign_out_everywhere_reaches_the_other_browser(ctx: Ctx) -> Result {
     )?;
     sign_in(&a, app.origin()).await?;
     sign_in(&b, app.origin()).await?;
-    let b_token = b.get_named_cookie("sAccessToken").await?.value().to_owned();
-    let a_token = a.get_named_cookie("sAccessToken").await?.value().to_owned();
+    let b_token = access_token(&b).await?;
+    let a_token = access_token(&a).await?;
     assert_ne!(a_token, b_token, "two sessions");
 
     let answer = a

@@ -21,7 +21,8 @@ use std::time::Duration;
 use fantoccini::{Client, Locator};
 use serde_json::{Value, json};
 use ssr_session_example_support::browser::{
-    self, BrowserOptions, Driver, Profile, Result, Tools, eventually, path_and_query, text_of,
+    self, BrowserOptions, Driver, Profile, Result, Tools, access_token, eventually, path_and_query,
+    text_of,
 };
 use tokio::io::{AsyncBufReadExt as _, BufReader};
 use tokio::process::{Child, Command};
@@ -197,7 +198,7 @@ async fn expired_token_is_refreshed_once_and_the_page_comes_back() {
         ACCESS_TOKEN_SECS,
         |app, browser| async move {
             sign_in(&browser, &app).await?;
-            let old = browser.get_named_cookie("sAccessToken").await?;
+            let old = access_token(&browser).await?;
             wait_past_expiry().await;
             let before = app.refresh_calls().await?;
 
@@ -205,8 +206,8 @@ async fn expired_token_is_refreshed_once_and_the_page_comes_back() {
             wait_for_user(&browser, "alice", "/dashboard?tab=2").await?;
             tokio::time::sleep(SETTLE).await;
             assert_eq!(app.refresh_calls().await? - before, 1, "refresh calls");
-            let new = browser.get_named_cookie("sAccessToken").await?;
-            assert_ne!(old.value(), new.value(), "the cookie was renewed");
+            let new = access_token(&browser).await?;
+            assert_ne!(old, new, "the cookie was renewed");
             Ok(())
         },
     )

@@ -283,6 +283,15 @@ pub async fn text_of(browser: &Client, css: &str) -> Result<Option<String>> {
     }
 }
 
+/// The `sAccessToken` cookie's value the browser holds for its current page.
+pub async fn access_token(browser: &Client) -> Result<String> {
+    Ok(browser
+        .get_named_cookie("sAccessToken")
+        .await?
+        .value()
+        .to_owned())
+}
+
 /// Waits up to `timeout` until the browser is at `expected` (path and
 /// query) and shows `#user-id` with `user`: every example site's page for
 /// a signed-in user.

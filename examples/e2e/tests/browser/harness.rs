@@ -21,7 +21,7 @@ use tokio::sync::Semaphore;
 
 use ssr_session_example_support::browser::{self, Profile, Tools};
 pub use ssr_session_example_support::browser::{
-    BrowserOptions, Driver, Result, eventually, path_and_query, text_of,
+    BrowserOptions, Driver, Result, access_token, eventually, path_and_query, text_of,
 };
 
 /// The access-token lifetime the apps run with: short, so that scenarios
@@ -485,11 +485,7 @@ pub async fn wait_past_expiry(token: &str) -> Result {
 
 /// Sleeps until the browser's (only) `sAccessToken` has expired; returns it.
 pub async fn wait_past_browser_token_expiry(browser: &Client) -> Result<String> {
-    let token = browser
-        .get_named_cookie("sAccessToken")
-        .await?
-        .value()
-        .to_owned();
+    let token = access_token(browser).await?;
     wait_past_expiry(&token).await?;
     Ok(token)
 }
