@@ -3,11 +3,13 @@
 
 use actix_web::dev::{Service, ServiceResponse};
 use actix_web::{App, HttpResponse, test, web};
+use ssr_session::SessionConfig;
 use ssr_session_actix::{
     OptionalSession, Props, Require, Session, SessionMiddleware, Verification,
 };
 use ssr_session_conformance::{
-    Fixture, SdkClaims, Suite, TestRequest, TestResponse, requiring_sdk_checks, run,
+    ANTI_CSRF_MODES, Fixture, SdkClaims, Suite, TestRequest, TestResponse, requiring_sdk_checks,
+    run, run_forgery,
 };
 
 fn text(body: String) -> HttpResponse {
@@ -64,29 +66,24 @@ where
     }
 }
 
-#[actix_web::test]
-async fn extractors() {
-    let fixture = Fixture::new();
-    let app = test::init_service(
+/// The extractor routes over `config` (a macro: the app's type is not nameable).
+macro_rules! extractor_app {
+    ($config:expr) => {
         App::new()
-            .app_data(web::Data::new(fixture.session_config()))
+            .app_data(web::Data::new($config))
             .route("/required", web::route().to(required))
             .route("/optional", web::route().to(optional))
             .route("/outcome", web::route().to(outcome))
             .route("/props", web::route().to(props))
-            .route("/require", web::route().to(require)),
-    )
-    .await;
-    let app = &app;
-    run(&fixture, &Suite::extractors(), |request| send(app, request)).await;
+            .route("/require", web::route().to(require))
+    };
 }
 
-#[actix_web::test]
-async fn scopes_behind_the_middleware() {
-    let fixture = Fixture::new();
-    let config = fixture.session_config();
-    // No `app_data`: the handlers read what the middleware provided.
-    let app = test::init_service(
+/// The scopes behind the middleware over `config`. No `app_data`: the
+/// handlers read what the middleware provided.
+macro_rules! group_app {
+    ($config:expr) => {{
+        let config: SessionConfig = $config;
         App::new()
             .service(
                 web::scope("/group/required")
@@ -107,9 +104,48 @@ async fn scopes_behind_the_middleware() {
                 web::scope("/group/require")
                     .wrap(SessionMiddleware::required(requiring_sdk_checks(config)))
                     .route("", web::route().to(required)),
-            ),
-    )
-    .await;
+            )
+    }};
+}
+
+#[actix_web::test]
+async fn forgery_through_the_extractors() {
+    let fixture = Fixture::new();
+    for mode in ANTI_CSRF_MODES {
+        let app = test::init_service(extractor_app!(fixture.forgery_config(mode))).await;
+        let app = &app;
+        run_forgery(&fixture, &Suite::extractors(), mode, |request| {
+            send(app, request)
+        })
+        .await;
+    }
+}
+
+#[actix_web::test]
+async fn forgery_through_the_middleware() {
+    let fixture = Fixture::new();
+    for mode in ANTI_CSRF_MODES {
+        let app = test::init_service(group_app!(fixture.forgery_config(mode))).await;
+        let app = &app;
+        run_forgery(&fixture, &Suite::groups(), mode, |request| {
+            send(app, request)
+        })
+        .await;
+    }
+}
+
+#[actix_web::test]
+async fn extractors() {
+    let fixture = Fixture::new();
+    let app = test::init_service(extractor_app!(fixture.session_config())).await;
+    let app = &app;
+    run(&fixture, &Suite::extractors(), |request| send(app, request)).await;
+}
+
+#[actix_web::test]
+async fn scopes_behind_the_middleware() {
+    let fixture = Fixture::new();
+    let app = test::init_service(group_app!(fixture.session_config())).await;
     let app = &app;
     run(&fixture, &Suite::groups(), |request| send(app, request)).await;
 }

@@ -4,9 +4,11 @@
 use axum::Router;
 use axum::body::Body;
 use axum::routing::any;
+use ssr_session::SessionConfig;
 use ssr_session_axum::{OptionalSession, Props, Require, Session, SessionLayer, Verification};
 use ssr_session_conformance::{
-    Fixture, SdkClaims, Suite, TestRequest, TestResponse, requiring_sdk_checks, run,
+    ANTI_CSRF_MODES, Fixture, SdkClaims, Suite, TestRequest, TestResponse, requiring_sdk_checks,
+    run, run_forgery,
 };
 use tower::ServiceExt as _;
 
@@ -65,16 +67,20 @@ async fn send(app: Router, request: TestRequest) -> TestResponse {
     }
 }
 
-#[tokio::test]
-async fn extractors() {
-    let fixture = Fixture::new();
-    let app = Router::new()
+fn extractor_app(config: SessionConfig) -> Router {
+    Router::new()
         .route("/required", any(required))
         .route("/optional", any(optional))
         .route("/outcome", any(outcome))
         .route("/props", any(props))
         .route("/require", any(require))
-        .layer(SessionLayer::new(fixture.session_config()));
+        .layer(SessionLayer::new(config))
+}
+
+#[tokio::test]
+async fn extractors() {
+    let fixture = Fixture::new();
+    let app = extractor_app(fixture.session_config());
     run(&fixture, &Suite::extractors(), |request| {
         send(app.clone(), request)
     })
@@ -84,10 +90,41 @@ async fn extractors() {
 #[tokio::test]
 async fn route_groups_behind_the_layer() {
     let fixture = Fixture::new();
-    let config = fixture.session_config();
+    let app = group_app(fixture.session_config());
+    run(&fixture, &Suite::groups(), |request| {
+        send(app.clone(), request)
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn forgery_through_the_extractors() {
+    let fixture = Fixture::new();
+    for mode in ANTI_CSRF_MODES {
+        let app = extractor_app(fixture.forgery_config(mode));
+        run_forgery(&fixture, &Suite::extractors(), mode, |request| {
+            send(app.clone(), request)
+        })
+        .await;
+    }
+}
+
+#[tokio::test]
+async fn forgery_through_the_layer() {
+    let fixture = Fixture::new();
+    for mode in ANTI_CSRF_MODES {
+        let app = group_app(fixture.forgery_config(mode));
+        run_forgery(&fixture, &Suite::groups(), mode, |request| {
+            send(app.clone(), request)
+        })
+        .await;
+    }
+}
+
+fn group_app(config: SessionConfig) -> Router {
     // Each group nested, so the redirect-back path must come from the
     // original URI; the handlers read what the layer recorded.
-    let app = Router::new()
+    Router::new()
         .nest(
             "/group/required",
             Router::new()
@@ -111,9 +148,5 @@ async fn route_groups_behind_the_layer() {
             Router::new()
                 .route("/", any(required))
                 .layer(SessionLayer::required(requiring_sdk_checks(config))),
-        );
-    run(&fixture, &Suite::groups(), |request| {
-        send(app.clone(), request)
-    })
-    .await;
+        )
 }

@@ -15,7 +15,9 @@ use ssr_session::{
     Algorithm, DefaultResponses, KeyLookupError, KeyProvider, KeyRequest, SessionConfig,
     StaticKeys, Verifier, VerifyingKey, async_trait,
 };
-use ssr_session_conformance::{Fixture, SdkClaims, Suite, TestRequest, TestResponse, run};
+use ssr_session_conformance::{
+    ANTI_CSRF_MODES, Fixture, SdkClaims, Suite, TestRequest, TestResponse, run, run_forgery,
+};
 use ssr_session_rocket::{
     OptionalSession, Props, Require, Session, SessionRejection, Verification, catchers,
 };
@@ -74,6 +76,32 @@ fn require_post(session: Require<SdkClaims>) -> String {
     require(session)
 }
 
+// And for the other unsafe method of the forgery matrix.
+#[rocket::delete("/required")]
+fn required_delete(session: Session) -> String {
+    required(session)
+}
+
+#[rocket::delete("/optional")]
+fn optional_delete(session: OptionalSession) -> String {
+    optional(session)
+}
+
+#[rocket::delete("/outcome")]
+fn outcome_delete(verification: Verification) -> String {
+    outcome(verification)
+}
+
+#[rocket::delete("/props")]
+fn props_delete(props: Props) -> Props {
+    props
+}
+
+#[rocket::delete("/require")]
+fn require_delete(session: Require<SdkClaims>) -> String {
+    require(session)
+}
+
 fn app(config: SessionConfig) -> Rocket<Build> {
     rocket::build()
         .manage(config)
@@ -90,7 +118,12 @@ fn app(config: SessionConfig) -> Rocket<Build> {
                 optional_post,
                 outcome_post,
                 props_post,
-                require_post
+                require_post,
+                required_delete,
+                optional_delete,
+                outcome_delete,
+                props_delete,
+                require_delete
             ],
         )
 }
@@ -110,6 +143,18 @@ async fn to_test_response(response: LocalResponse<'_>) -> TestResponse {
     }
 }
 
+async fn send(client: &Client, request: TestRequest) -> TestResponse {
+    let mut local = match request.method {
+        "POST" => client.post(request.path),
+        "DELETE" => client.delete(request.path),
+        _ => client.get(request.path),
+    };
+    for (name, value) in request.headers {
+        local = local.header(Header::new(name, value));
+    }
+    to_test_response(local.dispatch().await).await
+}
+
 #[tokio::test]
 async fn conformance_suite() {
     let fixture = Fixture::new();
@@ -117,19 +162,23 @@ async fn conformance_suite() {
         .await
         .unwrap();
     run(&fixture, &Suite::extractors(), |request: TestRequest| {
-        let client = &client;
-        async move {
-            let mut local = match request.method {
-                "POST" => client.post(request.path),
-                _ => client.get(request.path),
-            };
-            for (name, value) in request.headers {
-                local = local.header(Header::new(name, value));
-            }
-            to_test_response(local.dispatch().await).await
-        }
+        send(&client, request)
     })
     .await;
+}
+
+#[tokio::test]
+async fn forgery_through_the_guards() {
+    let fixture = Fixture::new();
+    for mode in ANTI_CSRF_MODES {
+        let client = Client::untracked(app(fixture.forgery_config(mode)))
+            .await
+            .unwrap();
+        run_forgery(&fixture, &Suite::extractors(), mode, |request| {
+            send(&client, request)
+        })
+        .await;
+    }
 }
 
 /// Keys, tokens and a configuration for the adapter's own tests.

@@ -17,6 +17,11 @@
 //! Every case is checked for identical status, key headers and body
 //! across adapters, against literal SuperTokens answers and against the
 //! core's own rendering.
+//!
+//! [`forgery`] adds the cross-site request forgery matrix
+//! ([`run_forgery`]), run through the same routes.
+
+pub mod forgery;
 
 use std::borrow::Cow;
 use std::future::Future;
@@ -163,6 +168,8 @@ impl ClaimValidator<SuperTokensClaims> for SdkClaims {
     }
 }
 
+pub use forgery::{ANTI_CSRF_MODES, run_forgery};
+
 /// Keys and tokens of the suite.
 pub struct Fixture {
     key: TestKey,
@@ -237,26 +244,38 @@ impl Fixture {
         SessionConfig::new(verifier)
     }
 
-    fn tokens(&self) -> Vec<(&'static str, Option<(String, bool)>)> {
+    /// A token passing every check of the suite, [`sdk_checks`] included.
+    fn valid_builder() -> TokenBuilder {
+        Self::with_claims(
+            TokenBuilder::supertokens("alice", 300),
+            json!(["admin", "user"]),
+            json!(["read"]),
+            json!(true),
+            json!(false),
+            1_000,
+        )
+    }
+
+    fn with_claims(
+        builder: TokenBuilder,
+        roles: Value,
+        perms: Value,
+        verified: Value,
+        locked: Value,
+        age_ms: i64,
+    ) -> TokenBuilder {
         let now_ms = ssr_session::testing::now_secs() * 1000;
-        let claim = |value: Value, age_ms: i64| json!({"v": value, "t": now_ms - age_ms});
-        let with_claims = |builder: TokenBuilder, roles, perms, verified, locked, age_ms| {
-            builder
-                .claim("st-role", claim(roles, age_ms))
-                .claim("st-perm", claim(perms, age_ms))
-                .claim("st-ev", claim(verified, age_ms))
-                .claim("st-locked", claim(locked, age_ms))
-        };
-        let token = || {
-            with_claims(
-                TokenBuilder::supertokens("alice", 300),
-                json!(["admin", "user"]),
-                json!(["read"]),
-                json!(true),
-                json!(false),
-                1_000,
-            )
-        };
+        let claim = |value: Value| json!({"v": value, "t": now_ms - age_ms});
+        builder
+            .claim("st-role", claim(roles))
+            .claim("st-perm", claim(perms))
+            .claim("st-ev", claim(verified))
+            .claim("st-locked", claim(locked))
+    }
+
+    fn tokens(&self) -> Vec<(&'static str, Option<(String, bool)>)> {
+        let with_claims = Self::with_claims;
+        let token = Self::valid_builder;
         // Every check fails on its value (the role also on its age).
         let wrong = with_claims(
             TokenBuilder::supertokens("alice", 300),

@@ -305,6 +305,7 @@ mod tests {
                     expires_at: exp as i64,
                     issued_at: None,
                     session_handle: None,
+                    anti_csrf_token: None,
                 },
             ),
             exp,

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use crate::claims::SuperTokensClaims;
+use crate::csrf::CsrfProtection;
 use crate::respond::{DefaultResponses, Respond};
 use crate::validate::ClaimValidator;
 use crate::verify::Verifier;
@@ -24,6 +25,18 @@ struct Parts<C> {
     verifier: Verifier<C>,
     responses: Arc<dyn Respond>,
     requirements: Vec<Arc<dyn ClaimValidator<C>>>,
+    csrf: CsrfProtection,
+}
+
+impl<C> Clone for Parts<C> {
+    fn clone(&self) -> Self {
+        Self {
+            verifier: self.verifier.clone(),
+            responses: self.responses.clone(),
+            requirements: self.requirements.clone(),
+            csrf: self.csrf.clone(),
+        }
+    }
 }
 
 impl<C> Clone for SessionConfig<C> {
@@ -39,6 +52,7 @@ impl<C> std::fmt::Debug for SessionConfig<C> {
         f.debug_struct("SessionConfig")
             .field("verifier", &self.inner.verifier)
             .field("requirements", &self.inner.requirements.len())
+            .field("csrf", &self.inner.csrf)
             .finish_non_exhaustive()
     }
 }
@@ -56,19 +70,45 @@ impl<C> SessionConfig<C> {
                 verifier,
                 responses: Arc::new(responses),
                 requirements: Vec::new(),
+                csrf: CsrfProtection::default(),
             }),
+        }
+    }
+
+    /// The same configuration with one part changed.
+    fn changed(self, change: impl FnOnce(&mut Parts<C>)) -> Self {
+        let mut parts = Parts::clone(&self.inner);
+        change(&mut parts);
+        Self {
+            inner: Arc::new(parts),
         }
     }
 
     /// Replaces the responses.
     pub fn responses(self, responses: impl Respond) -> Self {
-        Self {
-            inner: Arc::new(Parts {
-                verifier: self.inner.verifier.clone(),
-                responses: Arc::new(responses),
-                requirements: self.inner.requirements.clone(),
-            }),
-        }
+        self.changed(|parts| parts.responses = Arc::new(responses))
+    }
+
+    /// Replaces the cross-site request forgery protection (default
+    /// [`CsrfProtection::default`]: unsafe requests with a cookie session
+    /// must come from the app's own origin). A route group can have its own:
+    /// `config.clone().csrf(…)`.
+    ///
+    /// ```
+    /// use ssr_session::{AntiCsrf, CsrfProtection, SessionConfig, StaticKeys, Verifier};
+    ///
+    /// let config = SessionConfig::new(Verifier::builder(StaticKeys::default()).build()?)
+    ///     .csrf(CsrfProtection::default().public_origin("https://app.example.com")?.anti_csrf(AntiCsrf::ViaCustomHeader));
+    /// assert_eq!(config.csrf_protection().anti_csrf_mode(), AntiCsrf::ViaCustomHeader);
+    /// # Ok::<(), ssr_session::ConfigError>(())
+    /// ```
+    pub fn csrf(self, protection: CsrfProtection) -> Self {
+        self.changed(|parts| parts.csrf = protection)
+    }
+
+    /// The cross-site request forgery protection every entry point applies.
+    pub fn csrf_protection(&self) -> &CsrfProtection {
+        &self.inner.csrf
     }
 
     /// The same configuration with one more requirement: every entry point
@@ -93,15 +133,7 @@ impl<C> SessionConfig<C> {
     where
         C: 'static,
     {
-        let mut requirements = self.inner.requirements.clone();
-        requirements.push(Arc::new(requirement));
-        Self {
-            inner: Arc::new(Parts {
-                verifier: self.inner.verifier.clone(),
-                responses: self.inner.responses.clone(),
-                requirements,
-            }),
-        }
+        self.changed(|parts| parts.requirements.push(Arc::new(requirement)))
     }
 
     /// The requirements every entry point using this configuration checks.

@@ -42,6 +42,13 @@ impl InvalidToken {
         }
     }
 
+    /// `true` for a forged request ([`InvalidKind::CrossOrigin`],
+    /// [`InvalidKind::AntiCsrf`]): refused whatever its token, answered
+    /// with [`Respond::forged`](crate::Respond::forged).
+    pub fn is_forgery(&self) -> bool {
+        matches!(self.kind, InvalidKind::CrossOrigin | InvalidKind::AntiCsrf)
+    }
+
     /// A refusal by claim validators.
     pub(crate) fn validators(errors: Vec<ClaimValidationError>) -> Self {
         Self::new(
@@ -82,12 +89,20 @@ pub enum InvalidKind {
     /// The session was revoked (signed out) before the token expired; see
     /// [`RevocationList`](crate::RevocationList).
     Revoked,
+    /// An unsafe request with a cookie session that a page of another
+    /// origin sent: a cross-site request forgery
+    /// ([`CsrfProtection`](crate::CsrfProtection)). The token itself may be
+    /// fine; the request is not the user's.
+    CrossOrigin,
+    /// A required SuperTokens anti-CSRF check failed
+    /// ([`AntiCsrf`](crate::AntiCsrf)).
+    AntiCsrf,
 }
 
 impl InvalidKind {
     /// A stable snake_case name: `malformed`, `too_large`, `bad_signature`,
     /// `algorithm_not_allowed`, `unknown_key`, `ambiguous_key`, `claim`,
-    /// `revoked`.
+    /// `revoked`, `cross_origin`, `anti_csrf`.
     pub fn as_str(&self) -> &'static str {
         match self {
             Self::Malformed => "malformed",
@@ -98,6 +113,8 @@ impl InvalidKind {
             Self::AmbiguousKey => "ambiguous_key",
             Self::Claim(_) => "claim",
             Self::Revoked => "revoked",
+            Self::CrossOrigin => "cross_origin",
+            Self::AntiCsrf => "anti_csrf",
         }
     }
 }

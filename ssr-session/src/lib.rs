@@ -160,6 +160,7 @@ mod algorithm;
 mod cache;
 mod claims;
 mod config;
+mod csrf;
 mod error;
 mod issuers;
 mod jwks;
@@ -186,6 +187,7 @@ pub use async_trait::async_trait;
 pub use cache::DEFAULT_TOKEN_CACHE_CAPACITY;
 pub use claims::SuperTokensClaims;
 pub use config::SessionConfig;
+pub use csrf::{AntiCsrf, CsrfProtection};
 pub use error::{ClaimFailure, ConfigError, InvalidKind, InvalidToken, KeyError, KeySourceError};
 pub use issuers::{
     IssuerKeyProvider, IssuerKeyProviderBuilder, IssuerKeys, TENANT_PLACEHOLDER, TenantApproval,
@@ -201,13 +203,13 @@ pub use props::SessionProps;
 pub use redact::Fingerprint;
 pub use respond::{
     DefaultResponses, LOOP_GUARD_COOKIE, RequestInfo, RequestKind, Respond, ResponseData,
-    invalid_claim_body,
+    forged_request, invalid_claim_body,
 };
 pub use revoke::{MemoryRevocations, Revocation, RevocationError, RevocationList};
 pub use session::Session;
 pub use source::{
     BearerSource, CookieSource, HeaderList, HeaderSource, Headers, MAX_TOKENS_PER_REQUEST,
-    SourceChain, TokenSource, Tokens,
+    SourceChain, TokenCarrier, TokenSource, Tokens,
 };
 pub use validate::{ClaimValidationError, ClaimValidator, ValidationContext};
 pub use verify::{

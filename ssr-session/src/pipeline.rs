@@ -17,6 +17,7 @@ use tokio::sync::OnceCell;
 
 use crate::claims::SuperTokensClaims;
 use crate::config::SessionConfig;
+use crate::csrf::ForgeryView;
 use crate::outcome::{NeedsRefreshReason, SessionOutcome};
 use crate::props::SessionProps;
 use crate::respond::{self, RequestInfo, ResponseData};
@@ -42,6 +43,20 @@ pub trait RequestView<C> {
     fn path_and_query(&self) -> Cow<'_, str>;
     /// The memo this request already has, if any.
     fn existing_memo(&self) -> Option<Memo<C>>;
+    /// The host (and port) the client addressed, for the cross-origin
+    /// check's `Origin` fallback; read only for an unsafe request from a
+    /// browser without `Sec-Fetch-Site`. Defaults to the `Host` header; an
+    /// adapter whose framework moves HTTP/2's `:authority` elsewhere
+    /// overrides it.
+    fn host(&self) -> Option<Cow<'_, str>> {
+        let mut host = None;
+        self.headers().for_each_value("host", &mut |value| {
+            if host.is_none() {
+                host = std::str::from_utf8(value).ok().map(Cow::Borrowed);
+            }
+        });
+        host
+    }
 }
 
 /// One request, with a place to memoise its outcome: what the pipeline
@@ -267,7 +282,7 @@ impl<C: DeserializeOwned + Send + Sync + 'static> SessionConfig<C> {
         R: RequestContext<C> + ?Sized,
     {
         let outcome = self.outcome(request).await;
-        let judged = self.meet(outcome, requirement);
+        let judged = self.judge(outcome, requirement, request);
         T::extract(judged).map_err(|outcome| self.refuse_request(&outcome, request))
     }
 
@@ -308,7 +323,7 @@ impl<C: DeserializeOwned + Send + Sync + 'static> SessionConfig<C> {
     where
         R: RequestView<C> + ?Sized,
     {
-        let judged = self.meet(outcome, None);
+        let judged = self.judge(outcome, None, request);
         let decided = match mode {
             Mode::Required => Session::extract(judged).map(drop),
             Mode::Optional => Option::<Session<C>>::extract(judged).map(drop),
@@ -349,6 +364,32 @@ impl<C: DeserializeOwned + Send + Sync + 'static> SessionConfig<C> {
         memo.0.get_or_init(|| verification).await.clone()
     }
 
+    /// `outcome` as this request may use it: refused as forged when the
+    /// request is ([`CsrfProtection`](crate::CsrfProtection)), else with the requirements met.
+    fn judge<R>(
+        &self,
+        outcome: SessionOutcome<C>,
+        requirement: Option<&dyn ClaimValidator<C>>,
+        request: &R,
+    ) -> SessionOutcome<C>
+    where
+        R: RequestView<C> + ?Sized,
+    {
+        // A GET, the common request, pays one comparison here.
+        if !request.method().eq_ignore_ascii_case("GET") {
+            let view = ForgeryView {
+                headers: request.headers(),
+                method: request.method(),
+                host: request.host(),
+            };
+            let carrier = || self.verifier().token_carrier(request.headers());
+            if let Some(forged) = self.csrf_protection().refusal(&view, &outcome, carrier) {
+                return SessionOutcome::Invalid(forged);
+            }
+        }
+        self.meet(outcome, requirement)
+    }
+
     /// `outcome`, with the configuration's requirements and the route's
     /// `requirement` checked on a valid session.
     fn meet(
@@ -383,6 +424,11 @@ impl<C: DeserializeOwned + Send + Sync + 'static> SessionConfig<C> {
     /// The rendered answer to a non-valid outcome for this request.
     pub fn refuse(&self, outcome: &SessionOutcome<C>, info: &RequestInfo<'_>) -> Refusal {
         let reason = outcome.name();
+        let cause = match outcome {
+            SessionOutcome::NeedsRefresh(why) => why.as_str(),
+            SessionOutcome::Invalid(error) => error.kind().as_str(),
+            _ => reason,
+        };
         let response = respond::render(self.responder(), info, outcome).unwrap_or_else(|| {
             // Only a decision that refuses a valid outcome gets here; none does.
             ResponseData::new(500, "text/plain; charset=utf-8", "internal error")
@@ -390,6 +436,7 @@ impl<C: DeserializeOwned + Send + Sync + 'static> SessionConfig<C> {
         tracing::debug!(
             target: "ssr_session::refusal",
             reason,
+            cause,
             status = response.status,
             kind = ?info.kind,
             "refusing the request"

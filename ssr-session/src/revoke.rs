@@ -283,6 +283,7 @@ mod tests {
             expires_at: iat + 3600,
             issued_at: Some(iat),
             session_handle: Some(handle.into()),
+            anti_csrf_token: None,
         };
         Session::new(user.into(), (), facts)
     }

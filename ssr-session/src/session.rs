@@ -23,6 +23,7 @@ struct SessionData<C> {
     expires_at: i64,
     issued_at: Option<i64>,
     session_handle: Option<Box<str>>,
+    anti_csrf_token: Option<Box<str>>,
 }
 
 /// The registered claims a [`Session`] keeps besides the user id and `C`.
@@ -30,6 +31,7 @@ pub(crate) struct SessionFacts {
     pub expires_at: i64,
     pub issued_at: Option<i64>,
     pub session_handle: Option<Box<str>>,
+    pub anti_csrf_token: Option<Box<str>>,
 }
 
 impl<C> Clone for Session<C> {
@@ -49,6 +51,7 @@ impl<C> Session<C> {
                 expires_at: facts.expires_at,
                 issued_at: facts.issued_at,
                 session_handle: facts.session_handle,
+                anti_csrf_token: facts.anti_csrf_token,
             }),
         }
     }
@@ -77,6 +80,13 @@ impl<C> Session<C> {
     /// access token of one sign-in.
     pub fn session_handle(&self) -> Option<&str> {
         self.inner.session_handle.as_deref()
+    }
+
+    /// SuperTokens' `antiCsrfToken`: present in tokens of a backend in
+    /// anti-CSRF mode `VIA_TOKEN`, where unsafe requests must echo it in the
+    /// `anti-csrf` header ([`AntiCsrf::ViaToken`](crate::AntiCsrf::ViaToken)).
+    pub fn anti_csrf_token(&self) -> Option<&str> {
+        self.inner.anti_csrf_token.as_deref()
     }
 
     /// `true` when both are clones of one verified session (as every hit of

@@ -89,11 +89,29 @@ impl Headers for HeaderList {
     }
 }
 
-/// The tokens a source found in one request, in the order to try them.
+/// How a token reached the server, which decides whether a cross-origin
+/// request could have sent it without the user's intent.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum TokenCarrier {
+    /// A credential the browser attaches by itself to every request to the
+    /// site (a cookie), so a page of another origin can make the browser
+    /// send it: subject to cross-site request forgery checks. The default
+    /// for a source that does not say otherwise.
+    #[default]
+    Cookie,
+    /// A header the page's own script must set (`Authorization`, a custom
+    /// header): a page of another origin cannot make the browser send it
+    /// without the app's CORS consent, so forgery checks do not apply.
+    Header,
+}
+
+/// The tokens a source found in one request, in the order to try them,
+/// and how they were carried.
 #[derive(Clone, Copy, Default)]
 pub struct Tokens<'h> {
     found: [&'h [u8]; MAX_TOKENS_PER_REQUEST],
     len: usize,
+    carrier: TokenCarrier,
 }
 
 impl<'h> Tokens<'h> {
@@ -134,6 +152,20 @@ impl<'h> Tokens<'h> {
     pub fn as_slice(&self) -> &[&'h [u8]] {
         &self.found[..self.len]
     }
+
+    /// How the tokens were carried ([`TokenCarrier::Cookie`] unless the
+    /// source said otherwise with [`carried_by`](Self::carried_by)).
+    pub fn carrier(&self) -> TokenCarrier {
+        self.carrier
+    }
+
+    /// The same tokens, carried by `carrier`. A source reading a header
+    /// that a page's script must set says [`TokenCarrier::Header`]; one
+    /// reading anything the browser sends by itself leaves the default.
+    pub fn carried_by(mut self, carrier: TokenCarrier) -> Self {
+        self.carrier = carrier;
+        self
+    }
 }
 
 impl std::fmt::Debug for Tokens<'_> {
@@ -151,7 +183,11 @@ impl std::fmt::Debug for Tokens<'_> {
 /// Where a request's access token comes from.
 ///
 /// A source never judges a token; it only finds it. Returning several
-/// tokens means "try these in order" (duplicate cookies).
+/// tokens means "try these in order" (duplicate cookies). A source that
+/// reads a header a page's script must set (never one the browser attaches
+/// by itself) marks its tokens [`TokenCarrier::Header`], which exempts them
+/// from the cross-origin checks ([`CsrfProtection`](crate::CsrfProtection));
+/// unmarked tokens are checked as cookies are, the safe side.
 ///
 /// ```
 /// use ssr_session::{Headers, HeaderList, TokenSource, Tokens};
@@ -173,6 +209,8 @@ impl std::fmt::Debug for Tokens<'_> {
 ///
 /// let headers = HeaderList::new().with("X-Session", "abc");
 /// assert_eq!(ProxyHeader.tokens(&headers).as_slice(), [b"abc"]);
+/// // Not marked as header-borne: treated as a cookie would be (forgery checks apply).
+/// assert_eq!(ProxyHeader.tokens(&headers).carrier(), ssr_session::TokenCarrier::Cookie);
 /// ```
 pub trait TokenSource: Send + Sync + 'static {
     /// The tokens this source finds in `headers` (none, one, or several to try in order).
@@ -315,6 +353,7 @@ impl TokenSource for BearerSource {
         first
             .and_then(bearer_token)
             .map_or_else(Tokens::none, Tokens::one)
+            .carried_by(TokenCarrier::Header)
     }
 }
 
@@ -358,6 +397,7 @@ impl TokenSource for HeaderSource {
             Some(token) if !token.is_empty() => Tokens::one(token),
             _ => Tokens::none(),
         }
+        .carried_by(TokenCarrier::Header)
     }
 }
 

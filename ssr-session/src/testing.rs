@@ -550,6 +550,7 @@ impl TokenCacheProbe {
             expires_at: exp as i64,
             issued_at: None,
             session_handle: None,
+            anti_csrf_token: None,
         };
         let verified = crate::cache::Verified {
             session: crate::Session::new("u".into(), (), facts),

@@ -6,7 +6,7 @@ mod request;
 
 pub use self::defaults::{DefaultResponses, LOOP_GUARD_COOKIE};
 pub use self::request::{RequestInfo, RequestKind};
-use crate::error::InvalidToken;
+use crate::error::{InvalidKind, InvalidToken};
 use crate::outcome::{NeedsRefreshReason, SessionOutcome, Unavailable};
 use crate::validate::ClaimValidationError;
 
@@ -99,10 +99,22 @@ pub trait Respond: Send + Sync + 'static {
     /// No token, or an expired one: make the browser refresh and retry.
     fn needs_refresh(&self, request: &RequestInfo<'_>, reason: NeedsRefreshReason) -> ResponseData;
     /// An invalid token, a revoked session included (claim validator
-    /// failures go to [`Respond::claim_validation_failed`]).
+    /// failures go to [`Respond::claim_validation_failed`], forged requests
+    /// to [`Respond::forged`]).
     fn invalid(&self, request: &RequestInfo<'_>, error: &InvalidToken) -> ResponseData;
     /// The key source is down.
     fn unavailable(&self, request: &RequestInfo<'_>, error: &Unavailable) -> ResponseData;
+    /// A forged request: an unsafe request with a cookie session sent by a
+    /// page of another origin, or failing a required SuperTokens anti-CSRF
+    /// check ([`CsrfProtection`](crate::CsrfProtection)). The user's session
+    /// is not at fault, so the default neither refreshes nor signs out: a
+    /// navigation gets a short `403` page; a data request gets
+    /// `403 {"message":"cross-origin request refused"}` for the origin check
+    /// and supertokens-node's `401 {"message":"try refresh token"}` for an
+    /// anti-CSRF mode ([`forged_request`]).
+    fn forged(&self, request: &RequestInfo<'_>, error: &InvalidToken) -> ResponseData {
+        forged_request(request, error)
+    }
     /// Claim validators or requirements refused an otherwise valid token.
     /// Defaults to SuperTokens' `403 {"message":"invalid claim","claimValidationErrors":[…]}`
     /// ([`invalid_claim_body`]).
@@ -113,6 +125,31 @@ pub trait Respond: Send + Sync + 'static {
     ) -> ResponseData {
         ResponseData::new(403, "application/json", invalid_claim_body(errors))
     }
+}
+
+/// The default answer to a forged request (see [`Respond::forged`]).
+pub fn forged_request(request: &RequestInfo<'_>, error: &InvalidToken) -> ResponseData {
+    if request.kind.is_navigation() {
+        return ResponseData::new(
+            403,
+            "text/html; charset=utf-8",
+            "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+             <meta name=\"robots\" content=\"noindex\"><title>Request refused</title></head>\n<body>\
+             <h1>Request refused</h1><p id=\"ssr-session-forged\">This request was sent by another \
+             site or page, so it was not carried out. If you meant to do this, go back to the page \
+             and try again there.</p>\n</body></html>\n",
+        );
+    }
+    let message = match error.kind() {
+        InvalidKind::AntiCsrf => "try refresh token",
+        _ => "cross-origin request refused",
+    };
+    let status = if matches!(error.kind(), InvalidKind::AntiCsrf) {
+        401
+    } else {
+        403
+    };
+    ResponseData::json(status, &serde_json::json!({ "message": message }))
 }
 
 /// SuperTokens' invalid-claim body, `{"message":"invalid claim","claimValidationErrors":[…]}`,
@@ -141,6 +178,7 @@ pub(crate) fn render<C>(
     Some(match outcome {
         SessionOutcome::Valid(_) => return None,
         SessionOutcome::NeedsRefresh(reason) => responses.needs_refresh(request, *reason),
+        SessionOutcome::Invalid(error) if error.is_forgery() => responses.forged(request, error),
         SessionOutcome::Invalid(error) => match error.claim_validation_errors() {
             Some(errors) => responses.claim_validation_failed(request, errors),
             None => responses.invalid(request, error),
@@ -152,7 +190,6 @@ pub(crate) fn render<C>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::InvalidKind;
     use crate::source::HeaderList;
 
     fn html() -> HeaderList {

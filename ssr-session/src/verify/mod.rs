@@ -25,7 +25,7 @@ use crate::outcome::{NeedsRefreshReason, SessionOutcome, Unavailable};
 use crate::redact::Fingerprint;
 use crate::revoke::RevocationList;
 use crate::session::{Session, SessionFacts};
-use crate::source::{Headers, TokenSource, Tokens};
+use crate::source::{Headers, TokenCarrier, TokenSource, Tokens};
 use crate::token;
 use crate::validate::{self, ClaimValidator, ValidationContext};
 
@@ -142,6 +142,14 @@ impl<C: DeserializeOwned + Send + Sync + 'static> Verifier<C> {
     /// costs what reading a memo costs, so only computed outcomes need one.
     pub fn verify_cached(&self, headers: &dyn Headers) -> Option<SessionOutcome<C>> {
         self.cached_outcome(&self.inner.source.tokens(headers))
+    }
+
+    /// How the request's token was carried, as the verifier's sources
+    /// find it; `None` when the request has no token. Read only when a
+    /// forgery check must know (see [`CsrfProtection`](crate::CsrfProtection)).
+    pub fn token_carrier(&self, headers: &dyn Headers) -> Option<TokenCarrier> {
+        let tokens = self.inner.source.tokens(headers);
+        (!tokens.is_empty()).then(|| tokens.carrier())
     }
 
     /// Verifies one token as it would be verified from a request (an empty
@@ -336,6 +344,10 @@ impl<C: DeserializeOwned + Send + Sync + 'static> Verifier<C> {
                 .map(|iat| iat as i64),
             session_handle: match registered.session_handle {
                 Some(Value::String(handle)) => Some(handle.into()),
+                _ => None,
+            },
+            anti_csrf_token: match registered.anti_csrf_token {
+                Some(Value::String(token)) => Some(token.into()),
                 _ => None,
             },
         };

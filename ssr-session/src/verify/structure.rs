@@ -56,4 +56,6 @@ pub(super) struct Registered {
     pub(super) refresh_token_hash1: Option<Value>,
     #[serde(default)]
     pub(super) rsub: Option<Value>,
+    #[serde(default, rename = "antiCsrfToken")]
+    pub(super) anti_csrf_token: Option<Value>,
 }
