@@ -16,7 +16,7 @@ count() {
 }
 echo "| pipeline | public instr/request | protected instr/request | protected ÷ public throughput |"
 echo "|---|---|---|---|"
-for framework in axum actix rocket axum_layer actix_middleware axum_layer_role actix_middleware_role axum_noop_layer; do
+for framework in axum actix rocket axum_layer actix_middleware axum_layer_role actix_middleware_role axum_noop_layer axum_post; do
     public=$(count "$framework" /public)
     protected=$(count "$framework" /dashboard)
     awk -v f="$framework" -v p="$public" -v q="$protected" -v n="$requests" \

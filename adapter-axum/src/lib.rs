@@ -136,6 +136,10 @@ impl<C: Send + Sync + 'static> RequestView<C> for Request<'_> {
         full_path(&self.0.uri, &self.0.extensions)
     }
 
+    fn host(&self) -> Option<Cow<'_, str>> {
+        host(&self.0.headers, &self.0.uri)
+    }
+
     fn existing_memo(&self) -> Option<Memo<C>> {
         self.0.extensions.get::<Memo<C>>().cloned()
     }
@@ -170,6 +174,10 @@ impl<C: Send + Sync + 'static, B> RequestView<C> for View<'_, B> {
         full_path(self.0.uri(), self.0.extensions())
     }
 
+    fn host(&self) -> Option<Cow<'_, str>> {
+        host(self.0.headers(), self.0.uri())
+    }
+
     fn existing_memo(&self) -> Option<Memo<C>> {
         self.0.extensions().get::<Memo<C>>().cloned()
     }
@@ -182,6 +190,16 @@ fn full_path<'a>(uri: &'a http::Uri, extensions: &'a http::Extensions) -> Cow<'a
         .get::<OriginalUri>()
         .map_or(uri, |original| &original.0);
     Cow::Borrowed(uri.path_and_query().map_or("/", |p| p.as_str()))
+}
+
+/// The host the client addressed: `Host`, else HTTP/2's `:authority`
+/// (which hyper keeps in the URI).
+fn host<'a>(headers: &'a http::HeaderMap, uri: &'a http::Uri) -> Option<Cow<'a, str>> {
+    let host = headers
+        .get(http::header::HOST)
+        .and_then(|h| h.to_str().ok());
+    host.or_else(|| uri.authority().map(|a| a.as_str()))
+        .map(Cow::Borrowed)
 }
 
 /// Runs the core's pipeline with the configuration the layer provided.

@@ -23,7 +23,7 @@ pub type Build = fn(&SessionConfig, &[(&'static str, String)]) -> App;
 /// The entry points, by bench name: each framework's extractor or guard on
 /// the protected route, and the route-group forms (axum's layer, actix's
 /// middleware) with the extractor behind them.
-pub const FRAMEWORKS: [(&str, Build); 8] = [
+pub const FRAMEWORKS: [(&str, Build); 9] = [
     ("axum", axum),
     ("actix", actix),
     ("rocket", rocket),
@@ -32,6 +32,7 @@ pub const FRAMEWORKS: [(&str, Build); 8] = [
     ("axum_layer_role", axum_layer_role),
     ("axum_noop_layer", axum_noop_layer),
     ("actix_middleware_role", actix_middleware_role),
+    ("axum_post", axum_post),
 ];
 
 /// The page both routes render: the protected one with the session's user id.
@@ -96,6 +97,20 @@ pub fn axum(config: &SessionConfig, headers: &[(&'static str, String)]) -> App {
     serve_axum(app, headers)
 }
 
+/// [`axum`] for a form post from the app's own page (`POST` with
+/// `Sec-Fetch-Site: same-origin`): what the cross-origin check adds to an
+/// unsafe request.
+pub fn axum_post(config: &SessionConfig, headers: &[(&'static str, String)]) -> App {
+    use axum::routing::post;
+    let app = axum::Router::new()
+        .route("/dashboard", post(axum_dashboard))
+        .route("/public", post(axum_public))
+        .layer(ssr_session_axum::SessionLayer::new(config.clone()));
+    let mut headers = headers.to_vec();
+    headers.push(("sec-fetch-site", "same-origin".into()));
+    serve_axum_as(app, &headers, axum::http::Method::POST)
+}
+
 /// axum: a route group behind `SessionLayer::required`, the handler reading
 /// the recorded session; the public route outside the group.
 pub fn axum_layer(config: &SessionConfig, headers: &[(&'static str, String)]) -> App {
@@ -146,6 +161,14 @@ pub fn actix_middleware_role(config: &SessionConfig, headers: &[(&'static str, S
 
 /// `Router` + `tower::ServiceExt::oneshot` on a current-thread runtime.
 fn serve_axum(app: axum::Router, headers: &[(&'static str, String)]) -> App {
+    serve_axum_as(app, headers, axum::http::Method::GET)
+}
+
+fn serve_axum_as(
+    app: axum::Router,
+    headers: &[(&'static str, String)],
+    method: axum::http::Method,
+) -> App {
     use tower::ServiceExt as _;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .build()
@@ -153,7 +176,9 @@ fn serve_axum(app: axum::Router, headers: &[(&'static str, String)]) -> App {
     let map = header_map(headers);
     Box::new(move |path| {
         // Built per request, as a server's parser would.
-        let mut request = axum::http::Request::get(path)
+        let mut request = axum::http::Request::builder()
+            .method(method.clone())
+            .uri(path)
             .body(axum::body::Body::empty())
             .expect("request");
         *request.headers_mut() = map.clone();

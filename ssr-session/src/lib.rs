@@ -54,6 +54,7 @@
 //! | valid but for `exp` | needs refresh (*expired*) |
 //! | the session was revoked ([`RevocationList`]) | invalid (*revoked*) |
 //! | a claim validator or requirement refuses | invalid (*claim*, validators): SuperTokens' 403 |
+//! | an unsafe request with a cookie session from another origin's page; a required anti-CSRF check fails | invalid (*cross origin*, *anti-CSRF*), judged by the pipeline ([`CsrfProtection`]) |
 //! | key source down, no usable cached key; revocation list too stale | unavailable |
 //!
 //! Keys come only from your [`KeyProvider`]; the token's `jku`, `x5u`,
@@ -93,6 +94,7 @@
 //! | issuers refused / failed | remembered 5 min / 5 s (≤ 10,000) |
 //! | new template issuers | 100 at once, one more per 100 ms |
 //! | responses | [`DefaultResponses`] (SuperTokens-compatible) |
+//! | cross-site request forgery | [`CsrfProtection::default`]: an unsafe request with a cookie session must come from the app's own origin (`Sec-Fetch-Site`, else `Origin`); [`AntiCsrf::None`] |
 //!
 //! # The verified-token cache
 //!
