@@ -347,3 +347,40 @@ async fn custom_claims_types_work() {
     let response = get_with_cookie(app, "/", &token).await;
     assert_eq!(body_text(response).await, "carol:admin");
 }
+
+#[tokio::test]
+async fn an_http2_request_is_compared_with_its_authority() {
+    use axum::routing::post;
+    let setup = setup();
+    let token = TokenBuilder::supertokens("alice", 60).sign(&setup.key);
+    let app = Router::new()
+        .route(
+            "/save",
+            post(|session: Session| async move { format!("saved:{}", session.user_id()) }),
+        )
+        .layer(SessionLayer::new(setup.config));
+    // No `Host` header, as in HTTP/2, where the authority is in the URI;
+    // no `Sec-Fetch-Site` (an older browser), so `Origin` decides.
+    let post_from = |origin: &str| {
+        http::Request::post("http://app.example:8443/save")
+            .header("cookie", format!("sAccessToken={token}"))
+            .header("origin", origin)
+            .body(Body::empty())
+            .unwrap()
+    };
+    let own = app
+        .clone()
+        .oneshot(post_from("https://app.example:8443"))
+        .await
+        .unwrap();
+    assert_eq!(body_text(own).await, "saved:alice");
+    let other = app
+        .oneshot(post_from("https://evil.example:8443"))
+        .await
+        .unwrap();
+    assert_eq!(other.status(), 403);
+    assert_eq!(
+        body_text(other).await,
+        r#"{"message":"cross-origin request refused"}"#
+    );
+}
