@@ -16,7 +16,9 @@
 // (`POST /auth/signout` through the SDK's request handler, which verifies the
 // access token and calls `session.revokeSession()`). Sign-out-everywhere also
 // covers a token of the user whose session the core no longer lists, which
-// only the stream's `user` entry revokes. Afterwards: a bystander and a new
+// only the stream's `user` entry revokes. With Redis stopped (SIGSTOP) the
+// SDK call must throw within the writer's deadline, and succeed once Redis is
+// back. Afterwards: a bystander and a new
 // sign-in of a signed-out user are still served, and every entry in Redis
 // has the shape redis/STREAM.md gives.
 //
@@ -43,6 +45,7 @@ const BOUND_MS = 100;
 const GIVE_UP_MS = 2000;
 const KEY = "{ssr-session}:revocations";
 const RETENTION_SECONDS = 3600;
+const WRITE_TIMEOUT_MS = 500;
 const require = createRequire(import.meta.url);
 const problems = [];
 const cleanups = [];
@@ -67,6 +70,7 @@ function freePort() {
   });
 }
 
+let redisProcess;
 /** A redis-server on a free loopback port, no persistence; resolves its URL. */
 async function startRedis() {
   const dir = mkdtempSync(path.join(os.tmpdir(), "interop-redis-"));
@@ -85,6 +89,7 @@ async function startRedis() {
         socket.on("error", () => resolve(false));
       });
       if (up) {
+        redisProcess = child;
         cleanups.push(async () => {
           child.kill("SIGKILL");
           await exited;
@@ -151,7 +156,9 @@ supertokens.init({
   appInfo: { apiDomain: info.origin, websiteDomain: info.origin, appName: "ssr-session interop", apiBasePath: "/auth" },
   recipeList: [
     Session.init({
-      override: { functions: writeRevocations(revocationStream({ client: redis, key: KEY, retentionSeconds: RETENTION_SECONDS })) },
+      override: {
+        functions: writeRevocations(revocationStream({ client: redis, key: KEY, retentionSeconds: RETENTION_SECONDS, timeoutMs: WRITE_TIMEOUT_MS })),
+      },
     }),
   ],
 });
@@ -270,6 +277,24 @@ for (let round = 0; round < ROUNDS; round += 1) {
   });
 }
 
+// Redis stops answering (SIGSTOP): the revocation is not acknowledged, so
+// the SDK call fails within the writer's deadline instead of reporting
+// success; once Redis answers again, calling again is enforced as usual.
+const stalled = await signIn("stalled");
+redisProcess.kill("SIGSTOP");
+const stallStarted = performance.now();
+const outcome = await Session.revokeSession(stalled.handle).then(
+  () => "resolved",
+  (error) => String(error.message),
+);
+const stallMs = performance.now() - stallStarted;
+redisProcess.kill("SIGCONT");
+console.log(`Redis stopped: Session.revokeSession ${outcome === "resolved" ? "RESOLVED" : "threw"} after ${stallMs.toFixed(0)} ms${outcome === "resolved" ? "" : ` (${outcome})`}`);
+if (outcome === "resolved") problems.push(`${SUITE}: Session.revokeSession reported success while Redis was stopped`);
+if (stallMs > WRITE_TIMEOUT_MS + 500) problems.push(`${SUITE}: the failed write took ${stallMs.toFixed(0)} ms (deadline ${WRITE_TIMEOUT_MS} ms)`);
+sessionsOf.set(stalled.handle, stalled.user);
+await measure("Session.revokeSession after a stall", [stalled.token], () => Session.revokeSession(stalled.handle));
+
 // Nothing else was revoked: the bystander, and a session of a user signed out
 // everywhere that signs in again a second later (its iat is not before the
 // revocation's `before`), are still served.
@@ -309,13 +334,13 @@ for (const result of results) {
 }
 const fmt = (ms) => (Number.isFinite(ms) ? `${ms.toFixed(1)} ms` : "never");
 console.log(`stream ${KEY} on ${redisUrl}: ${entries.length} entries (${kinds.session} session, ${kinds.user} user), ${removeCalls.length} core remove calls`);
-console.log(`${"revocation (supertokens-node)".padEnd(34)} n   write ack   refused after ack: max / median (per replica and token)`);
+console.log(`${"revocation (supertokens-node)".padEnd(36)} n   write ack   refused after ack: max / median (per replica and token)`);
 const all = [];
 for (const [label, list] of byLabel) {
   const sorted = list.map((r) => r.ms).sort((x, y) => x - y);
   const writes = list.map((r) => r.writeMs).sort((x, y) => x - y);
   all.push(...sorted);
-  console.log(`${label.padEnd(34)} ${String(list.length).padStart(2)}  ${fmt(writes[writes.length - 1]).padStart(9)}   ${fmt(sorted[sorted.length - 1])} / ${fmt(sorted[Math.floor(sorted.length / 2)])}`);
+  console.log(`${label.padEnd(36)} ${String(list.length).padStart(2)}  ${fmt(writes[writes.length - 1]).padStart(9)}   ${fmt(sorted[sorted.length - 1])} / ${fmt(sorted[Math.floor(sorted.length / 2)])}`);
 }
 all.sort((x, y) => x - y);
 const p = (q) => all[Math.min(all.length - 1, Math.round((all.length - 1) * q))];
