@@ -543,7 +543,7 @@ mod tests {
             format!("at most {MAX_VALUE_BYTES} bytes"),
             format!("at most {MAX_ID_BYTES} bytes"),
             format!("more than {MAX_AHEAD_SECS} seconds"),
-            format!("`{{ssr-session}}:revocations`"),
+            "`{ssr-session}:revocations`".to_owned(),
         ] {
             assert!(
                 contract.contains(&stated),
