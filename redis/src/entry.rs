@@ -71,7 +71,7 @@ pub(crate) enum Skip {
     Repeated(&'static str),
     #[error("it is version {0}, newer than this reader's ({VERSION}): upgrade the readers first")]
     NewerVersion(u64),
-    #[error("its `v` field is not a version number")]
+    #[error("its `v` field is not a version number of 1 or more")]
     BadVersion,
     #[error("its `r` value is {0} bytes, more than the {MAX_VALUE_BYTES} allowed")]
     TooLarge(usize),
