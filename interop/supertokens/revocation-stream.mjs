@@ -38,7 +38,7 @@ import { spawn } from "node:child_process";
 import { performance } from "node:perf_hooks";
 import { createClient } from "redis";
 import { ROOT, bin, lineProcess, sleep, startDevIssuer } from "../lib/common.mjs";
-import { APPEND_SCRIPT, revocationStream, writeRevocations } from "./revocation-writer.mjs";
+import { APPEND_SCRIPT, revocationStream, sessionRevocation, userRevocation, writeRevocations } from "./revocation-writer.mjs";
 
 const SUITE = "revocation-stream";
 const BOUND_MS = 100;
@@ -58,6 +58,24 @@ console.log = (...args) => (args.length > 0 ? log(...args) : undefined);
 const contract = readFileSync(path.join(ROOT, "redis", "STREAM.md"), "utf8");
 const luaBlock = contract.match(/```lua\n([\s\S]*?)```/)?.[1];
 if (luaBlock !== APPEND_SCRIPT) problems.push(`${SUITE}: revocation-writer.mjs's APPEND_SCRIPT is not the script in redis/STREAM.md`);
+
+// The writer refuses what readers would skip (redis/STREAM.md), rather than write it.
+for (const [what, make] of [
+  ["an empty handle", () => sessionRevocation("")],
+  ["a handle over 1024 bytes", () => sessionRevocation("é".repeat(513))],
+  ["a user id that is not a string", () => userRevocation(42)],
+  ["a fractional before", () => userRevocation("u", 1.5)],
+]) {
+  let refused = false;
+  try {
+    make();
+  } catch (error) {
+    refused = error instanceof TypeError;
+  }
+  if (!refused) problems.push(`${SUITE}: the writer accepts ${what}`);
+}
+const expectedJson = JSON.stringify(userRevocation("u", 7));
+if (expectedJson !== '{"kind":"user","user_id":"u","before":7}') problems.push(`${SUITE}: the writer's user JSON is ${expectedJson}`);
 
 function freePort() {
   return new Promise((resolve, reject) => {
