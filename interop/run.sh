@@ -13,6 +13,9 @@
 #   5. supertokens claims supertokens-node's claim validators as the oracle for
 #                         the 403 invalid-claim body (claims-check)
 #   6. multi-issuer       two oidc-provider issuers accepted by one verifier, a third refused
+#   7. revocation stream  supertokens-node's recipe, overridden by revocation-writer.mjs, writes
+#                         revocations into a real redis-server; two axum-ssr replicas refuse the
+#                         token within 100 ms of the write's acknowledgement (latencies printed)
 #
 # Differences that are meant (or known) are listed with their reasons in
 # intended-differences.json. Idempotent; run from anywhere.
@@ -43,8 +46,9 @@ else
   echo "up to date"
 fi
 
-step "Chromium and chromedriver"
-if [ ! -x "${CHROMIUM:-/usr/bin/chromium}" ] || [ ! -x "${CHROMEDRIVER:-/usr/bin/chromedriver}" ]; then
+step "Chromium, chromedriver and redis-server"
+if [ ! -x "${CHROMIUM:-/usr/bin/chromium}" ] || [ ! -x "${CHROMEDRIVER:-/usr/bin/chromedriver}" ] \
+  || ! command -v "${SSR_SESSION_REDIS_SERVER:-redis-server}" >/dev/null 2>&1; then
   "$ROOT/scripts/install-test-deps.sh"
 else
   echo "installed"
@@ -72,6 +76,7 @@ part "3. supertokens-website in headless Chromium" supertokens/frontend-sdk.mjs
 part "4. a real OIDC issuer (oidc-provider)" oidc/oidc.mjs
 part "5. supertokens-node's claim validators as an oracle" supertokens/claims.mjs
 part "6. two OIDC issuers at once (oidc-provider x3)" oidc/multi-issuer.mjs
+part "7. supertokens-node writes revocations to Redis, Rust replicas enforce them" supertokens/revocation-stream.mjs
 
 step "agreement with ssr-session"
 node --input-type=module -e '

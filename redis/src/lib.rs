@@ -102,6 +102,13 @@
 //! notification. Each replica follows with a blocking `XREAD` from the last
 //! id it has seen, which returns as soon as an entry is appended.
 //!
+//! The stream's format is a stable, versioned contract, so that a backend
+//! in another language (a SuperTokens Node backend signing a user out, say)
+//! can write revocations too: `STREAM.md` in this crate states the key, the
+//! entry's fields and JSON, the retention, the append script verbatim, and
+//! what a reader does with an entry that breaks it (skips it with one log
+//! line: a newer version, bad JSON, an empty or oversized id).
+//!
 //! Why a stream, rather than the alternatives:
 //!
 //! - **Pub/sub plus a key or set per revocation** needs a `MULTI`/`EXEC` of
@@ -164,6 +171,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod entry;
 mod error;
 mod follow;
 mod revocations;

@@ -1,25 +1,24 @@
-//! The data layout: one Redis stream of revocations.
+//! The data layout: one Redis stream of revocations, as the wire contract
+//! (`STREAM.md`) describes it.
 //!
 //! Each entry has one field, `r`, the revocation as JSON
 //! (`{"kind":"session","handle":"…"}`, `{"kind":"user","user_id":"…","before":…}`);
 //! the entry's id (`<milliseconds>-<sequence>`, Redis' clock) says when it
 //! was made. A write appends, trims entries older than the retention and
 //! sets the key's expiry to the retention, in one script, so the three
-//! happen together or not at all.
+//! happen together or not at all. Entries are read by [`crate::entry`].
 
 use std::time::{Duration, Instant};
 
 use redis::AsyncCommands;
 use redis::aio::MultiplexedConnection;
-use redis::streams::{StreamId, StreamRangeReply, StreamReadOptions, StreamReadReply};
+use redis::streams::StreamReadOptions;
 use ssr_session::Revocation;
 
+use crate::entry::{Range, RawEntry, Read, made_at};
 use crate::error::Error;
 use crate::settings::Settings;
 use crate::shared::{Shared, unix_now};
-
-/// The field of an entry that holds the revocation.
-const FIELD: &str = "r";
 
 /// Entries per page of a full reload: large enough that a reload of a busy
 /// hour takes few round trips, small enough that one reply stays around a
@@ -34,7 +33,7 @@ const RELOAD_PAGE: usize = 10_000;
 /// A script rather than MULTI/EXEC: the trim threshold comes from the id
 /// Redis just assigned, so trimming follows Redis' clock alone, never a
 /// replica's.
-const APPEND: &str = r"
+pub(crate) const APPEND: &str = r"
 local id = redis.call('XADD', KEYS[1], '*', 'r', ARGV[1])
 local ms = tonumber(string.match(id, '^(%d+)-'))
 local min = ms - tonumber(ARGV[2])
@@ -66,50 +65,37 @@ pub(crate) async fn append(
     made_at(&id)
 }
 
-/// When the entry `id` was made, in seconds, rounded up: an entry must not
-/// be dropped before a token issued in the same second has expired.
-fn made_at(id: &str) -> Result<i64, Error> {
-    let ms = id
-        .split_once('-')
-        .and_then(|(ms, _)| ms.parse::<i64>().ok())
-        .ok_or_else(|| Error::Entry(format!("not a stream id: {id:?}")))?;
-    Ok(ms.div_euclid(1000) + i64::from(ms.rem_euclid(1000) != 0))
-}
-
-/// The revocation an entry holds and when it was made.
-fn decode(entry: &StreamId) -> Result<(Revocation, i64), Error> {
-    let at = made_at(&entry.id)?;
-    let Some(redis::Value::BulkString(json)) = entry.map.get(FIELD) else {
-        return Err(Error::Entry(format!(
-            "entry {} has no `{FIELD}` field",
-            entry.id
-        )));
-    };
-    let revocation = serde_json::from_slice(json)
-        .map_err(|e| Error::Entry(format!("entry {}: {e}", entry.id)))?;
-    Ok((revocation, at))
-}
-
 /// Applies entries to the set; returns how many were applied. An entry this
-/// version cannot read (a newer kind of revocation, say) is skipped loudly
-/// rather than stopping the follower: the others must still get through.
-fn apply(shared: &Shared, entries: &[StreamId], settings: &Settings) -> usize {
+/// version cannot read (a newer version, a kind it does not know, or one
+/// that breaks the contract) is skipped with one log line rather than
+/// stopping the follower: the others must still get through.
+fn apply(shared: &Shared, entries: &[RawEntry], settings: &Settings) -> usize {
     let now = unix_now();
     let retention = i64::try_from(settings.retention.as_secs()).unwrap_or(i64::MAX);
     let mut applied = 0;
     for entry in entries {
-        match decode(entry) {
+        match entry.parse(now) {
             // Past its retention already (a reload of an idle stream):
             // holding it would only cost memory until the next sweep.
-            Ok((_, at)) if at.saturating_add(retention) <= now => {}
-            Ok((revocation, at)) => {
-                shared.memory.apply(&revocation, at);
+            Ok(parsed) if parsed.at.saturating_add(retention) <= now => {}
+            Ok(parsed) => {
+                if let Some(written) = parsed.clamped_before {
+                    tracing::warn!(
+                        target: "ssr_session_redis",
+                        entry = %entry.id,
+                        before = written,
+                        "a user revocation's `before` lies far after the entry itself \
+                         (milliseconds for seconds?): applied as of the entry's time"
+                    );
+                }
+                shared.memory.apply(&parsed.revocation, parsed.at);
                 applied += 1;
             }
-            Err(error) => tracing::warn!(
+            Err(reason) => tracing::warn!(
                 target: "ssr_session_redis",
-                %error,
-                "skipped a revocation entry this version cannot read"
+                entry = %entry.id,
+                %reason,
+                "skipped a revocation entry"
             ),
         }
     }
@@ -131,15 +117,15 @@ pub(crate) async fn reload(
     let mut start = String::from("-");
     let mut applied = 0;
     loop {
-        let page: StreamRangeReply = bounded(
+        let Range(page) = bounded(
             settings.command_timeout,
             "reloading the revocations",
             conn.xrange_count(&settings.key, &start, "+", RELOAD_PAGE),
         )
         .await?;
-        applied += apply(shared, &page.ids, settings);
-        let full = page.ids.len() >= RELOAD_PAGE;
-        if let Some(entry) = page.ids.last() {
+        applied += apply(shared, &page, settings);
+        let full = page.len() >= RELOAD_PAGE;
+        if let Some(entry) = page.last() {
             last.clone_from(&entry.id);
         }
         if !full {
@@ -165,17 +151,12 @@ pub(crate) async fn poll(
     let options = StreamReadOptions::default()
         .block(block)
         .count(settings.batch);
-    let reply: Option<StreamReadReply> = bounded(
+    let Read(entries) = bounded(
         settings.poll_interval + settings.command_timeout,
         "following the revocations",
         conn.xread_options(&[&settings.key], &[&*last], &options),
     )
     .await?;
-    let entries: Vec<StreamId> = reply
-        .into_iter()
-        .flat_map(|reply| reply.keys)
-        .flat_map(|key| key.ids)
-        .collect();
     apply(shared, &entries, settings);
     if let Some(entry) = entries.last() {
         last.clone_from(&entry.id);
@@ -199,51 +180,5 @@ pub(crate) async fn bounded<T>(
     match tokio::time::timeout(after, future).await {
         Ok(result) => Ok(result?),
         Err(_) => Err(Error::Timeout { during, after }),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn an_entry_is_dated_by_its_id_rounded_up_to_the_second() {
-        assert_eq!(made_at("1700000000000-0").unwrap(), 1_700_000_000);
-        assert_eq!(made_at("1700000000001-7").unwrap(), 1_700_000_001);
-        assert_eq!(made_at("1700000000999-0").unwrap(), 1_700_000_001);
-        assert!(made_at("garbage").is_err());
-    }
-
-    #[test]
-    fn an_entry_decodes_to_its_revocation() {
-        let json = serde_json::to_vec(&Revocation::User {
-            user_id: "u".into(),
-            before: 5,
-        })
-        .unwrap();
-        let entry = StreamId {
-            id: "2000-0".into(),
-            map: [(FIELD.to_owned(), redis::Value::BulkString(json))].into(),
-            ..StreamId::default()
-        };
-        let (revocation, at) = decode(&entry).unwrap();
-        assert_eq!(at, 2);
-        assert_eq!(
-            revocation,
-            Revocation::User {
-                user_id: "u".into(),
-                before: 5
-            }
-        );
-        let unknown = StreamId {
-            id: "2000-1".into(),
-            map: [(
-                FIELD.to_owned(),
-                redis::Value::BulkString(br#"{"kind":"device"}"#.to_vec()),
-            )]
-            .into(),
-            ..StreamId::default()
-        };
-        assert!(decode(&unknown).is_err());
     }
 }

@@ -41,6 +41,10 @@ pub struct Options {
     /// before the page asks for a refresh.
     #[arg(long, env = "SSR_SESSION_CLAIMS_MAX_AGE_SECS", default_value_t = 300)]
     pub claims_max_age_secs: u64,
+    /// The Redis stream of revocations (with `--redis-url`): every replica and every
+    /// backend that writes revocations (see `redis/STREAM.md`) must use the same key.
+    #[arg(long, env = "SSR_SESSION_REDIS_KEY", default_value = ssr_session_redis::DEFAULT_KEY)]
+    pub redis_key: String,
     /// A Redis server (`redis://127.0.0.1:6379/0`) that shares revocations among replicas:
     /// a sign-out on any replica reaches every replica's pages at once. Without it,
     /// revocations stay in this process.
@@ -99,6 +103,7 @@ impl Site {
         let redis = match &options.redis_url {
             Some(url) => Some(
                 RedisRevocations::builder(url.clone())
+                    .key(options.redis_key.clone())
                     .retention(retention.max(Duration::from_secs(3600)))
                     .spawn()?,
             ),
