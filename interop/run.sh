@@ -13,6 +13,9 @@
 #   5. supertokens claims supertokens-node's claim validators as the oracle for
 #                         the 403 invalid-claim body (claims-check)
 #   6. multi-issuer       two oidc-provider issuers accepted by one verifier, a third refused
+#   7. supertokens anti-csrf supertokens-node's anti-CSRF modes (NONE, VIA_CUSTOM_HEADER,
+#                         VIA_TOKEN, its defaults) on real requests as the oracle for the
+#                         core's answers (csrf-check)
 #
 # Differences that are meant (or known) are listed with their reasons in
 # intended-differences.json. Idempotent; run from anywhere.
@@ -50,9 +53,9 @@ else
   echo "installed"
 fi
 
-step "Rust binaries (verify, verify-stream, dev-issuer, claims-check, axum-ssr)"
+step "Rust binaries (verify, verify-stream, dev-issuer, claims-check, csrf-check, axum-ssr)"
 (cd "$ROOT" && cargo build --quiet \
-  -p ssr-session-example-tools --bin verify --bin verify-stream --bin dev-issuer --bin claims-check \
+  -p ssr-session-example-tools --bin verify --bin verify-stream --bin dev-issuer --bin claims-check --bin csrf-check \
   -p ssr-session-example-axum --bin axum-ssr)
 
 rm -f .work/summary-*.json
@@ -72,6 +75,7 @@ part "3. supertokens-website in headless Chromium" supertokens/frontend-sdk.mjs
 part "4. a real OIDC issuer (oidc-provider)" oidc/oidc.mjs
 part "5. supertokens-node's claim validators as an oracle" supertokens/claims.mjs
 part "6. two OIDC issuers at once (oidc-provider x3)" oidc/multi-issuer.mjs
+part "7. supertokens anti-csrf: supertokens-node's modes as an oracle" supertokens/anti-csrf.mjs
 
 step "agreement with ssr-session"
 node --input-type=module -e '
