@@ -8,14 +8,13 @@
 // the SDK's Koa `middleware()`, whose error handler answers what getSession
 // throws. (Not `verifySession()`: it lets OPTIONS and TRACE through without
 // calling getSession at all, recipe/session/api/implementation.js.) Each case
-// is a real HTTP request to it:
-// every method (GET, POST, PUT, DELETE, HEAD, OPTIONS) x the token in the
-// `sAccessToken` cookie or in `Authorization: Bearer` x a `rid` header or
-// none x an `anti-csrf` header absent, equal to the `antiCsrfToken` claim of
-// the session tokens, or different x the token (valid with an `antiCsrfToken`
-// claim, valid without one, expired with one, tampered, signed without a
-// session's structure, not a JWT), plus
-// requests without a token. No `Origin` / `Sec-Fetch-Site`: ssr-session's
+// is a real HTTP request to it: every method (GET, POST, PUT, DELETE, HEAD,
+// OPTIONS) x the token in the `sAccessToken` cookie or in
+// `Authorization: Bearer` x a `rid` header or none x an `anti-csrf` header
+// absent, equal to the `antiCsrfToken` claim of the session tokens, or
+// different x the token (valid with an `antiCsrfToken` claim, valid without
+// one, expired with one, tampered, signed without a session's structure, not
+// a JWT), plus requests without a token. No `Origin` / `Sec-Fetch-Site`: ssr-session's
 // origin check lets such requests through (they do not come from a
 // browser), so only the SuperTokens modes are compared.
 //
