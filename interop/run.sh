@@ -16,6 +16,9 @@
 #   7. revocation stream  supertokens-node's recipe, overridden by revocation-writer.mjs, writes
 #                         revocations into a real redis-server; two axum-ssr replicas refuse the
 #                         token within 100 ms of the write's acknowledgement (latencies printed)
+#   8. supertokens anti-csrf supertokens-node's anti-CSRF modes (NONE, VIA_CUSTOM_HEADER,
+#                         VIA_TOKEN, its defaults) on real requests as the oracle for the
+#                         core's answers (csrf-check)
 #
 # Differences that are meant (or known) are listed with their reasons in
 # intended-differences.json. Idempotent; run from anywhere.
@@ -54,9 +57,9 @@ else
   echo "installed"
 fi
 
-step "Rust binaries (verify, verify-stream, dev-issuer, claims-check, axum-ssr)"
+step "Rust binaries (verify, verify-stream, dev-issuer, claims-check, csrf-check, axum-ssr)"
 (cd "$ROOT" && cargo build --quiet \
-  -p ssr-session-example-tools --bin verify --bin verify-stream --bin dev-issuer --bin claims-check \
+  -p ssr-session-example-tools --bin verify --bin verify-stream --bin dev-issuer --bin claims-check --bin csrf-check \
   -p ssr-session-example-axum --bin axum-ssr)
 
 rm -f .work/summary-*.json
@@ -77,6 +80,7 @@ part "4. a real OIDC issuer (oidc-provider)" oidc/oidc.mjs
 part "5. supertokens-node's claim validators as an oracle" supertokens/claims.mjs
 part "6. two OIDC issuers at once (oidc-provider x3)" oidc/multi-issuer.mjs
 part "7. supertokens-node writes revocations to Redis, Rust replicas enforce them" supertokens/revocation-stream.mjs
+part "8. supertokens anti-csrf: supertokens-node's modes as an oracle" supertokens/anti-csrf.mjs
 
 step "agreement with ssr-session"
 node --input-type=module -e '

@@ -11,13 +11,16 @@
 
 use std::borrow::Cow;
 
-use crate::error::{ConfigError, InvalidKind, InvalidToken};
+use crate::error::{ClaimFailure, ConfigError, InvalidKind, InvalidToken};
 use crate::outcome::SessionOutcome;
 use crate::source::{Headers, TokenCarrier};
 
 /// SuperTokens' anti-CSRF modes, checked as supertokens-node 24 checks them
 /// (`getSessionFromRequest`): on every method but `GET`, only for a token
-/// from a cookie, never for a request without a token. A failed check is
+/// from a cookie, never for a request without a token (nor for one whose
+/// token is not a SuperTokens access token at all: it does not parse, or
+/// lacks the session claims; supertokens-node ignores such a token, and it
+/// is refused as invalid). A failed check is
 /// answered as supertokens-node answers it to a data request,
 /// `401 {"message":"try refresh token"}`; a navigation gets a 403 page.
 ///
@@ -183,6 +186,9 @@ impl CsrfProtection {
         {
             return Some(InvalidToken::new(InvalidKind::CrossOrigin, why));
         }
+        if !looks_like_a_session(outcome) {
+            return None;
+        }
         let why = match self.anti_csrf {
             AntiCsrf::None => return None,
             AntiCsrf::ViaCustomHeader => {
@@ -267,6 +273,18 @@ pub(crate) struct ForgeryView<'a> {
     pub(crate) method: &'a str,
     /// The request's host (and port), as the client addressed it.
     pub(crate) host: Option<Cow<'a, str>>,
+}
+
+/// `false` for a token that supertokens-node does not count as one: it
+/// skips a token that fails `parseJWTWithoutSignatureVerification` or
+/// `validateAccessTokenStructure` (`getAccessTokenFromRequest`), so its
+/// anti-CSRF modes do not run and the request has no session.
+fn looks_like_a_session<C>(outcome: &SessionOutcome<C>) -> bool {
+    !matches!(outcome, SessionOutcome::Invalid(error) if matches!(
+        error.kind(),
+        InvalidKind::Malformed
+            | InvalidKind::Claim(ClaimFailure::SessionStructure | ClaimFailure::Subject)
+    ))
 }
 
 fn is_safe_method(method: &str) -> bool {
@@ -436,6 +454,33 @@ mod tests {
         assert!(
             !asked.get(),
             "the carrier is read only when a check could refuse"
+        );
+    }
+
+    #[test]
+    fn a_token_that_is_not_a_session_skips_the_modes_but_not_the_origin_check() {
+        let csrf = CsrfProtection::default().anti_csrf(AntiCsrf::ViaCustomHeader);
+        let refused = |headers: &HeaderList, kind: InvalidKind| {
+            let outcome = SessionOutcome::<()>::Invalid(InvalidToken::new(kind, "test"));
+            csrf.refusal(&view(headers, "POST"), &outcome, || {
+                Some(TokenCarrier::Cookie)
+            })
+            .map(|e| e.kind().clone())
+        };
+        let plain = HeaderList::new();
+        for skipped in [
+            InvalidKind::Malformed,
+            InvalidKind::Claim(ClaimFailure::SessionStructure),
+            InvalidKind::Claim(ClaimFailure::Subject),
+        ] {
+            assert_eq!(refused(&plain, skipped.clone()), None, "{skipped:?}");
+            let cross = HeaderList::new().with("sec-fetch-site", "cross-site");
+            assert_eq!(refused(&cross, skipped), Some(InvalidKind::CrossOrigin));
+        }
+        // A token with a session's shape is checked before its signature, as supertokens-node does.
+        assert_eq!(
+            refused(&plain, InvalidKind::BadSignature),
+            Some(InvalidKind::AntiCsrf)
         );
     }
 

@@ -31,7 +31,9 @@
 //! SuperTokens token type), `version-number` (header `version` as a number), `v4` (header
 //! version 4, no `rsub`), `v3` (no header `version`, no `rsub` or `tId`), `no-kid`,
 //! `jwt-recipe` (a plain JWT as SuperTokens' JWT recipe `createJWT` makes with the same keys:
-//! `sub`, `iat`, `exp`, `iss`, no session claims, no header `version`).
+//! `sub`, `iat`, `exp`, `iss`, no session claims, no header `version`), `anti-csrf` (valid, with
+//! the `antiCsrfToken` claim a SuperTokens core sets under `VIA_TOKEN`: `interop-anti-csrf-token`),
+//! `anti-csrf-expired` (the same, expired a minute ago).
 //!
 //! The process ends when stdin closes. Dev only: anyone can sign in as anyone.
 
@@ -62,6 +64,9 @@ struct Cli {
 }
 
 const DEFAULT_USER: &str = "interop-user";
+
+/// The `antiCsrfToken` claim of the `anti-csrf` kinds.
+const ANTI_CSRF_TOKEN: &str = "interop-anti-csrf-token";
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -161,6 +166,10 @@ fn mint(issuer: &DevIssuer, kind: &str, user: &str) -> Option<String> {
                 .without_claim("tId"),
         ),
         "no-kid" => issuer.sign(&base.without_header("kid")),
+        "anti-csrf" => issuer.sign(&base.claim("antiCsrfToken", ANTI_CSRF_TOKEN)),
+        "anti-csrf-expired" => {
+            issuer.sign(&base.claim("antiCsrfToken", ANTI_CSRF_TOKEN).expires_in(-60))
+        }
         "jwt-recipe" => issuer.sign(
             &TokenBuilder::new()
                 .header("typ", "JWT")
