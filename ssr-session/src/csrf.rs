@@ -221,8 +221,9 @@ impl CsrfProtection {
 
     /// Why the request looks like it came from another origin's page.
     fn cross_origin(&self, request: &ForgeryView<'_>) -> Option<&'static str> {
-        let origin = first_value(request.headers, "origin");
-        let trusted = || origin.is_some_and(|o| contains(&self.trusted_origins, o));
+        // `Origin` is read only when `Sec-Fetch-Site` does not settle it.
+        let origin = || first_value(request.headers, "origin");
+        let trusted = || origin().is_some_and(|o| contains(&self.trusted_origins, o));
         match single_value(request.headers, "sec-fetch-site") {
             Err(Repeated) => Some("repeated Sec-Fetch-Site headers"),
             Ok(Some(site)) => match site {
@@ -236,10 +237,12 @@ impl CsrfProtection {
                 }
                 _ => Some("an unknown Sec-Fetch-Site value"),
             },
-            Ok(None) => match origin {
+            Ok(None) => match origin() {
                 None => None,
                 Some(b"null") => Some("sent from an opaque origin (Origin: null)"),
-                Some(origin) if self.is_own(origin, request.host.as_deref()) || trusted() => None,
+                Some(origin) if self.is_own(origin, (request.host)().as_deref()) || trusted() => {
+                    None
+                }
                 Some(_) => Some("sent by a page of another origin (Origin)"),
             },
         }
@@ -271,8 +274,9 @@ impl CsrfProtection {
 pub(crate) struct ForgeryView<'a> {
     pub(crate) headers: &'a dyn Headers,
     pub(crate) method: &'a str,
-    /// The request's host (and port), as the client addressed it.
-    pub(crate) host: Option<Cow<'a, str>>,
+    /// The request's host (and port), as the client addressed it; asked
+    /// only for the `Origin` fallback.
+    pub(crate) host: &'a dyn Fn() -> Option<Cow<'a, str>>,
 }
 
 /// `false` for a token that supertokens-node does not count as one: it
@@ -374,7 +378,7 @@ mod tests {
         ForgeryView {
             headers,
             method,
-            host: Some("app.example:8080".into()),
+            host: &|| Some("app.example:8080".into()),
         }
     }
 

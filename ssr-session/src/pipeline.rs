@@ -377,10 +377,11 @@ impl<C: DeserializeOwned + Send + Sync + 'static> SessionConfig<C> {
     {
         // A GET, the common request, pays one comparison here.
         if !request.method().eq_ignore_ascii_case("GET") {
+            let host = || request.host();
             let view = ForgeryView {
                 headers: request.headers(),
                 method: request.method(),
-                host: request.host(),
+                host: &host,
             };
             let carrier = || self.verifier().token_carrier(request.headers());
             if let Some(forged) = self.csrf_protection().refusal(&view, &outcome, carrier) {
