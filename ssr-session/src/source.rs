@@ -38,9 +38,6 @@ pub trait Headers {
     fn for_each_value<'a>(&'a self, name: &str, each: &mut dyn FnMut(&'a [u8]));
 }
 
-/// `Sec-Fetch-Site`, read on every unsafe request by the cross-origin check.
-const SEC_FETCH_SITE: http::HeaderName = http::HeaderName::from_static("sec-fetch-site");
-
 impl Headers for http::HeaderMap {
     fn for_each_value<'a>(&'a self, name: &str, each: &mut dyn FnMut(&'a [u8])) {
         use http::header;
@@ -50,8 +47,6 @@ impl Headers for http::HeaderMap {
             "cookie" => self.get_all(header::COOKIE),
             "authorization" => self.get_all(header::AUTHORIZATION),
             "accept" => self.get_all(header::ACCEPT),
-            "origin" => self.get_all(header::ORIGIN),
-            "sec-fetch-site" => self.get_all(SEC_FETCH_SITE),
             other => self.get_all(other),
         };
         for value in values {
