@@ -753,7 +753,11 @@ async fn cross_origin_posts_are_refused(ctx: Ctx) -> Result {
         .send_no_cors_fetch(&browser, &settings, &evil, WAIT)
         .await?;
     assert_eq!(sent, "opaque", "the forged fetch was sent and answered");
-    assert_eq!(app.form_posts().await?, 0, "the forged fetch was not handled");
+    assert_eq!(
+        app.form_posts().await?,
+        0,
+        "the forged fetch was not handled"
+    );
     attacker
         .submit_form(&browser, &settings, &evil, WAIT)
         .await?;

@@ -321,7 +321,11 @@ async fn cross_origin_posts_never_reach_server_functions() {
             .send_no_cors_fetch(&browser, &save, &evil, WAIT)
             .await?;
         assert_eq!(sent, "opaque", "the forged fetch was sent and answered");
-        assert_eq!(app.form_posts().await?, 0, "the forged fetch was not handled");
+        assert_eq!(
+            app.form_posts().await?,
+            0,
+            "the forged fetch was not handled"
+        );
         attacker.submit_form(&browser, &save, &evil, WAIT).await?;
         wait_for_forged_page(&browser, "/api/session/save_theme", WAIT).await?;
         let whoami = app.url("/api/session/whoami");
