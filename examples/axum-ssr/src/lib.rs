@@ -20,7 +20,7 @@
 //! | `/verified` | `Require<EmailVerified>` | the page, or `403` |
 //! | `/reports` | `Require<FreshAdmin>`: role `admin` fetched within `--claims-max-age-secs` | the page; a stale role asks for a refresh |
 //! | `/api/admin` | behind `SessionLayer::required`, role `admin` | JSON, or `403 {"message":"invalid claim",…}` |
-//! | `/account/settings` | a nested group behind `SessionLayer::required` | a form posting to itself |
+//! | `/account/settings` | a nested group behind `SessionLayer::required` | the user's saved theme and a form posting to itself |
 //! | `/api/props/dashboard` | props | `{"userId":…}` or `{"fromSupertokens":"needs-refresh"}` |
 //! | `/api/me` | required | `{"userId":…}` |
 //! | `/auth/…` | — | the dev issuer (sign-in, refresh, JWKS, sign-out) |

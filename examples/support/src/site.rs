@@ -208,7 +208,10 @@ impl Site {
     }
 
     /// Sends one request to the embedded dev issuer, in process; `None`
-    /// when the site uses a real `--api-domain`.
+    /// when the site uses a real `--api-domain`. An unsafe request carrying
+    /// the session cookie that a page of another origin sent (a forced
+    /// sign-out, say) is answered by the core instead, as the site's own
+    /// routes answer it (the forged-request 403).
     pub async fn dispatch_to_issuer(
         &self,
         method: &str,
