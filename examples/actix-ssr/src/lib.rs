@@ -68,15 +68,17 @@ async fn admin_api(session: Session) -> HttpResponse {
 }
 
 async fn settings(site: web::Data<Site>, session: Session) -> HttpResponse {
-    html(&site, site::settings_page(&session, None))
+    let theme = site.theme_of(session.user_id());
+    html(
+        &site,
+        site::settings_page(&session, theme.as_deref(), false),
+    )
 }
 
 async fn save_settings(site: web::Data<Site>, session: Session, body: web::Bytes) -> HttpResponse {
-    site.form_posts.fetch_add(1, Ordering::SeqCst);
-    html(
-        &site,
-        site::settings_page(&session, Some(&site::form_theme(&body))),
-    )
+    let theme = site::form_theme(&body);
+    site.save_theme(session.user_id(), &theme);
+    html(&site, site::settings_page(&session, Some(&theme), true))
 }
 
 async fn form_posts(site: web::Data<Site>) -> HttpResponse {

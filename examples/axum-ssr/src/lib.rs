@@ -20,13 +20,12 @@
 //! | `/verified` | `Require<EmailVerified>` | the page, or `403` |
 //! | `/reports` | `Require<FreshAdmin>`: role `admin` fetched within `--claims-max-age-secs` | the page; a stale role asks for a refresh |
 //! | `/api/admin` | behind `SessionLayer::required`, role `admin` | JSON, or `403 {"message":"invalid claim",…}` |
-//! | `/account/settings` | a nested group behind `SessionLayer::required` | a form posting to itself |
+//! | `/account/settings` | a nested group behind `SessionLayer::required` | the user's saved theme and a form posting to itself |
 //! | `/api/props/dashboard` | props | `{"userId":…}` or `{"fromSupertokens":"needs-refresh"}` |
 //! | `/api/me` | required | `{"userId":…}` |
 //! | `/auth/…` | — | the dev issuer (sign-in, refresh, JWKS, sign-out) |
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -82,8 +81,9 @@ async fn admin_api(session: Session) -> Json<Value> {
     Json(json!({ "userId": session.user_id(), "admin": true }))
 }
 
-async fn settings(session: Session) -> Html<String> {
-    Html(site::settings_page(&session, None))
+async fn settings(State(site): State<Arc<Site>>, session: Session) -> Html<String> {
+    let theme = site.theme_of(session.user_id());
+    Html(site::settings_page(&session, theme.as_deref(), false))
 }
 
 async fn save_settings(
@@ -91,16 +91,9 @@ async fn save_settings(
     session: Session,
     body: Bytes,
 ) -> Html<String> {
-    site.form_posts.fetch_add(1, Ordering::SeqCst);
-    Html(site::settings_page(
-        &session,
-        Some(&site::form_theme(&body)),
-    ))
-}
-
-/// How many times the settings form was posted (for the browser tests).
-async fn form_posts(State(site): State<Arc<Site>>) -> Json<Value> {
-    Json(json!({ "formPosts": site.form_posts.load(Ordering::SeqCst) }))
+    let theme = site::form_theme(&body);
+    site.save_theme(session.user_id(), &theme);
+    Html(site::settings_page(&session, Some(&theme), true))
 }
 
 /// The Next.js guide's props, as JSON.
@@ -138,8 +131,7 @@ pub fn router(site: Site) -> Router {
         .route("/api/props/dashboard", get(dashboard_props))
         .route("/api/me", get(me))
         .nest("/admin", admin_area)
-        .nest("/account", account)
-        .route("/dev/form-posts", get(form_posts));
+        .nest("/account", account);
     site::axum_site(routes, site)
 }
 

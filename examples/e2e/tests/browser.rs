@@ -27,7 +27,11 @@
 //!     the login page after the loop guard's 2; a backend that refetches
 //!     claims on refresh → the page after one;
 //! 12. sign-out everywhere in one browser → the other browser's next page
-//!     load goes to the login page.
+//!     load goes to the login page;
+//! 13. a page of another origin (another loopback port: same site) posts
+//!     the settings form by itself, sends it as a `no-cors` fetch and posts
+//!     the sign-out form → nothing saved, still signed in, the 403 page; the
+//!     app's own form then saves exactly once and its sign-out form works.
 //!
 //! Refresh calls are counted through the dev issuer's `/auth/dev/stats`.
 //!
@@ -53,6 +57,7 @@ use harness::{
     wait_past_browser_token_expiry, wait_past_expiry,
 };
 use serde_json::{Value, json};
+use ssr_session_example_support::attacker::{Attacker, wait_for_forged_page};
 
 /// The loop guard's default: automatic refreshes allowed within its window.
 const MAX_REFRESH_ATTEMPTS: u64 = 2;
@@ -721,6 +726,88 @@ async fn sign_out_everywhere_reaches_the_other_browser(ctx: Ctx) -> Result {
     Ok(())
 }
 
+/// Scenario 13 (issue 19): signed in as alice, the browser opens pages of
+/// another origin (a server of the test's on another port of 127.0.0.1:
+/// the same site, so the `SameSite=Lax` cookie goes along, and Chromium
+/// sends `Sec-Fetch-Site: same-site`):
+/// - a `no-cors` fetch POSTs `theme=evil` to `/account/settings`: answered
+///   (opaque to the page), not saved;
+/// - a form it submits itself POSTs the same: the core's 403 page at
+///   `/account/settings` (not the bridge, not the login page), not saved;
+/// - a form POSTs the dev issuer's `/auth/signout`: the 403 page, and alice
+///   stays signed in.
+///
+/// Read back as alice, the theme is still the default and the handler never
+/// ran; no refresh was made. Then the app's own form saves `dark` exactly
+/// once, and the dashboard's sign-out form signs her out.
+async fn cross_origin_posts_are_refused(ctx: Ctx) -> Result {
+    let args = ["--access-token-secs", "60"];
+    let (app, browser) = start(&ctx, &args, BrowserOptions::default()).await?;
+    let attacker = Attacker::start().await?;
+    assert_ne!(attacker.origin(), app.origin());
+    sign_in(&browser, app.origin()).await?;
+    let settings = app.url("/account/settings");
+    let evil = [("theme", "evil")];
+
+    let sent = attacker
+        .send_no_cors_fetch(&browser, &settings, &evil, WAIT)
+        .await?;
+    assert_eq!(sent, "opaque", "the forged fetch was sent and answered");
+    assert_eq!(
+        app.form_posts().await?,
+        0,
+        "the forged fetch was not handled"
+    );
+    attacker
+        .submit_form(&browser, &settings, &evil, WAIT)
+        .await?;
+    wait_for_forged_page(&browser, "/account/settings", WAIT).await?;
+    attacker
+        .submit_form(&browser, &app.url("/auth/signout"), &[], WAIT)
+        .await?;
+    wait_for_forged_page(&browser, "/auth/signout", WAIT).await?;
+
+    assert_eq!(app.form_posts().await?, 0, "no forged post was handled");
+    browser.goto(&settings).await?;
+    wait_for_user(&browser, "alice", "/account/settings").await?;
+    assert_eq!(
+        text_of(&browser, "#theme").await?.as_deref(),
+        Some("default"),
+        "nothing was saved"
+    );
+    assert_eq!(app.refresh_calls().await?, 0);
+
+    // The app's own form: saved, once.
+    browser.find(Locator::Css("#save")).await?.click().await?;
+    let saved = eventually("the saved settings", WAIT, || async {
+        text_of(&browser, "#saved").await
+    })
+    .await?;
+    assert_eq!(saved, "Saved: dark");
+    browser.goto(&settings).await?;
+    wait_for_user(&browser, "alice", "/account/settings").await?;
+    assert_eq!(text_of(&browser, "#theme").await?.as_deref(), Some("dark"));
+    assert_eq!(app.form_posts().await?, 1, "saved exactly once");
+
+    // The dashboard's own sign-out form passes.
+    browser.goto(&app.url("/dashboard")).await?;
+    wait_for_user(&browser, "alice", "/dashboard").await?;
+    browser
+        .find(Locator::Css("form[action='/auth/signout'] button"))
+        .await?
+        .click()
+        .await?;
+    eventually("the sign-out", WAIT, || async {
+        Ok(access_token_cookies(&browser)
+            .await?
+            .is_empty()
+            .then_some(()))
+    })
+    .await?;
+    assert_eq!(path_and_query(&browser).await?, "/auth/signout");
+    Ok(())
+}
+
 /// One test per scenario and framework, named `<framework>_<n>_<scenario>`.
 macro_rules! browser_tests {
     ($($scenario:ident => $axum:ident, $actix:ident, $rocket:ident;)*) => {
@@ -792,4 +879,8 @@ browser_tests! {
         axum_12_sign_out_everywhere_reaches_the_other_browser,
         actix_12_sign_out_everywhere_reaches_the_other_browser,
         rocket_12_sign_out_everywhere_reaches_the_other_browser;
+    cross_origin_posts_are_refused =>
+        axum_13_cross_origin_posts_are_refused,
+        actix_13_cross_origin_posts_are_refused,
+        rocket_13_cross_origin_posts_are_refused;
 }

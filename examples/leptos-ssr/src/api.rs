@@ -11,6 +11,11 @@
 //! needs-refresh answer is SuperTokens' `401 {"message":"try refresh token"}`,
 //! which the frontend SDK understands; `/api/optional/…` runs without a token
 //! too.
+//!
+//! Every server function is a `POST`, so the layer also refuses one that a
+//! page of another origin made the browser send (a form it submits, a
+//! `no-cors` fetch): the core's cross-origin check
+//! ([`CsrfProtection`](ssr_session::CsrfProtection)) runs before the body.
 
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -69,4 +74,44 @@ pub async fn whoami() -> Result<UserView, ServerFnError> {
 pub async fn current_user() -> Result<Option<UserView>, ServerFnError> {
     let session: ssr_session_axum::OptionalSession = leptos_axum::extract().await?;
     Ok(session.0.as_ref().map(UserView::from))
+}
+
+/// What the settings page shows.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountView {
+    /// The SuperTokens user id (`sub`).
+    pub user_id: String,
+    /// The theme the user saved, `None` before the first save.
+    pub theme: Option<String>,
+}
+
+/// The site's state, which the server router provides to every page and
+/// server function.
+#[cfg(feature = "ssr")]
+fn site() -> Result<std::sync::Arc<ssr_session_example_support::site::Site>, ServerFnError> {
+    use_context().ok_or_else(|| ServerFnError::new("the site's state is not provided"))
+}
+
+/// The request's user and the theme they saved.
+#[server(prefix = "/api/session", endpoint = "account")]
+pub async fn account() -> Result<AccountView, ServerFnError> {
+    let session: ssr_session_axum::Session = leptos_axum::extract().await?;
+    let theme = site()?.theme_of(session.user_id());
+    Ok(AccountView {
+        user_id: session.user_id().to_owned(),
+        theme,
+    })
+}
+
+/// Saves the request's user's theme: a server function that changes
+/// something, posted by the settings page's plain HTML form (Leptos then
+/// redirects back to the page) or by the hydrated client.
+#[server(prefix = "/api/session", endpoint = "save_theme")]
+pub async fn save_theme(
+    /// The theme to save (the form's `theme` field).
+    theme: String,
+) -> Result<(), ServerFnError> {
+    let session: ssr_session_axum::Session = leptos_axum::extract().await?;
+    site()?.save_theme(session.user_id(), &theme);
+    Ok(())
 }

@@ -8,7 +8,9 @@ use leptos::prelude::*;
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{SsrMode, path};
 
-use crate::api::{UserView, current_user, whoami};
+use leptos::server_fn::ServerFn as _;
+
+use crate::api::{SaveTheme, UserView, account, current_user, whoami};
 
 /// The whole HTML document around [`App`]. When `hydrate` is set, the page
 /// links the client bundle (`/pkg/…`) built with `cargo leptos`.
@@ -46,6 +48,8 @@ pub fn App() -> impl IntoView {
                 <a href="/optional" rel="external">"Optional"</a>
                 " · "
                 <a href="/admin" rel="external">"Admin"</a>
+                " · "
+                <a href="/account/settings" rel="external">"Settings"</a>
             </nav>
             <main>
                 <Routes fallback=|| view! { <h1>"Not found"</h1> }>
@@ -53,6 +57,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/dashboard") view=Dashboard ssr=SsrMode::Async/>
                     <Route path=path!("/optional") view=Optional ssr=SsrMode::Async/>
                     <Route path=path!("/admin") view=Admin ssr=SsrMode::Async/>
+                    <Route path=path!("/account/settings") view=Settings ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>
@@ -175,5 +180,32 @@ pub fn Admin() -> impl IntoView {
                 }
             })}
         </Suspense>
+    }
+}
+
+/// `/account/settings`: the theme the user saved, and a plain HTML form
+/// that posts a new one to the [`save_theme`](crate::api::save_theme)
+/// server function (Leptos redirects the browser back here).
+#[component]
+pub fn Settings() -> impl IntoView {
+    let account = OnceResource::new_blocking(account());
+    view! {
+        <h1>"Settings"</h1>
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match account.await {
+                    Ok(account) => view! {
+                        <p>"Settings of " <strong id="user-id">{account.user_id}</strong></p>
+                        <p>"Theme: " <span id="theme">{account.theme.unwrap_or_else(|| "default".to_owned())}</span></p>
+                    }
+                    .into_any(),
+                    Err(error) => failure(&error),
+                }
+            })}
+        </Suspense>
+        <form id="settings" method="post" action=SaveTheme::url()>
+            <input name="theme" value="dark"/>
+            <button id="save">"Save"</button>
+        </form>
     }
 }

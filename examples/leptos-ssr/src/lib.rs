@@ -36,6 +36,10 @@
 //! | `/admin` | `SessionLayer::required`, role `admin` | the admin page, or `403` |
 //! | `POST /api/session/whoami` | server function behind `SessionLayer::required` | the session as JSON, or the layer's answer |
 //! | `POST /api/optional/current_user` | server function behind `SessionLayer::optional` | the session or `null` |
+//! | `/account/settings` | `SessionLayer::required` | the saved theme and a form posting to `save_theme` |
+//! | `POST /api/session/account` | server function behind `SessionLayer::required` | the user id and saved theme |
+//! | `POST /api/session/save_theme` | server function behind `SessionLayer::required` | saves the theme |
+//! | `GET /dev/form-posts` | — | `{"formPosts":n}`: how many saves reached a handler (for the tests) |
 //! | `/auth/…` | — | the dev issuer (sign-in, refresh, JWKS, sign-out) |
 //!
 //! # Hydration

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use axum::Router;
 use clap::Parser as _;
 use leptos::config::LeptosOptions;
+use leptos::context::provide_context;
 use leptos_axum::{LeptosRoutes as _, generate_route_list};
 use ssr_session::SessionConfig;
 use ssr_session::supertokens::has_role;
@@ -38,10 +39,15 @@ pub fn router(site: Site, options: LeptosOptions) -> Router {
 
     let hydrate = cfg!(feature = "bundle");
     let shell_options = options.clone();
+    // Pages and server functions read the site's state from the context.
+    let context_site = site.clone();
     let leptos = Router::new()
-        .leptos_routes(&options, generate_route_list(App), move || {
-            shell(shell_options.clone(), hydrate)
-        })
+        .leptos_routes_with_context(
+            &options,
+            generate_route_list(App),
+            move || provide_context(context_site.clone()),
+            move || shell(shell_options.clone(), hydrate),
+        )
         .with_state(options.clone());
 
     let required = SessionLayer::required(config.clone());
@@ -53,6 +59,7 @@ pub fn router(site: Site, options: LeptosOptions) -> Router {
         .route_service("/dashboard", required.layer(leptos.clone()))
         .route_service("/optional", optional.layer(leptos.clone()))
         .route_service("/admin", admins.layer(leptos.clone()))
+        .route_service("/account/settings", required.layer(leptos.clone()))
         // Server functions: a data request, so needs-refresh is
         // `401 {"message":"try refresh token"}`.
         .route_service("/api/session/{*name}", required.layer(leptos.clone()))

@@ -8,7 +8,10 @@
 //! 3. every refresh token is revoked → the login page, with the
 //!    redirect-back parameter;
 //! 4. a user without the `admin` role → `/admin` is refused with the 403
-//!    page; an admin gets it.
+//!    page; an admin gets it;
+//! 5. a page of another origin (another loopback port: same site) calls
+//!    the server functions with a form it submits itself and a `no-cors`
+//!    fetch → the 403 page, nothing saved; the site's own form saves once.
 //!
 //! They need Debian's `chromium` and `chromium-driver` (found on `PATH`, or
 //! at `$SSR_SESSION_CHROMIUM` / `$SSR_SESSION_CHROMEDRIVER`). When they are
@@ -20,6 +23,7 @@ use std::time::Duration;
 
 use fantoccini::{Client, Locator};
 use serde_json::{Value, json};
+use ssr_session_example_support::attacker::{Attacker, wait_for_forged_page};
 use ssr_session_example_support::browser::{
     self, BrowserOptions, Driver, Profile, Result, Tools, access_token, eventually, path_and_query,
     text_of,
@@ -75,17 +79,27 @@ impl App {
 
     /// How many refresh calls the dev issuer has answered.
     async fn refresh_calls(&self) -> Result<u64> {
-        let stats: Value = self
+        self.counter("/auth/dev/stats", "refreshCalls").await
+    }
+
+    /// How many saves reached the `save_theme` server function.
+    async fn form_posts(&self) -> Result<u64> {
+        self.counter("/dev/form-posts", "formPosts").await
+    }
+
+    /// The number `name` of the JSON at `path`.
+    async fn counter(&self, path: &str, name: &str) -> Result<u64> {
+        let answer: Value = self
             .http
-            .get(self.url("/auth/dev/stats"))
+            .get(self.url(path))
             .send()
             .await?
             .error_for_status()?
             .json()
             .await?;
-        stats["refreshCalls"]
+        answer[name]
             .as_u64()
-            .ok_or_else(|| format!("bad stats: {stats}").into())
+            .ok_or_else(|| format!("no {name} in {path}: {answer}").into())
     }
 }
 
@@ -282,6 +296,66 @@ async fn admin_page_needs_the_admin_role() {
         wait_for_user(&browser, "root", "/admin").await?;
         assert_eq!(text_of(&browser, "#roles").await?.as_deref(), Some("admin"));
         assert_eq!(status_in_browser(&browser, "/admin").await?, 200);
+        Ok(())
+    })
+    .await;
+}
+
+/// Issue 19: signed in as alice, the browser opens pages of another origin
+/// (a server of the test's on another port of 127.0.0.1: the same site, so
+/// the cookie goes along; Chromium sends `Sec-Fetch-Site: same-site`). A
+/// `no-cors` fetch and a self-submitting form POST `theme=evil` to the
+/// `save_theme` server function, and a form POSTs `whoami` (which would
+/// show alice's session): each is refused before the function runs, the
+/// navigations with the 403 page. Read back as alice, nothing was saved;
+/// the settings page's own form then saves exactly once.
+#[tokio::test(flavor = "multi_thread")]
+async fn cross_origin_posts_never_reach_server_functions() {
+    run("leptos_cross_origin", 60, |app, browser| async move {
+        let attacker = Attacker::start().await?;
+        sign_in(&browser, &app).await?;
+        let save = app.url("/api/session/save_theme");
+        let evil = [("theme", "evil")];
+
+        let sent = attacker
+            .send_no_cors_fetch(&browser, &save, &evil, WAIT)
+            .await?;
+        assert_eq!(sent, "opaque", "the forged fetch was sent and answered");
+        assert_eq!(
+            app.form_posts().await?,
+            0,
+            "the forged fetch was not handled"
+        );
+        attacker.submit_form(&browser, &save, &evil, WAIT).await?;
+        wait_for_forged_page(&browser, "/api/session/save_theme", WAIT).await?;
+        let whoami = app.url("/api/session/whoami");
+        attacker.submit_form(&browser, &whoami, &[], WAIT).await?;
+        wait_for_forged_page(&browser, "/api/session/whoami", WAIT).await?;
+        assert_eq!(app.form_posts().await?, 0, "no forged call was handled");
+
+        browser.goto(&app.url("/account/settings")).await?;
+        wait_for_user(&browser, "alice", "/account/settings").await?;
+        assert_eq!(
+            text_of(&browser, "#theme").await?.as_deref(),
+            Some("default"),
+            "nothing was saved"
+        );
+
+        // The page's own form: Leptos runs `save_theme` and redirects back
+        // (to the page's URL with an empty query: `/account/settings?`).
+        browser.find(Locator::Css("#save")).await?.click().await?;
+        eventually("the saved theme", WAIT, || async {
+            let here = browser.current_url().await?;
+            let theme = text_of(&browser, "#theme").await?;
+            if here.path() == "/account/settings" && theme.as_deref() == Some("dark") {
+                Ok(Some(()))
+            } else {
+                Err(format!("at {here}, theme {theme:?}").into())
+            }
+        })
+        .await?;
+        assert_eq!(app.form_posts().await?, 1, "saved exactly once");
+        assert_eq!(app.refresh_calls().await?, 0);
         Ok(())
     })
     .await;

@@ -74,17 +74,16 @@ fn verified(session: Require<EmailVerified>) -> RawHtml<String> {
 }
 
 #[rocket::get("/account/settings")]
-fn settings(session: Session) -> RawHtml<String> {
-    RawHtml(site::settings_page(&session, None))
+fn settings(site: &State<Arc<Site>>, session: Session) -> RawHtml<String> {
+    let theme = site.theme_of(session.user_id());
+    RawHtml(site::settings_page(&session, theme.as_deref(), false))
 }
 
 #[rocket::post("/account/settings", data = "<body>")]
 fn save_settings(site: &State<Arc<Site>>, session: Session, body: Vec<u8>) -> RawHtml<String> {
-    site.form_posts.fetch_add(1, Ordering::SeqCst);
-    RawHtml(site::settings_page(
-        &session,
-        Some(&site::form_theme(&body)),
-    ))
+    let theme = site::form_theme(&body);
+    site.save_theme(session.user_id(), &theme);
+    RawHtml(site::settings_page(&session, Some(&theme), true))
 }
 
 #[rocket::get("/dev/form-posts")]

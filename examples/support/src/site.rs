@@ -8,9 +8,9 @@ use std::time::Duration;
 
 use axum::body::Body;
 use ssr_session::{
-    ClaimValidationError, DefaultResponses, InvalidToken, JwksKeyProvider, MemoryRevocations,
-    NeedsRefreshReason, RequestInfo, Respond, ResponseData, Session, SessionConfig,
-    SuperTokensClaims, Unavailable, Verifier,
+    ClaimValidationError, DefaultResponses, HeaderList, InvalidToken, JwksKeyProvider, Memo,
+    MemoryRevocations, NeedsRefreshReason, RequestContext, RequestInfo, RequestView, Respond,
+    ResponseData, Session, SessionConfig, SessionOutcome, SuperTokensClaims, Unavailable, Verifier,
 };
 use ssr_session_redis::RedisRevocations;
 use tower::ServiceExt as _;
@@ -72,8 +72,11 @@ pub struct Site {
     /// What the framework adapter needs.
     pub session: SessionConfig,
     /// How many times the settings form was submitted (the browser test
-    /// checks that a refresh never posts it again).
+    /// checks that a refresh never posts it again, and that a forged post
+    /// never gets through).
     pub form_posts: std::sync::atomic::AtomicU64,
+    /// The theme each user last saved with the settings form, by user id.
+    themes: std::sync::Mutex<std::collections::HashMap<String, String>>,
     /// The embedded dev issuer, unless `--api-domain` was given.
     pub issuer: Option<DevIssuer>,
     /// The `Content-Security-Policy` to send with pages, if any.
@@ -174,6 +177,7 @@ impl Site {
         Ok(Self {
             session,
             form_posts: std::sync::atomic::AtomicU64::new(0),
+            themes: std::sync::Mutex::default(),
             issuer,
             content_security_policy,
             redis,
@@ -188,8 +192,31 @@ impl Site {
         Ok(())
     }
 
+    /// Saves `theme` as `user_id`'s (the settings form's handler), and
+    /// counts the post.
+    pub fn save_theme(&self, user_id: &str, theme: &str) {
+        self.form_posts
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.lock_themes()
+            .insert(user_id.to_owned(), theme.to_owned());
+    }
+
+    /// The theme `user_id` last saved, if any.
+    pub fn theme_of(&self, user_id: &str) -> Option<String> {
+        self.lock_themes().get(user_id).cloned()
+    }
+
+    fn lock_themes(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, String>> {
+        self.themes
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     /// Sends one request to the embedded dev issuer, in process; `None`
-    /// when the site uses a real `--api-domain`.
+    /// when the site uses a real `--api-domain`. An unsafe request carrying
+    /// the session cookie that a page of another origin sent (a forced
+    /// sign-out, say) is answered by the core instead, as the site's own
+    /// routes answer it (the forged-request 403).
     pub async fn dispatch_to_issuer(
         &self,
         method: &str,
@@ -198,6 +225,9 @@ impl Site {
         body: Vec<u8>,
     ) -> Option<ResponseData> {
         let issuer = self.issuer.as_ref()?;
+        if let Some(refused) = self.refuse_forged(method, path_and_query, headers).await {
+            return Some(refused);
+        }
         let mut request = http::Request::builder().method(method).uri(path_and_query);
         for (name, value) in headers {
             request = request.header(name.as_str(), value.as_slice());
@@ -218,10 +248,79 @@ impl Site {
             body: body.to_vec(),
         })
     }
+
+    /// The core's answer to an unsafe request to the dev issuer (sign-out,
+    /// sign-out everywhere, refresh) that carries the session cookie and was
+    /// sent by a page of another origin, else `None`. The same rule as the
+    /// app's own routes ([`ssr_session::CsrfProtection`]), decided by the
+    /// same pipeline: a forced sign-out is refused as a forged save is.
+    async fn refuse_forged(
+        &self,
+        method: &str,
+        path_and_query: &str,
+        headers: &[(String, Vec<u8>)],
+    ) -> Option<ResponseData> {
+        // Only unsafe requests can be refused; a GET (the JWKS, the sign-in
+        // link, the login page) is not verified here at all.
+        if ["GET", "HEAD", "OPTIONS"]
+            .iter()
+            .any(|safe| method.eq_ignore_ascii_case(safe))
+        {
+            return None;
+        }
+        let mut request = IssuerRequest {
+            headers: headers
+                .iter()
+                .fold(HeaderList::new(), |list, (name, value)| {
+                    list.with(name.as_str(), value.as_slice())
+                }),
+            method,
+            path_and_query,
+            memo: None,
+        };
+        let outcome: SessionOutcome = self.session.extract(&mut request, None).await.ok()?;
+        match &outcome {
+            SessionOutcome::Invalid(error) if error.is_forgery() => {
+                let info = RequestInfo::new(&request.headers, method, path_and_query);
+                Some(self.session.refuse(&outcome, &info).into_response_data())
+            }
+            _ => None,
+        }
+    }
+}
+
+/// A request to the dev issuer, as the session pipeline reads it.
+struct IssuerRequest<'a> {
+    headers: HeaderList,
+    method: &'a str,
+    path_and_query: &'a str,
+    memo: Option<Memo>,
+}
+
+impl RequestView<SuperTokensClaims> for IssuerRequest<'_> {
+    fn headers(&self) -> &dyn ssr_session::Headers {
+        &self.headers
+    }
+    fn method(&self) -> &str {
+        self.method
+    }
+    fn path_and_query(&self) -> std::borrow::Cow<'_, str> {
+        self.path_and_query.into()
+    }
+    fn existing_memo(&self) -> Option<Memo> {
+        self.memo.clone()
+    }
+}
+
+impl RequestContext<SuperTokensClaims> for IssuerRequest<'_> {
+    fn memo(&mut self) -> Memo {
+        self.memo.get_or_insert_with(Memo::default).clone()
+    }
 }
 
 /// What the axum and Leptos examples' routers share, around `routes`: the
-/// embedded dev issuer under `/auth` ([`issuer_route`]), the configuration
+/// embedded dev issuer under `/auth` ([`issuer_route`]), the settings
+/// form's counter at `/dev/form-posts` ([`form_posts_route`]), the configuration
 /// for every extractor (`SessionLayer::new`: they verify on demand), and
 /// with `--csp-nonce` the `Content-Security-Policy` on every answer (the
 /// bridge page included), which allows only the nonced script.
@@ -235,6 +334,7 @@ pub fn axum_site(routes: axum::Router<Arc<Site>>, site: Arc<Site>) -> axum::Rout
     routes
         .route("/auth", any(issuer_route))
         .route("/auth/{*rest}", any(issuer_route))
+        .route("/dev/form-posts", axum::routing::get(form_posts_route))
         .with_state(site)
         .layer(ssr_session_axum::SessionLayer::new(config))
         .layer(axum::middleware::map_response(
@@ -247,6 +347,15 @@ pub fn axum_site(routes: axum::Router<Arc<Site>>, site: Arc<Site>) -> axum::Rout
                 std::future::ready(response)
             },
         ))
+}
+
+/// `/dev/form-posts`: `{"formPosts":n}`, how many times the settings form
+/// reached its handler (for the tests).
+pub async fn form_posts_route(
+    axum::extract::State(site): axum::extract::State<Arc<Site>>,
+) -> axum::Json<serde_json::Value> {
+    let posts = site.form_posts.load(std::sync::atomic::Ordering::SeqCst);
+    axum::Json(serde_json::json!({ "formPosts": posts }))
 }
 
 /// The axum handler for everything under `/auth`: the embedded dev issuer,
@@ -387,15 +496,23 @@ pub fn verified_page(session: &Session<SuperTokensClaims>) -> String {
     )
 }
 
-/// `/account/settings`: a form that posts back to itself; `saved` after a post.
-pub fn settings_page(session: &Session<SuperTokensClaims>, saved: Option<&str>) -> String {
-    let saved = saved.map_or_else(String::new, |value| {
-        format!("<p id=\"saved\">Saved: {}</p>", escape(value))
-    });
+/// `/account/settings`: the user's saved `theme` and a form that posts back
+/// to itself; `just_saved` after a post.
+pub fn settings_page(
+    session: &Session<SuperTokensClaims>,
+    theme: Option<&str>,
+    just_saved: bool,
+) -> String {
+    let saved = match theme {
+        Some(theme) if just_saved => format!("<p id=\"saved\">Saved: {}</p>", escape(theme)),
+        _ => String::new(),
+    };
+    let theme = escape(theme.unwrap_or("default"));
     page(
         "Settings",
         &format!(
             "<h1>Settings of <strong id=\"user-id\">{}</strong></h1>\n{saved}\n\
+             <p>Theme: <span id=\"theme\">{theme}</span></p>\n\
              <form id=\"settings\" method=\"post\" action=\"/account/settings\">\
              <input name=\"theme\" value=\"dark\"><button id=\"save\">Save</button></form>",
             escape(session.user_id())

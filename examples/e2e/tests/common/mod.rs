@@ -132,6 +132,28 @@ impl App {
         self.send(request).await
     }
 
+    /// `POST path` with an empty form body, `Accept: accept`, `Cookie: cookie`
+    /// and the extra `headers` (e.g. `Sec-Fetch-Site`, `Origin`).
+    pub async fn post_with(
+        &self,
+        path: &str,
+        accept: &str,
+        cookie: &str,
+        headers: &[(&str, &str)],
+    ) -> Answer {
+        let mut request = self
+            .client
+            .post(self.url(path))
+            .header("accept", accept)
+            .header("cookie", cookie)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body("theme=evil");
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        self.send(request).await
+    }
+
     /// `POST /auth/dev/<control>` (a test control of the dev issuer); its JSON answer.
     pub async fn control(&self, control: &str) -> Value {
         let answer = self
@@ -558,6 +580,67 @@ pub async fn sign_out_revokes_access_tokens_at_once(binary: &str) {
     }
 }
 
+/// Issue 19 over HTTP: a `POST` with the session cookie that a page of
+/// another origin sent (`Sec-Fetch-Site: same-site` or `cross-site`, or
+/// without it an `Origin` that is not the app's, or `null`) is refused
+/// before any handler, both by the app's settings route (each framework's
+/// pipeline, the `Origin` compared with the real `Host`) and by the dev
+/// issuer's sign-out, sign-out everywhere and refresh: `403` JSON for data,
+/// the 403 page for a navigation; alice stays signed in and nothing is
+/// saved. From the app's own origin (`Sec-Fetch-Site: same-origin`, or its
+/// `Origin`), the same posts go through.
+pub async fn cross_origin_posts_are_refused(binary: &str) {
+    let app = App::start(binary, &[]);
+    let alice = app.sign_in("alice", "").await;
+    let own_origin = app.url("");
+    let foreign = [
+        ("sec-fetch-site", "same-site"),
+        ("sec-fetch-site", "cross-site"),
+        ("origin", "http://evil.example"),
+        ("origin", "null"),
+    ];
+    let refused = (403, json!({"message": "cross-origin request refused"}));
+    for path in [
+        "/account/settings",
+        "/auth/signout",
+        "/auth/signout-everywhere",
+        "/auth/session/refresh",
+    ] {
+        for header in foreign {
+            let answer = app.post_with(path, JSON, &alice, &[header]).await;
+            assert_eq!(answer.status_json(), refused, "{path} with {header:?}");
+        }
+        let page = app
+            .post_with(path, HTML, &alice, &[("sec-fetch-site", "same-site")])
+            .await;
+        assert_eq!(page.status, 403, "{path}: {}", page.body);
+        assert!(
+            page.body.contains("id=\"ssr-session-forged\""),
+            "{}",
+            page.body
+        );
+    }
+    assert_eq!(app.form_posts().await, 0, "no forged post was handled");
+    assert_eq!(
+        app.get("/api/me", JSON, Some(&alice)).await.status_json(),
+        (200, json!({"userId": "alice"})),
+        "still signed in"
+    );
+
+    for header in [("sec-fetch-site", "same-origin"), ("origin", &own_origin)] {
+        let saved = app
+            .post_with("/account/settings", HTML, &alice, &[header])
+            .await;
+        assert_eq!(saved.status, 200, "{header:?}: {}", saved.body);
+    }
+    assert_eq!(app.form_posts().await, 2);
+    let signed_out = app
+        .post_with("/auth/signout", JSON, &alice, &[("origin", &own_origin)])
+        .await;
+    assert_eq!(signed_out.status_json(), (200, json!({"status": "OK"})));
+    assert_eq!(app.get("/api/me", JSON, Some(&alice)).await.status, 401);
+}
+
 /// Issue 11, end to end: the app has fetched the JWKS; the issuer rotates
 /// (a new key, published and signing at once) and users sign in with
 /// tokens under the new `kid` right away. A burst of their requests is
@@ -638,6 +721,7 @@ macro_rules! app_scenarios {
             expired_form_post_gets_the_bridge_that_goes_back,
             sign_out_revokes_access_tokens_at_once,
             rotated_key_verifies_at_once_after_one_refetch,
+            cross_origin_posts_are_refused,
         );
     };
     (@tests $binary:expr; $($scenario:ident,)*) => {
