@@ -164,6 +164,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod connect;
 mod error;
 mod follow;
 mod revocations;

@@ -1,14 +1,19 @@
 //! The builder's settings and the failure mode.
 
 use std::fmt;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::connect::{Connector, TlsFiles, Topology, connectors};
 use crate::error::Error;
 use crate::revocations::RedisRevocations;
 
 /// The stream key used unless [`RedisRevocationsBuilder::key`] says otherwise.
-pub const DEFAULT_KEY: &str = "ssr-session:revocations";
+/// The braces are a Redis Cluster hash tag: every key named
+/// `{ssr-session}…` lives in the same slot, so a command or script that
+/// names several of them never fails with `CROSSSLOT`.
+pub const DEFAULT_KEY: &str = "{ssr-session}:revocations";
 /// How long a revocation is kept unless [`RedisRevocationsBuilder::retention`]
 /// says otherwise: SuperTokens' default access-token lifetime.
 pub const DEFAULT_RETENTION: Duration = Duration::from_secs(3600);
@@ -96,22 +101,6 @@ pub(crate) struct Settings {
 }
 
 impl Settings {
-    /// The connection settings of the writer (every reply within the
-    /// command timeout).
-    pub fn write_config(&self) -> redis::AsyncConnectionConfig {
-        redis::AsyncConnectionConfig::new()
-            .set_connection_timeout(Some(self.connect_timeout))
-            .set_response_timeout(Some(self.command_timeout))
-    }
-
-    /// The connection settings of the follower, whose blocking read holds
-    /// its reply for up to a poll interval on purpose.
-    pub fn follow_config(&self) -> redis::AsyncConnectionConfig {
-        redis::AsyncConnectionConfig::new()
-            .set_connection_timeout(Some(self.connect_timeout))
-            .set_response_timeout(Some(self.poll_interval + self.command_timeout))
-    }
-
     /// The longest a `revoke` may take: a connection, then the command.
     pub fn write_deadline(&self) -> Duration {
         self.connect_timeout + self.command_timeout
@@ -126,7 +115,7 @@ impl Settings {
 ///
 /// | setting | default |
 /// |---|---|
-/// | [`key`](Self::key) | `ssr-session:revocations` |
+/// | [`key`](Self::key) | `{ssr-session}:revocations` |
 /// | [`retention`](Self::retention) | 1 h (the longest access-token lifetime) |
 /// | [`failure_mode`](Self::failure_mode) | fail-open, unavailable after 5 min |
 /// | [`connect_timeout`](Self::connect_timeout) | 2 s |
@@ -135,23 +124,28 @@ impl Settings {
 ///
 /// Every replica must use the same key and retention.
 pub struct RedisRevocationsBuilder {
-    url: String,
+    topology: Topology,
+    tls: TlsFiles,
     settings: Settings,
+    /// A setter used with a kind it does not apply to, refused by `validate`.
+    misplaced: Option<&'static str>,
 }
 
 impl fmt::Debug for RedisRevocationsBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Not the URL: it may carry a password.
         f.debug_struct("RedisRevocationsBuilder")
+            .field("topology", &self.topology)
             .field("settings", &self.settings)
             .finish_non_exhaustive()
     }
 }
 
 impl RedisRevocationsBuilder {
-    pub(crate) fn new(url: String) -> Self {
+    pub(crate) fn new(topology: Topology) -> Self {
         Self {
-            url,
+            topology,
+            tls: TlsFiles::default(),
             settings: Settings {
                 key: DEFAULT_KEY.to_owned(),
                 retention: DEFAULT_RETENTION,
@@ -161,6 +155,7 @@ impl RedisRevocationsBuilder {
                 poll_interval: Duration::from_secs(1),
                 batch: 1000,
             },
+            misplaced: None,
         }
     }
 
@@ -210,7 +205,58 @@ impl RedisRevocationsBuilder {
         self
     }
 
-    fn validate(&self) -> Result<(redis::Client, Settings), Error> {
+    /// Trusts the certificate authorities in this PEM file, instead of the
+    /// platform's roots, for a `rediss://` server: a private CA, or the one
+    /// a managed Redis publishes. The file is read by
+    /// [`connect`](Self::connect) or [`spawn`](Self::spawn), which fail
+    /// when it is missing or holds no certificate, or when the URL is not
+    /// `rediss://`.
+    pub fn tls_ca_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.tls.ca = Some(path.into());
+        self
+    }
+
+    /// Presents this client certificate (a PEM chain) and its private key
+    /// (PEM) to a `rediss://` server that asks for one (`tls-auth-clients
+    /// yes`). Read and checked like [`tls_ca_file`](Self::tls_ca_file).
+    pub fn tls_client_cert(
+        mut self,
+        certificate: impl Into<PathBuf>,
+        key: impl Into<PathBuf>,
+    ) -> Self {
+        self.tls.client = Some((certificate.into(), key.into()));
+        self
+    }
+
+    /// The primary's login, for a list found through Sentinel
+    /// ([`RedisRevocations::builder_sentinel`]); the Sentinels' own login
+    /// goes in their URLs. `"default"` is the user of a plain
+    /// `requirepass`. Refused for the other kinds, whose URLs carry it.
+    pub fn primary_login(
+        mut self,
+        username: impl Into<String>,
+        password: impl Into<String>,
+    ) -> Self {
+        if let Topology::Sentinel { login, .. } = &mut self.topology {
+            *login = Some((username.into(), password.into()));
+        } else {
+            self.misplaced = Some("primary_login");
+        }
+        self
+    }
+
+    /// The primary's database (0 unless set), for a list found through
+    /// Sentinel. Refused for the other kinds, whose URLs carry it.
+    pub fn primary_database(mut self, database: i64) -> Self {
+        if let Topology::Sentinel { database: db, .. } = &mut self.topology {
+            *db = database;
+        } else {
+            self.misplaced = Some("primary_database");
+        }
+        self
+    }
+
+    fn validate(&self) -> Result<(Connector, Connector, Settings), Error> {
         let s = &self.settings;
         if s.key.is_empty() {
             return Err(Error::Config("the key is empty".into()));
@@ -236,9 +282,13 @@ impl RedisRevocationsBuilder {
                 s.poll_interval
             )));
         }
-        let client = redis::Client::open(self.url.as_str())
-            .map_err(|e| Error::Config(format!("the Redis URL is not usable: {e}")))?;
-        Ok((client, s.clone()))
+        if let Some(setting) = self.misplaced {
+            return Err(Error::Config(format!(
+                "`{setting}` is for a list found through Sentinel"
+            )));
+        }
+        let (follow, write) = connectors(&self.topology, &self.tls, s)?;
+        Ok((follow, write, s.clone()))
     }
 
     /// Connects, loads every revocation of the last retention, then follows
@@ -246,8 +296,8 @@ impl RedisRevocationsBuilder {
     /// list can answer at once; fails when Redis cannot be reached within
     /// the timeouts (use [`spawn`](Self::spawn) to start regardless).
     pub async fn connect(self) -> Result<RedisRevocations, Error> {
-        let (client, settings) = self.validate()?;
-        RedisRevocations::connect(client, Arc::new(settings)).await
+        let (follow, write, settings) = self.validate()?;
+        RedisRevocations::connect(follow, write, Arc::new(settings)).await
     }
 
     /// Starts following Redis in a background task and returns at once,
@@ -256,8 +306,8 @@ impl RedisRevocationsBuilder {
     /// [`ready`](RedisRevocations::ready) waits for that load. Needs a
     /// Tokio runtime.
     pub fn spawn(self) -> Result<RedisRevocations, Error> {
-        let (client, settings) = self.validate()?;
-        RedisRevocations::spawn(client, Arc::new(settings))
+        let (follow, write, settings) = self.validate()?;
+        RedisRevocations::spawn(follow, write, Arc::new(settings))
     }
 }
 
@@ -278,7 +328,7 @@ mod tests {
     #[test]
     fn the_defaults_are_valid() {
         let builder = RedisRevocations::builder("redis://127.0.0.1:6379/0");
-        let (_, settings) = builder.validate().unwrap();
+        let (_, _, settings) = builder.validate().unwrap();
         assert_eq!(settings.retention, DEFAULT_RETENTION);
         assert_eq!(settings.failure, FailureMode::open(DEFAULT_MAX_STALENESS));
         assert_eq!(settings.key, DEFAULT_KEY);

@@ -10,10 +10,10 @@
 use std::time::{Duration, Instant};
 
 use redis::AsyncCommands;
-use redis::aio::MultiplexedConnection;
 use redis::streams::{StreamId, StreamRangeReply, StreamReadOptions, StreamReadReply};
 use ssr_session::Revocation;
 
+use crate::connect::Connection;
 use crate::error::Error;
 use crate::settings::Settings;
 use crate::shared::{Shared, unix_now};
@@ -51,7 +51,7 @@ pub(crate) fn append_script() -> redis::Script {
 
 /// Writes `revocation`; returns when it was made (seconds, Redis' clock).
 pub(crate) async fn append(
-    conn: &mut MultiplexedConnection,
+    conn: &mut Connection,
     script: &redis::Script,
     settings: &Settings,
     revocation: &Revocation,
@@ -120,7 +120,7 @@ fn apply(shared: &Shared, entries: &[StreamId], settings: &Settings) -> usize {
 /// set. Returns the id to follow from and how many entries were applied.
 /// The set is current as of the moment the reload started.
 pub(crate) async fn reload(
-    conn: &mut MultiplexedConnection,
+    conn: &mut Connection,
     shared: &Shared,
     settings: &Settings,
 ) -> Result<(String, usize), Error> {
@@ -155,7 +155,7 @@ pub(crate) async fn reload(
 /// revocation arrives, or empty-handed after the poll interval. Applies
 /// what it got and moves `last` on; returns how many entries arrived.
 pub(crate) async fn poll(
-    conn: &mut MultiplexedConnection,
+    conn: &mut Connection,
     last: &mut String,
     shared: &Shared,
     settings: &Settings,
