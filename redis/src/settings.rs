@@ -111,7 +111,9 @@ impl Settings {
     }
 }
 
-/// Configures a [`RedisRevocations`]; from [`RedisRevocations::builder`].
+/// Configures a [`RedisRevocations`]; from [`RedisRevocations::builder`],
+/// [`builder_sentinel`](RedisRevocations::builder_sentinel) or
+/// [`builder_cluster`](RedisRevocations::builder_cluster).
 ///
 /// | setting | default |
 /// |---|---|
@@ -121,6 +123,9 @@ impl Settings {
 /// | [`connect_timeout`](Self::connect_timeout) | 2 s |
 /// | [`command_timeout`](Self::command_timeout) | 2 s |
 /// | [`poll_interval`](Self::poll_interval) | 1 s |
+/// | [`tls_ca_file`](Self::tls_ca_file) | the platform's roots (for `rediss://`) |
+/// | [`tls_client_cert`](Self::tls_client_cert) | none |
+/// | [`primary_login`](Self::primary_login), [`primary_database`](Self::primary_database) | none, 0 (Sentinel only) |
 ///
 /// Every replica must use the same key and retention.
 pub struct RedisRevocationsBuilder {
@@ -349,6 +354,49 @@ mod tests {
             .failure_mode(FailureMode::closed(Duration::from_secs(3)));
         assert!(enough.validate().is_ok());
         assert!(refused(RedisRevocations::builder("http://example.com")).contains("URL"));
+    }
+
+    #[test]
+    fn deployment_settings_that_cannot_work_are_refused() {
+        let single = || RedisRevocations::builder("redis://127.0.0.1:6379/0");
+        assert!(refused(single().primary_login("default", "secret")).contains("Sentinel"));
+        assert!(refused(single().primary_database(1)).contains("Sentinel"));
+        let mixed = ["redis://127.0.0.1:7000", "rediss://127.0.0.1:7001"];
+        assert!(refused(RedisRevocations::builder_cluster(mixed)).contains("TLS"));
+        let none: [&str; 0] = [];
+        assert!(refused(RedisRevocations::builder_cluster(none)).contains("no Redis URL"));
+        assert!(refused(RedisRevocations::builder_sentinel("p", none)).contains("no Redis URL"));
+        let sentinels = ["redis://127.0.0.1:26379"];
+        assert!(
+            refused(RedisRevocations::builder_sentinel("", sentinels)).contains("primary name")
+        );
+        let unix = ["redis+unix:///run/redis.sock"];
+        assert!(refused(RedisRevocations::builder_cluster(unix)).contains("Cluster"));
+        let logins = ["redis://:a@127.0.0.1:26379", "redis://:b@127.0.0.1:26380"];
+        assert!(refused(RedisRevocations::builder_sentinel("p", logins)).contains("logins"));
+        let sentinel = RedisRevocations::builder_sentinel("p", sentinels)
+            .primary_login("default", "secret")
+            .primary_database(2);
+        assert!(sentinel.validate().is_ok());
+        assert!(!format!("{sentinel:?}").contains("secret"));
+        assert!(
+            RedisRevocations::builder_cluster(["redis://127.0.0.1:7000"])
+                .validate()
+                .is_ok()
+        );
+    }
+
+    #[cfg(feature = "tls")]
+    #[test]
+    fn a_tls_url_is_accepted_with_the_tls_feature() {
+        assert!(
+            RedisRevocations::builder("rediss://127.0.0.1:6379/0")
+                .validate()
+                .is_ok()
+        );
+        let nodes = ["rediss://127.0.0.1:7000", "rediss://127.0.0.1:7001"];
+        assert!(RedisRevocations::builder_cluster(nodes).validate().is_ok());
+        assert!(rustls::crypto::CryptoProvider::get_default().is_some());
     }
 
     #[test]
