@@ -15,6 +15,7 @@ use std::time::Duration;
 use redis::aio::{ConnectionLike, MultiplexedConnection};
 use redis::cluster::{ClusterClient, ClusterClientBuilder};
 use redis::cluster_async::ClusterConnection;
+use redis::io::tcp::TcpSettings;
 use redis::sentinel::{SentinelClient, SentinelClientBuilder, SentinelServerType};
 use redis::{Cmd, IntoConnectionInfo, Pipeline, RedisFuture, Value};
 
@@ -189,7 +190,8 @@ impl Kind {
             Topology::Cluster(nodes) => {
                 let mut builder = ClusterClientBuilder::new(nodes.iter().map(String::as_str))
                     .connection_timeout(settings.connect_timeout)
-                    .response_timeout(response_timeout);
+                    .response_timeout(response_timeout)
+                    .tcp_settings(tcp_settings());
                 if purpose == Purpose::Follow {
                     // No retries inside the cluster connection: a redirect
                     // (the slot moved) or a lost node then reaches the
@@ -408,14 +410,24 @@ fn ensure_crypto_provider() {
     }
 }
 
+/// `TCP_NODELAY` on every connection: each command and reply is one small
+/// message, and a revocation's latency is the point.
+fn tcp_settings() -> TcpSettings {
+    TcpSettings::default().set_nodelay(true)
+}
+
 fn single_client(url: &str, certificates: Option<&Certificates>) -> Result<redis::Client, Error> {
     let unusable =
         |e: redis::RedisError| Error::Config(format!("the Redis URL is not usable: {e}"));
+    let info = url
+        .into_connection_info()
+        .map_err(unusable)?
+        .set_tcp_settings(tcp_settings());
     match certificates {
-        None => redis::Client::open(url).map_err(unusable),
+        None => redis::Client::open(info).map_err(unusable),
         #[cfg(feature = "tls")]
         Some(certificates) => {
-            redis::Client::build_with_tls(url, certificates.to_redis()).map_err(unusable)
+            redis::Client::build_with_tls(info, certificates.to_redis()).map_err(unusable)
         }
         #[cfg(not(feature = "tls"))]
         Some(_) => unreachable!("TLS settings without the `tls` feature are refused earlier"),
@@ -455,7 +467,9 @@ fn sentinel_client(
     );
     let mut builder = SentinelClientBuilder::new(addresses, primary, SentinelServerType::Master)
         .map_err(unusable)?
-        .set_client_to_redis_db(database);
+        .set_client_to_redis_db(database)
+        .set_client_to_redis_tcp_settings(tcp_settings())
+        .set_client_to_sentinel_tcp_settings(tcp_settings());
     if let Some((username, password)) = login {
         builder = builder
             .set_client_to_redis_username(username)
