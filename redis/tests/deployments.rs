@@ -439,6 +439,7 @@ async fn a_cluster_resharding_and_node_restart_under_load_keep_revocations_flowi
     let first = sessions.new_session("first").await;
     let resharded = sessions.new_session("resharded").await;
     let restarted = sessions.new_session("restarted").await;
+    let older = sessions.new_session("older").await;
     let live = sessions.new_session("live").await;
     lists[0]
         .revoke_session(first.session_handle().unwrap())
@@ -472,9 +473,37 @@ async fn a_cluster_resharding_and_node_restart_under_load_keep_revocations_flowi
 
     // Restart the node that holds the stream (it comes back empty: no
     // persistence; its cluster configuration keeps its slots).
+    let last: Vec<(String, std::collections::HashMap<String, String>)> = redis::cmd("XREVRANGE")
+        .arg(DEFAULT_KEY)
+        .arg("+")
+        .arg("-")
+        .arg("COUNT")
+        .arg(1)
+        .query(&mut cluster.nodes[to].connection())
+        .unwrap();
+    let last_ms: u64 = last[0].0.split('-').next().unwrap().parse().unwrap();
     cluster.nodes[to].kill();
     cluster.nodes[to].launch();
     cluster.wait_until_ok();
+    // Written straight into the restarted node, dated a second before the
+    // last entry the lists saw, as a node with another clock (or a
+    // promoted replica) could hold it: reading on from the last seen id
+    // would skip it; only the full reload after the reconnect finds it.
+    let older_json = serde_json::to_string(&ssr_session::Revocation::Session {
+        handle: older.session_handle().unwrap().into(),
+    })
+    .unwrap();
+    let _: String = redis::cmd("XADD")
+        .arg(DEFAULT_KEY)
+        .arg(format!("{}-0", last_ms - 1000))
+        .arg("r")
+        .arg(older_json)
+        .query(&mut cluster.nodes[to].connection())
+        .unwrap();
+    assert!(
+        seen_by_all(&lists, &older).await,
+        "after the reconnect, the lists reload the stream in full"
+    );
     let failures = revoke_until_accepted(&lists[0], &restarted).await;
     eprintln!("restarted node {to}; {failures} refused writes");
     assert!(
