@@ -4,8 +4,9 @@
 #   (examples/tests/browser.rs). Browsers cannot be downloaded at run time
 #   here, so they come from Debian.
 # - redis-server, for ssr-session-redis's tests (redis/tests/), which start
-#   their own server on a free loopback port; the package's own service is
-#   not used.
+#   their own servers on free loopback ports (plain, TLS, Sentinel, Cluster);
+#   the package's own service is not used. redis-tools, for `redis-cli
+#   --cluster create` in the Cluster test.
 # Idempotent: installs only what is missing, and does nothing when all is there.
 set -euo pipefail
 
@@ -15,6 +16,9 @@ if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
 fi
 if ! command -v redis-server >/dev/null 2>&1; then
   missing+=(redis-server)
+fi
+if ! command -v redis-cli >/dev/null 2>&1; then
+  missing+=(redis-tools)
 fi
 if [ "${#missing[@]}" -eq 0 ]; then
   exit 0

@@ -7,6 +7,8 @@
 //! - `redis/*`: `RedisRevocations::is_revoked`, the lookup plus the
 //!   staleness check and the clock, loaded from a real `redis-server`
 //!   (started on a free loopback port; skipped with a note when missing).
+//! - `redis_tls/*`, `redis_cluster/*`: the same, with the list connected
+//!   over TLS and to a three-primary Redis Cluster.
 //! - `verify_cached/*`: a whole verified-token cache hit, without a
 //!   revocation list and with the Redis one: what the check adds to a
 //!   request.
@@ -19,8 +21,8 @@ use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use ssr_session::{HeaderList, MemoryRevocations, Revocation, RevocationList, Session, Verifier};
-use ssr_session_redis::RedisRevocations;
-use support::Sessions;
+use ssr_session_redis::{RedisRevocations, RedisRevocationsBuilder};
+use support::{Sessions, servers};
 
 const HELD: usize = 10_000;
 
@@ -64,26 +66,30 @@ fn revocation_check(c: &mut Criterion) {
     let Some(redis) = support::redis_or_skip("the redis and verify_cached benches") else {
         return;
     };
-    let list = runtime.block_on(async {
-        let list = RedisRevocations::builder(redis.url())
-            .connect()
-            .await
-            .unwrap();
-        for handle in &handles {
-            list.revoke_session(handle).await.unwrap();
+    let list = runtime.block_on(loaded(RedisRevocations::builder(redis.url()), &handles));
+    bench_list(c, "redis", &list, &live, &revoked);
+
+    // The same check with the list connected over TLS, and to a Cluster:
+    // the request path is the same in-memory lookup whatever the
+    // connection.
+    if let Some(binary) = servers::redis_server_or_skip("the redis_tls and redis_cluster benches") {
+        let tls = servers::TlsServer::start(&binary, false);
+        let builder = RedisRevocations::builder(tls.url()).tls_ca_file(&tls.authority.ca_file);
+        let over_tls = runtime.block_on(loaded(builder, &handles));
+        bench_list(c, "redis_tls", &over_tls, &live, &revoked);
+        runtime.block_on(over_tls.shutdown());
+        if let Some(cli) = servers::program_or_skip(
+            "redis-cli",
+            "SSR_SESSION_REDIS_CLI",
+            "the redis_cluster bench",
+        ) {
+            let cluster = servers::Cluster::start(&binary, &cli);
+            let builder = RedisRevocations::builder_cluster(cluster.urls());
+            let on_cluster = runtime.block_on(loaded(builder, &handles));
+            bench_list(c, "redis_cluster", &on_cluster, &live, &revoked);
+            runtime.block_on(on_cluster.shutdown());
         }
-        list
-    });
-    assert_eq!(list.len(), HELD);
-    assert!(list.is_revoked(&revoked).unwrap() && !list.is_revoked(&live).unwrap());
-    let mut group = c.benchmark_group("redis");
-    group.bench_function("is_revoked/live", |b| {
-        b.iter(|| black_box(list.is_revoked(black_box(&live)).unwrap()))
-    });
-    group.bench_function("is_revoked/revoked", |b| {
-        b.iter(|| black_box(list.is_revoked(black_box(&revoked)).unwrap()))
-    });
-    group.finish();
+    }
 
     let token = sessions.token("live");
     let request = HeaderList::new().with("Cookie", format!("sAccessToken={token}"));
@@ -104,6 +110,34 @@ fn revocation_check(c: &mut Criterion) {
     });
     group.finish();
     runtime.block_on(list.shutdown());
+}
+
+/// A connected list holding a revocation of each of `handles`.
+async fn loaded(builder: RedisRevocationsBuilder, handles: &[String]) -> RedisRevocations {
+    let list = builder.connect().await.unwrap();
+    for handle in handles {
+        list.revoke_session(handle).await.unwrap();
+    }
+    assert_eq!(list.len(), HELD);
+    list
+}
+
+fn bench_list(
+    c: &mut Criterion,
+    name: &str,
+    list: &RedisRevocations,
+    live: &Session,
+    revoked: &Session,
+) {
+    assert!(list.is_revoked(revoked).unwrap() && !list.is_revoked(live).unwrap());
+    let mut group = c.benchmark_group(name);
+    group.bench_function("is_revoked/live", |b| {
+        b.iter(|| black_box(list.is_revoked(black_box(live)).unwrap()))
+    });
+    group.bench_function("is_revoked/revoked", |b| {
+        b.iter(|| black_box(list.is_revoked(black_box(revoked)).unwrap()))
+    });
+    group.finish();
 }
 
 criterion_group! {

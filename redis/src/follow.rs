@@ -4,13 +4,13 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use redis::aio::MultiplexedConnection;
 use tokio::sync::watch;
 
+use crate::connect::{Connection, Connector};
 use crate::error::Error;
 use crate::settings::Settings;
 use crate::shared::{Phase, Shared, unix_now};
-use crate::stream::{bounded, poll, reload};
+use crate::stream::{poll, reload};
 
 /// The first delay before a new connection attempt; doubled on every failure.
 const RETRY_MIN: Duration = Duration::from_millis(100);
@@ -22,12 +22,12 @@ const REMIND_EVERY: Duration = Duration::from_secs(30);
 
 /// A connection positioned in the stream: what the reads continue from.
 pub(crate) struct Position {
-    pub conn: MultiplexedConnection,
+    pub conn: Connection,
     pub last: String,
 }
 
 pub(crate) struct Follower {
-    pub client: redis::Client,
+    pub connector: Connector,
     pub shared: Arc<Shared>,
     pub settings: Arc<Settings>,
 }
@@ -43,14 +43,7 @@ impl Follower {
     /// Connects and reloads the whole set; returns where to follow from and
     /// how many revocations were loaded.
     pub async fn open(&self) -> Result<(Position, usize), Error> {
-        let config = self.settings.follow_config();
-        let mut conn = bounded(
-            self.settings.connect_timeout,
-            "connecting",
-            self.client
-                .get_multiplexed_async_connection_with_config(&config),
-        )
-        .await?;
+        let mut conn = self.connector.connect().await?;
         let (last, loaded) = reload(&mut conn, &self.shared, &self.settings).await?;
         Ok((Position { conn, last }, loaded))
     }

@@ -67,7 +67,7 @@
 //!   a hash entry with the session handle or user id each, roughly 100
 //!   bytes.
 //! - **Redis, per replica:** two connections (one follows, one writes,
-//!   opened on the first revoke); one blocking `XREAD` per poll interval
+//!   opened on the first revoke; with Cluster, two to each node it uses); one blocking `XREAD` per poll interval
 //!   (1 s) while nothing happens; a full reload (`XRANGE`, in pages of
 //!   10,000) at start and after every reconnect.
 //! - **Redis, in all:** one stream entry per revocation (about 100 bytes),
@@ -77,23 +77,81 @@
 //!
 //! # Redis setup
 //!
-//! Redis 6.2 or later (`XTRIM … MINID`), or a compatible server (Valkey);
-//! no module, no configuration change, no keyspace notifications. Point
-//! every replica at the same server and database with the same
-//! [`key`](RedisRevocationsBuilder::key) and
-//! [`retention`](RedisRevocationsBuilder::retention). The URL takes
-//! `redis://[user:password@]host:port/db` (ACL users need `XADD`, `XTRIM`,
-//! `PEXPIRE`, `XRANGE`, `XREAD`, `EVALSHA`, `EVAL` and `SCRIPT LOAD` on
-//! the key); TLS (`rediss://`) is not built in. Turn persistence on
-//! (`appendonly yes`) if revocations must survive a Redis restart: a
-//! replica running through the restart keeps what it knew, but a replica
-//! started afterwards learns only what Redis still has. Redis Cluster is
-//! not supported (the stream is one key, so one shard would hold it
-//! anyway).
+//! Redis 6.2 or later (`XTRIM … MINID`); no module, no configuration
+//! change, no keyspace notifications. Point every replica at the same
+//! server and database with the same [`key`](RedisRevocationsBuilder::key)
+//! and [`retention`](RedisRevocationsBuilder::retention). The URL takes
+//! `redis://[user:password@]host:port/db`, `rediss://…` (TLS) or
+//! `redis+unix:///path` (ACL users need `XADD`, `XTRIM`, `PEXPIRE`,
+//! `XRANGE`, `XREAD`, `EVALSHA`, `EVAL` and `SCRIPT LOAD` on the key). Turn
+//! persistence on (`appendonly yes`) if revocations must survive a Redis
+//! restart: a replica running through the restart keeps what it knew, but
+//! a replica started afterwards learns only what Redis still has.
+//!
+//! Valkey speaks the same protocol and commands (and its `valkey://` /
+//! `valkeys://` URLs are accepted), but is not tested here: the test
+//! machines' Debian (12) does not package it.
+//!
+//! # Managed Redis: TLS, Sentinel, Cluster
+//!
+//! | deployment | builder | what it takes |
+//! |---|---|---|
+//! | one server, plain or TLS | [`builder`](RedisRevocations::builder) | `redis://…` or `rediss://…` |
+//! | Sentinel-managed primary | [`builder_sentinel`](RedisRevocations::builder_sentinel) | the primary's name and the Sentinels' URLs |
+//! | Redis Cluster | [`builder_cluster`](RedisRevocations::builder_cluster) | one or more nodes' URLs |
+//!
+//! **TLS** (`rediss://`; ElastiCache and Azure Cache with in-transit
+//! encryption, Upstash, Heroku, Memorystore) is built in, through rustls
+//! with the aws-lc-rs provider: no OpenSSL, and no second crypto library
+//! beside the one `ssr-session`'s HTTPS already uses. The server's
+//! certificate is checked against the platform's roots, or against a CA
+//! file ([`tls_ca_file`](RedisRevocationsBuilder::tls_ca_file)) for a
+//! private CA; [`tls_client_cert`](RedisRevocationsBuilder::tls_client_cert)
+//! presents a client certificate to a server that requires one. Everything
+//! that can be checked without the server is checked by
+//! [`connect`](RedisRevocationsBuilder::connect) and
+//! [`spawn`](RedisRevocationsBuilder::spawn) before anything connects (a
+//! missing or empty CA file, a client key that is not a key, a CA file with
+//! a plain `redis://` URL, a `rediss://` URL in a build without the `tls`
+//! feature: [`Error::Config`]). A certificate the server presents that is
+//! not trusted, a client certificate the server refuses, or a plain-TCP
+//! port behind a `rediss://` URL fail `connect` within the connect timeout,
+//! with an error that says so (`invalid peer certificate: UnknownIssuer`,
+//! `received fatal alert: CertificateRequired`, `connecting over TLS (a
+//! plain-TCP port never answers the handshake)`); with `spawn`, the same
+//! error is logged and the list stays *unavailable*
+//! ([`Error::NotLoaded`]) until a handshake succeeds. rustls needs a
+//! process-wide crypto provider: when the application has not installed
+//! one, the first TLS list installs aws-lc-rs's.
+//!
+//! **Sentinel**: each connection asks the Sentinels for the current
+//! primary (checked to answer `ROLE` as one) and connects to it; after a
+//! failover the old connections break, and the next ones go to the new
+//! primary, which the list reloads from in full. Revocations the old
+//! primary had replicated survive the failover. Redis' replication is
+//! asynchronous, so one acknowledged in the last moment before the primary
+//! died may be lost from Redis (the lists that had read it keep it);
+//! `min-replicas-to-write` on the server narrows that window. A forced
+//! `SENTINEL FAILOVER` of a *live* primary leaves it accepting writes until
+//! Sentinel demotes it, which discards them.
+//!
+//! **Cluster**: the stream is one key, so one slot, on one shard; the
+//! default key `{ssr-session}:revocations` carries a hash tag so that any
+//! other `{ssr-session}…` key lands in the same slot (no `CROSSSLOT`). The
+//! follower's cluster connection does not retry inside: a moved slot
+//! (`MOVED`/`ASK` during a resharding) or a lost node reaches the follower,
+//! which reconnects and reloads in full, as with one server; the writer
+//! follows redirects.
+//!
+//! Whatever the deployment, the request path is the same in-memory check.
+//!
+//! | feature | default | what it adds |
+//! |---|---|---|
+//! | `tls` | on | `rediss://` through rustls and aws-lc-rs |
 //!
 //! # Data layout and propagation: one stream
 //!
-//! Every revocation is one entry of the stream `ssr-session:revocations`
+//! Every revocation is one entry of the stream `{ssr-session}:revocations`
 //! (field `r`, the [`Revocation`](ssr_session::Revocation) as JSON; the
 //! entry id is the moment it was made, by Redis' clock). A revoke runs one
 //! Lua script that appends the entry, trims the entries older than the
@@ -171,6 +229,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod connect;
 mod entry;
 mod error;
 mod follow;

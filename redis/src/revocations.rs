@@ -5,11 +5,11 @@ use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 
-use redis::aio::MultiplexedConnection;
 use ssr_session::{Revocation, RevocationError, RevocationList, Session};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use crate::connect::{Connection, Connector, Topology};
 use crate::error::Error;
 use crate::follow::Follower;
 use crate::settings::{FailureMode, RedisRevocationsBuilder, Settings};
@@ -39,20 +39,56 @@ struct Handle {
 }
 
 impl RedisRevocations {
-    /// A builder for a list on the Redis at `url`
-    /// (`redis://[user:password@]host:port[/db]`, or
-    /// `redis+unix:///path/to/socket`).
+    /// A builder for a list on the Redis at `url`:
+    /// `redis://[user:password@]host:port[/db]`,
+    /// `rediss://[user:password@]host:port[/db]` (TLS; see
+    /// [`tls_ca_file`](RedisRevocationsBuilder::tls_ca_file)) or
+    /// `redis+unix:///path/to/socket`.
     pub fn builder(url: impl Into<String>) -> RedisRevocationsBuilder {
-        RedisRevocationsBuilder::new(url.into())
+        RedisRevocationsBuilder::new(Topology::Single(url.into()))
+    }
+
+    /// A builder for a list on the primary that Redis Sentinel names
+    /// `primary` (`sentinel monitor <primary> …`), asking the Sentinels at
+    /// `sentinels` (`redis://[user:password@]host:26379`, or `rediss://`
+    /// for TLS, which the primary is then reached with too). The primary's
+    /// login and database: [`primary_login`](RedisRevocationsBuilder::primary_login),
+    /// [`primary_database`](RedisRevocationsBuilder::primary_database).
+    /// After a failover the next connection goes to the new primary, and
+    /// the set is reloaded from it.
+    pub fn builder_sentinel(
+        primary: impl Into<String>,
+        sentinels: impl IntoIterator<Item = impl Into<String>>,
+    ) -> RedisRevocationsBuilder {
+        RedisRevocationsBuilder::new(Topology::Sentinel {
+            primary: primary.into(),
+            sentinels: sentinels.into_iter().map(Into::into).collect(),
+            login: None,
+            database: 0,
+        })
+    }
+
+    /// A builder for a list on a Redis Cluster, found through any of
+    /// `nodes` (`redis://[user:password@]host:port`, or `rediss://`; every
+    /// node with the same login and scheme). The stream is one key, so one
+    /// slot; a resharding or failover that moves it is followed (the list
+    /// reconnects and reloads in full).
+    pub fn builder_cluster(
+        nodes: impl IntoIterator<Item = impl Into<String>>,
+    ) -> RedisRevocationsBuilder {
+        RedisRevocationsBuilder::new(Topology::Cluster(
+            nodes.into_iter().map(Into::into).collect(),
+        ))
     }
 
     pub(crate) async fn connect(
-        client: redis::Client,
+        follow: Connector,
+        write: Connector,
         settings: Arc<Settings>,
     ) -> Result<Self, Error> {
         let shared = Arc::new(Shared::new(settings.retention, settings.failure));
         let follower = Follower {
-            client: client.clone(),
+            connector: follow,
             shared: shared.clone(),
             settings: settings.clone(),
         };
@@ -62,7 +98,7 @@ impl RedisRevocations {
         // a fail-closed list must not refuse in the moment before it runs.
         shared.set_following(true);
         Ok(Self::start(
-            client,
+            write,
             settings,
             shared,
             follower,
@@ -70,19 +106,23 @@ impl RedisRevocations {
         ))
     }
 
-    pub(crate) fn spawn(client: redis::Client, settings: Arc<Settings>) -> Result<Self, Error> {
+    pub(crate) fn spawn(
+        follow: Connector,
+        write: Connector,
+        settings: Arc<Settings>,
+    ) -> Result<Self, Error> {
         tokio::runtime::Handle::try_current().map_err(|_| Error::NoRuntime)?;
         let shared = Arc::new(Shared::new(settings.retention, settings.failure));
         let follower = Follower {
-            client: client.clone(),
+            connector: follow,
             shared: shared.clone(),
             settings: settings.clone(),
         };
-        Ok(Self::start(client, settings, shared, follower, None))
+        Ok(Self::start(write, settings, shared, follower, None))
     }
 
     fn start(
-        client: redis::Client,
+        write: Connector,
         settings: Arc<Settings>,
         shared: Arc<Shared>,
         follower: Follower,
@@ -95,7 +135,7 @@ impl RedisRevocations {
             handle: Arc::new(Handle {
                 settings,
                 writer: Writer {
-                    client,
+                    connector: write,
                     conn: tokio::sync::Mutex::new(None),
                     script: append_script(),
                 },
@@ -266,14 +306,14 @@ impl fmt::Debug for RedisRevocations {
 /// The writing side: one multiplexed connection shared by every `revoke`,
 /// opened on first use and again after a failure.
 struct Writer {
-    client: redis::Client,
-    conn: tokio::sync::Mutex<Option<MultiplexedConnection>>,
+    connector: Connector,
+    conn: tokio::sync::Mutex<Option<Connection>>,
     script: redis::Script,
 }
 
 impl Writer {
     async fn write(&self, settings: &Settings, revocation: &Revocation) -> Result<i64, Error> {
-        let mut conn = self.connection(settings).await?;
+        let mut conn = self.connection().await?;
         let written = append(&mut conn, &self.script, settings, revocation).await;
         if written.is_err() {
             // Whatever broke (a dropped connection, a timed-out reply that
@@ -283,15 +323,12 @@ impl Writer {
         written
     }
 
-    async fn connection(&self, settings: &Settings) -> Result<MultiplexedConnection, Error> {
+    async fn connection(&self) -> Result<Connection, Error> {
         let mut slot = self.conn.lock().await;
         if let Some(conn) = &*slot {
             return Ok(conn.clone());
         }
-        let conn = self
-            .client
-            .get_multiplexed_async_connection_with_config(&settings.write_config())
-            .await?;
+        let conn = self.connector.connect().await?;
         *slot = Some(conn.clone());
         Ok(conn)
     }

@@ -1,14 +1,19 @@
 //! The builder's settings and the failure mode.
 
 use std::fmt;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::connect::{Connector, TlsFiles, Topology, connectors};
 use crate::error::Error;
 use crate::revocations::RedisRevocations;
 
 /// The stream key used unless [`RedisRevocationsBuilder::key`] says otherwise.
-pub const DEFAULT_KEY: &str = "ssr-session:revocations";
+/// The braces are a Redis Cluster hash tag: every key named
+/// `{ssr-session}…` lives in the same slot, so a command or script that
+/// names several of them never fails with `CROSSSLOT`.
+pub const DEFAULT_KEY: &str = "{ssr-session}:revocations";
 /// How long a revocation is kept unless [`RedisRevocationsBuilder::retention`]
 /// says otherwise: SuperTokens' default access-token lifetime.
 pub const DEFAULT_RETENTION: Duration = Duration::from_secs(3600);
@@ -96,22 +101,6 @@ pub(crate) struct Settings {
 }
 
 impl Settings {
-    /// The connection settings of the writer (every reply within the
-    /// command timeout).
-    pub fn write_config(&self) -> redis::AsyncConnectionConfig {
-        redis::AsyncConnectionConfig::new()
-            .set_connection_timeout(Some(self.connect_timeout))
-            .set_response_timeout(Some(self.command_timeout))
-    }
-
-    /// The connection settings of the follower, whose blocking read holds
-    /// its reply for up to a poll interval on purpose.
-    pub fn follow_config(&self) -> redis::AsyncConnectionConfig {
-        redis::AsyncConnectionConfig::new()
-            .set_connection_timeout(Some(self.connect_timeout))
-            .set_response_timeout(Some(self.poll_interval + self.command_timeout))
-    }
-
     /// The longest a `revoke` may take: a connection, then the command.
     pub fn write_deadline(&self) -> Duration {
         self.connect_timeout + self.command_timeout
@@ -122,36 +111,46 @@ impl Settings {
     }
 }
 
-/// Configures a [`RedisRevocations`]; from [`RedisRevocations::builder`].
+/// Configures a [`RedisRevocations`]; from [`RedisRevocations::builder`],
+/// [`builder_sentinel`](RedisRevocations::builder_sentinel) or
+/// [`builder_cluster`](RedisRevocations::builder_cluster).
 ///
 /// | setting | default |
 /// |---|---|
-/// | [`key`](Self::key) | `ssr-session:revocations` |
+/// | [`key`](Self::key) | `{ssr-session}:revocations` |
 /// | [`retention`](Self::retention) | 1 h (the longest access-token lifetime) |
 /// | [`failure_mode`](Self::failure_mode) | fail-open, unavailable after 5 min |
 /// | [`connect_timeout`](Self::connect_timeout) | 2 s |
 /// | [`command_timeout`](Self::command_timeout) | 2 s |
 /// | [`poll_interval`](Self::poll_interval) | 1 s |
+/// | [`tls_ca_file`](Self::tls_ca_file) | the platform's roots (for `rediss://`) |
+/// | [`tls_client_cert`](Self::tls_client_cert) | none |
+/// | [`primary_login`](Self::primary_login), [`primary_database`](Self::primary_database) | none, 0 (Sentinel only) |
 ///
 /// Every replica must use the same key and retention.
 pub struct RedisRevocationsBuilder {
-    url: String,
+    topology: Topology,
+    tls: TlsFiles,
     settings: Settings,
+    /// A setter used with a kind it does not apply to, refused by `validate`.
+    misplaced: Option<&'static str>,
 }
 
 impl fmt::Debug for RedisRevocationsBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Not the URL: it may carry a password.
         f.debug_struct("RedisRevocationsBuilder")
+            .field("topology", &self.topology)
             .field("settings", &self.settings)
             .finish_non_exhaustive()
     }
 }
 
 impl RedisRevocationsBuilder {
-    pub(crate) fn new(url: String) -> Self {
+    pub(crate) fn new(topology: Topology) -> Self {
         Self {
-            url,
+            topology,
+            tls: TlsFiles::default(),
             settings: Settings {
                 key: DEFAULT_KEY.to_owned(),
                 retention: DEFAULT_RETENTION,
@@ -161,6 +160,7 @@ impl RedisRevocationsBuilder {
                 poll_interval: Duration::from_secs(1),
                 batch: 1000,
             },
+            misplaced: None,
         }
     }
 
@@ -210,7 +210,58 @@ impl RedisRevocationsBuilder {
         self
     }
 
-    fn validate(&self) -> Result<(redis::Client, Settings), Error> {
+    /// Trusts the certificate authorities in this PEM file, instead of the
+    /// platform's roots, for a `rediss://` server: a private CA, or the one
+    /// a managed Redis publishes. The file is read by
+    /// [`connect`](Self::connect) or [`spawn`](Self::spawn), which fail
+    /// when it is missing or holds no certificate, or when the URL is not
+    /// `rediss://`.
+    pub fn tls_ca_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.tls.ca = Some(path.into());
+        self
+    }
+
+    /// Presents this client certificate (a PEM chain) and its private key
+    /// (PEM) to a `rediss://` server that asks for one (`tls-auth-clients
+    /// yes`). Read and checked like [`tls_ca_file`](Self::tls_ca_file).
+    pub fn tls_client_cert(
+        mut self,
+        certificate: impl Into<PathBuf>,
+        key: impl Into<PathBuf>,
+    ) -> Self {
+        self.tls.client = Some((certificate.into(), key.into()));
+        self
+    }
+
+    /// The primary's login, for a list found through Sentinel
+    /// ([`RedisRevocations::builder_sentinel`]); the Sentinels' own login
+    /// goes in their URLs. `"default"` is the user of a plain
+    /// `requirepass`. Refused for the other kinds, whose URLs carry it.
+    pub fn primary_login(
+        mut self,
+        username: impl Into<String>,
+        password: impl Into<String>,
+    ) -> Self {
+        if let Topology::Sentinel { login, .. } = &mut self.topology {
+            *login = Some((username.into(), password.into()));
+        } else {
+            self.misplaced = Some("primary_login");
+        }
+        self
+    }
+
+    /// The primary's database (0 unless set), for a list found through
+    /// Sentinel. Refused for the other kinds, whose URLs carry it.
+    pub fn primary_database(mut self, database: i64) -> Self {
+        if let Topology::Sentinel { database: db, .. } = &mut self.topology {
+            *db = database;
+        } else {
+            self.misplaced = Some("primary_database");
+        }
+        self
+    }
+
+    fn validate(&self) -> Result<(Connector, Connector, Settings), Error> {
         let s = &self.settings;
         if s.key.is_empty() {
             return Err(Error::Config("the key is empty".into()));
@@ -236,9 +287,13 @@ impl RedisRevocationsBuilder {
                 s.poll_interval
             )));
         }
-        let client = redis::Client::open(self.url.as_str())
-            .map_err(|e| Error::Config(format!("the Redis URL is not usable: {e}")))?;
-        Ok((client, s.clone()))
+        if let Some(setting) = self.misplaced {
+            return Err(Error::Config(format!(
+                "`{setting}` is for a list found through Sentinel"
+            )));
+        }
+        let (follow, write) = connectors(&self.topology, &self.tls, s)?;
+        Ok((follow, write, s.clone()))
     }
 
     /// Connects, loads every revocation of the last retention, then follows
@@ -246,8 +301,8 @@ impl RedisRevocationsBuilder {
     /// list can answer at once; fails when Redis cannot be reached within
     /// the timeouts (use [`spawn`](Self::spawn) to start regardless).
     pub async fn connect(self) -> Result<RedisRevocations, Error> {
-        let (client, settings) = self.validate()?;
-        RedisRevocations::connect(client, Arc::new(settings)).await
+        let (follow, write, settings) = self.validate()?;
+        RedisRevocations::connect(follow, write, Arc::new(settings)).await
     }
 
     /// Starts following Redis in a background task and returns at once,
@@ -256,8 +311,8 @@ impl RedisRevocationsBuilder {
     /// [`ready`](RedisRevocations::ready) waits for that load. Needs a
     /// Tokio runtime.
     pub fn spawn(self) -> Result<RedisRevocations, Error> {
-        let (client, settings) = self.validate()?;
-        RedisRevocations::spawn(client, Arc::new(settings))
+        let (follow, write, settings) = self.validate()?;
+        RedisRevocations::spawn(follow, write, Arc::new(settings))
     }
 }
 
@@ -278,7 +333,7 @@ mod tests {
     #[test]
     fn the_defaults_are_valid() {
         let builder = RedisRevocations::builder("redis://127.0.0.1:6379/0");
-        let (_, settings) = builder.validate().unwrap();
+        let (_, _, settings) = builder.validate().unwrap();
         assert_eq!(settings.retention, DEFAULT_RETENTION);
         assert_eq!(settings.failure, FailureMode::open(DEFAULT_MAX_STALENESS));
         assert_eq!(settings.key, DEFAULT_KEY);
@@ -299,6 +354,49 @@ mod tests {
             .failure_mode(FailureMode::closed(Duration::from_secs(3)));
         assert!(enough.validate().is_ok());
         assert!(refused(RedisRevocations::builder("http://example.com")).contains("URL"));
+    }
+
+    #[test]
+    fn deployment_settings_that_cannot_work_are_refused() {
+        let single = || RedisRevocations::builder("redis://127.0.0.1:6379/0");
+        assert!(refused(single().primary_login("default", "secret")).contains("Sentinel"));
+        assert!(refused(single().primary_database(1)).contains("Sentinel"));
+        let mixed = ["redis://127.0.0.1:7000", "rediss://127.0.0.1:7001"];
+        assert!(refused(RedisRevocations::builder_cluster(mixed)).contains("TLS"));
+        let none: [&str; 0] = [];
+        assert!(refused(RedisRevocations::builder_cluster(none)).contains("no Redis URL"));
+        assert!(refused(RedisRevocations::builder_sentinel("p", none)).contains("no Redis URL"));
+        let sentinels = ["redis://127.0.0.1:26379"];
+        assert!(
+            refused(RedisRevocations::builder_sentinel("", sentinels)).contains("primary name")
+        );
+        let unix = ["redis+unix:///run/redis.sock"];
+        assert!(refused(RedisRevocations::builder_cluster(unix)).contains("Cluster"));
+        let logins = ["redis://:a@127.0.0.1:26379", "redis://:b@127.0.0.1:26380"];
+        assert!(refused(RedisRevocations::builder_sentinel("p", logins)).contains("logins"));
+        let sentinel = RedisRevocations::builder_sentinel("p", sentinels)
+            .primary_login("default", "secret")
+            .primary_database(2);
+        assert!(sentinel.validate().is_ok());
+        assert!(!format!("{sentinel:?}").contains("secret"));
+        assert!(
+            RedisRevocations::builder_cluster(["redis://127.0.0.1:7000"])
+                .validate()
+                .is_ok()
+        );
+    }
+
+    #[cfg(feature = "tls")]
+    #[test]
+    fn a_tls_url_is_accepted_with_the_tls_feature() {
+        assert!(
+            RedisRevocations::builder("rediss://127.0.0.1:6379/0")
+                .validate()
+                .is_ok()
+        );
+        let nodes = ["rediss://127.0.0.1:7000", "rediss://127.0.0.1:7001"];
+        assert!(RedisRevocations::builder_cluster(nodes).validate().is_ok());
+        assert!(rustls::crypto::CryptoProvider::get_default().is_some());
     }
 
     #[test]

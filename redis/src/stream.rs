@@ -11,10 +11,10 @@
 use std::time::{Duration, Instant};
 
 use redis::AsyncCommands;
-use redis::aio::MultiplexedConnection;
 use redis::streams::StreamReadOptions;
 use ssr_session::Revocation;
 
+use crate::connect::Connection;
 use crate::entry::{Range, RawEntry, Read, made_at};
 use crate::error::Error;
 use crate::settings::Settings;
@@ -50,7 +50,7 @@ pub(crate) fn append_script() -> redis::Script {
 
 /// Writes `revocation`; returns when it was made (seconds, Redis' clock).
 pub(crate) async fn append(
-    conn: &mut MultiplexedConnection,
+    conn: &mut Connection,
     script: &redis::Script,
     settings: &Settings,
     revocation: &Revocation,
@@ -106,7 +106,7 @@ fn apply(shared: &Shared, entries: &[RawEntry], settings: &Settings) -> usize {
 /// set. Returns the id to follow from and how many entries were applied.
 /// The set is current as of the moment the reload started.
 pub(crate) async fn reload(
-    conn: &mut MultiplexedConnection,
+    conn: &mut Connection,
     shared: &Shared,
     settings: &Settings,
 ) -> Result<(String, usize), Error> {
@@ -141,7 +141,7 @@ pub(crate) async fn reload(
 /// revocation arrives, or empty-handed after the poll interval. Applies
 /// what it got and moves `last` on; returns how many entries arrived.
 pub(crate) async fn poll(
-    conn: &mut MultiplexedConnection,
+    conn: &mut Connection,
     last: &mut String,
     shared: &Shared,
     settings: &Settings,

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use ssr_session::testing::now_secs;
 use ssr_session::{HeaderList, InvalidKind, RevocationList, Session, SessionOutcome, Verifier};
-use ssr_session_redis::RedisRevocations;
+use ssr_session_redis::{RedisRevocations, RedisRevocationsBuilder};
 use support::{Rng, Sessions, eventually, quantile, redis_or_skip};
 
 const REPLICAS: usize = 3;
@@ -105,14 +105,29 @@ async fn a_thousand_revocations_reach_every_replica() {
     let Some(redis) = redis_or_skip("a_thousand_revocations_reach_every_replica") else {
         return;
     };
+    a_thousand_revocations("TCP", || RedisRevocations::builder(redis.url())).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_revocations_reach_every_replica_over_tls() {
+    let Some(binary) = support::servers::redis_server_or_skip(
+        "a_thousand_revocations_reach_every_replica_over_tls",
+    ) else {
+        return;
+    };
+    let server = support::servers::TlsServer::start(&binary, false);
+    a_thousand_revocations("TLS", || {
+        RedisRevocations::builder(server.url()).tls_ca_file(&server.authority.ca_file)
+    })
+    .await;
+}
+
+/// [`REVOKED`] revocations through random replicas at random moments, under
+/// read load: every replica sees each one, within [`P99_BOUND`] at p99.
+async fn a_thousand_revocations(label: &str, builder: impl Fn() -> RedisRevocationsBuilder) {
     let mut replicas = Vec::new();
     for _ in 0..REPLICAS {
-        replicas.push(
-            RedisRevocations::builder(redis.url())
-                .connect()
-                .await
-                .unwrap(),
-        );
+        replicas.push(builder().connect().await.unwrap());
     }
     let sessions = Sessions::new();
     let mut doomed = Vec::new();
@@ -250,7 +265,7 @@ async fn a_thousand_revocations_reach_every_replica() {
         .map(|r| r.lookups.load(Ordering::Relaxed))
         .sum();
     eprintln!(
-        "propagation to all {REPLICAS} replicas of {REVOKED} revocations: p50 {p50:?}, \
+        "propagation over {label} to all {REPLICAS} replicas of {REVOKED} revocations: p50 {p50:?}, \
          p99 {p99:?}, max {max:?} ({lookups} lookups of read load meanwhile)"
     );
     assert!(p99 < P99_BOUND, "p99 {p99:?} is over {P99_BOUND:?}");

@@ -50,6 +50,10 @@ pub struct Options {
     /// revocations stay in this process.
     #[arg(long, env = "SSR_SESSION_REDIS_URL")]
     pub redis_url: Option<String>,
+    /// A PEM file of the certificate authorities to trust for a `rediss://` `--redis-url`
+    /// (a private CA, or the one a managed Redis publishes) instead of the platform's roots.
+    #[arg(long, env = "SSR_SESSION_REDIS_CA_FILE", requires = "redis_url")]
+    pub redis_ca_file: Option<std::path::PathBuf>,
 }
 
 /// `--claims-max-age-secs`, once the site is set up (a requirement named in a route's
@@ -104,12 +108,15 @@ impl Site {
         let lifetime = u64::try_from(options.access_token_secs.max(1)).unwrap_or(1);
         let retention = Duration::from_secs(lifetime);
         let redis = match &options.redis_url {
-            Some(url) => Some(
-                RedisRevocations::builder(url.clone())
+            Some(url) => {
+                let mut builder = RedisRevocations::builder(url.clone())
                     .key(options.redis_key.clone())
-                    .retention(retention.max(Duration::from_secs(3600)))
-                    .spawn()?,
-            ),
+                    .retention(retention.max(Duration::from_secs(3600)));
+                if let Some(ca_file) = &options.redis_ca_file {
+                    builder = builder.tls_ca_file(ca_file);
+                }
+                Some(builder.spawn()?)
+            }
             None => None,
         };
         let (verifier, issuer) = match &options.api_domain {

@@ -1,12 +1,14 @@
 //! Test helpers: a real `redis-server` per test on a free loopback port,
 //! killed on drop (the examples' process helpers, shared), and verified
 //! sessions to check.
-#![allow(dead_code)] // Each test binary uses its own part of this.
+#![allow(dead_code, unused_imports)] // Each test binary uses its own part of this.
 
 use std::time::{Duration, Instant};
 
 use ssr_session::testing::{TestKey, TokenBuilder, jwks};
 use ssr_session::{Algorithm, Session, SessionOutcome, StaticKeys, Verifier};
+
+pub mod servers;
 
 pub use ssr_session_example_support::process::{RedisServer, redis_or_skip};
 
