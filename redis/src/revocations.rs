@@ -12,6 +12,7 @@ use tokio::task::JoinHandle;
 
 use crate::error::Error;
 use crate::follow::Follower;
+use crate::outbox::Outbox;
 use crate::settings::{FailureMode, RedisRevocationsBuilder, Settings};
 use crate::shared::{Phase, Shared, unix_now};
 use crate::stream::{append, append_script};
@@ -33,7 +34,8 @@ pub struct RedisRevocations {
 /// ends the follower.
 struct Handle {
     settings: Arc<Settings>,
-    writer: Writer,
+    writer: Arc<Writer>,
+    outbox: Arc<Outbox>,
     stop: watch::Sender<bool>,
     task: Mutex<Option<JoinHandle<()>>>,
 }
@@ -89,16 +91,34 @@ impl RedisRevocations {
         position: Option<crate::follow::Position>,
     ) -> Self {
         let (stop, stopped) = watch::channel(false);
-        let task = tokio::spawn(follower.run(position, stopped));
+        let writer = Arc::new(Writer {
+            client,
+            conn: tokio::sync::Mutex::new(None),
+            script: append_script(),
+        });
+        let outbox = Arc::new(Outbox::new(settings.retry_queue, settings.retention));
+        // The retry queue's writer: the same connection as `revoke`'s.
+        let retry = {
+            let (outbox, shared, writer) = (outbox.clone(), shared.clone(), writer.clone());
+            let (settings, stopped) = (settings.clone(), stopped.clone());
+            let last_try = settings.write_deadline();
+            async move {
+                let write = |revocation: Revocation| {
+                    let (writer, settings) = (writer.clone(), settings.clone());
+                    async move { writer.write_within(&settings, &revocation).await }
+                };
+                outbox.run(&shared, write, stopped, last_try).await;
+            }
+        };
+        let task = tokio::spawn(async move {
+            tokio::join!(follower.run(position, stopped), retry);
+        });
         Self {
             shared,
             handle: Arc::new(Handle {
                 settings,
-                writer: Writer {
-                    client,
-                    conn: tokio::sync::Mutex::new(None),
-                    script: append_script(),
-                },
+                writer,
+                outbox,
                 stop,
                 task: Mutex::new(Some(task)),
             }),
@@ -107,28 +127,39 @@ impl RedisRevocations {
 
     /// Records `revocation` in Redis, where every replica picks it up
     /// within a round trip or so, and in this replica's set before it
-    /// returns. Fails, without retrying, when Redis does not confirm the
-    /// write within the connect timeout plus the command timeout; the
-    /// revocation may or may not have been stored then, and writing it
-    /// again is harmless.
+    /// returns.
+    ///
+    /// `Ok` only once Redis acknowledged the write. When Redis does not
+    /// within the connect timeout plus the command timeout, the revocation
+    /// is still in force on this replica at once, and the error says what
+    /// became of it (see the [crate docs](crate#no-lost-sign-out)):
+    /// [`Error::Queued`], written again in the background until Redis
+    /// takes it, or [`Error::QueueFull`], on this replica only.
+    /// [`Error::is_applied_locally`] is `true` for both. Revoking again is
+    /// always harmless.
     pub async fn revoke(&self, revocation: &Revocation) -> Result<(), Error> {
-        let settings = &self.handle.settings;
-        let deadline = settings.write_deadline();
-        let at =
-            match tokio::time::timeout(deadline, self.handle.writer.write(settings, revocation))
-                .await
-            {
-                Ok(written) => written?,
-                Err(_) => {
-                    self.handle.writer.forget();
-                    return Err(Error::Timeout {
-                        during: "revoking",
-                        after: deadline,
-                    });
-                }
-            };
-        self.shared.memory.apply(revocation, at);
-        Ok(())
+        let handle = &*self.handle;
+        match handle
+            .writer
+            .write_within(&handle.settings, revocation)
+            .await
+        {
+            Ok(at) => {
+                self.shared.memory.apply(revocation, at);
+                handle.outbox.redis_answered();
+                Ok(())
+            }
+            Err(error) => Err(handle.outbox.hold(&self.shared, revocation, error)),
+        }
+    }
+
+    /// How many revocations Redis has not acknowledged yet: in force on
+    /// this replica, queued to be written (at most the
+    /// [retry queue](RedisRevocationsBuilder::retry_queue)'s capacity). For
+    /// a health endpoint: above zero, the other replicas do not know them
+    /// yet.
+    pub fn pending(&self) -> usize {
+        self.handle.outbox.len()
     }
 
     /// Revokes the session `handle` (SuperTokens' `sessionHandle`): every
@@ -196,7 +227,7 @@ impl RedisRevocations {
     /// error [`is_revoked`](RevocationList::is_revoked) would return). For
     /// a health endpoint.
     pub fn health(&self) -> Result<(), RevocationError> {
-        self.shared.check().map(drop)
+        self.shared.check()
     }
 
     /// How many revocations are held in memory (session handles plus
@@ -224,8 +255,12 @@ impl RedisRevocations {
 
     /// Stops the background task and waits for it to end. The set is then
     /// no longer followed: it ages like an outage's (fail-open answers from
-    /// it until the maximum staleness, fail-closed refuses at once).
-    /// [`revoke`](Self::revoke) keeps working. Idempotent.
+    /// it until the maximum staleness, fail-closed refuses at once). Queued
+    /// revocations get one last attempt of at most the connect plus the
+    /// command timeout; what Redis still does not take is logged (`error`)
+    /// and [`pending`](Self::pending) keeps counting it.
+    /// [`revoke`](Self::revoke) keeps working, but queues no more retries.
+    /// Idempotent.
     pub async fn shutdown(&self) {
         self.handle.stop.send_replace(true);
         let task = self
@@ -243,10 +278,11 @@ impl RedisRevocations {
 }
 
 impl<C> RevocationList<C> for RedisRevocations {
-    /// From memory only: one clock read, a few atomic loads, a read lock
-    /// and at most two hash lookups. Never waits on Redis.
-    fn is_revoked(&self, session: &Session<C>) -> Result<bool, RevocationError> {
-        let now = self.shared.check()?;
+    /// From memory only, at the verifier's `now`: one monotonic clock read
+    /// (for the staleness), a few atomic loads, a read lock and at most two
+    /// hash lookups. Never waits on Redis.
+    fn is_revoked(&self, session: &Session<C>, now: i64) -> Result<bool, RevocationError> {
+        self.shared.check()?;
         Ok(self.shared.memory.is_revoked_at(session, now))
     }
 }
@@ -258,6 +294,7 @@ impl fmt::Debug for RedisRevocations {
             .field("revocations", &self.len())
             .field("following", &self.is_following())
             .field("staleness", &self.staleness())
+            .field("pending", &self.pending())
             .field("failure_mode", &self.shared.failure)
             .finish_non_exhaustive()
     }
@@ -272,6 +309,25 @@ struct Writer {
 }
 
 impl Writer {
+    /// [`write`](Self::write), bounded by the write deadline.
+    async fn write_within(
+        &self,
+        settings: &Settings,
+        revocation: &Revocation,
+    ) -> Result<i64, Error> {
+        let deadline = settings.write_deadline();
+        match tokio::time::timeout(deadline, self.write(settings, revocation)).await {
+            Ok(written) => written,
+            Err(_) => {
+                self.forget();
+                Err(Error::Timeout {
+                    during: "revoking",
+                    after: deadline,
+                })
+            }
+        }
+    }
+
     async fn write(&self, settings: &Settings, revocation: &Revocation) -> Result<i64, Error> {
         let mut conn = self.connection(settings).await?;
         let written = append(&mut conn, &self.script, settings, revocation).await;

@@ -14,6 +14,10 @@ pub const DEFAULT_KEY: &str = "ssr-session:revocations";
 pub const DEFAULT_RETENTION: Duration = Duration::from_secs(3600);
 /// How long a fail-open list keeps answering without Redis, by default.
 pub const DEFAULT_MAX_STALENESS: Duration = Duration::from_secs(300);
+/// How many unacknowledged revocations a replica queues for Redis unless
+/// [`RedisRevocationsBuilder::retry_queue`] says otherwise (about 1 MB at
+/// most).
+pub const DEFAULT_RETRY_QUEUE: usize = 10_000;
 
 /// What [`is_revoked`](ssr_session::RevocationList::is_revoked) answers
 /// while Redis cannot be followed.
@@ -93,6 +97,7 @@ pub(crate) struct Settings {
     pub command_timeout: Duration,
     pub poll_interval: Duration,
     pub batch: usize,
+    pub retry_queue: usize,
 }
 
 impl Settings {
@@ -132,6 +137,7 @@ impl Settings {
 /// | [`connect_timeout`](Self::connect_timeout) | 2 s |
 /// | [`command_timeout`](Self::command_timeout) | 2 s |
 /// | [`poll_interval`](Self::poll_interval) | 1 s |
+/// | [`retry_queue`](Self::retry_queue) | 10,000 revocations |
 ///
 /// Every replica must use the same key and retention.
 pub struct RedisRevocationsBuilder {
@@ -160,6 +166,7 @@ impl RedisRevocationsBuilder {
                 command_timeout: Duration::from_secs(2),
                 poll_interval: Duration::from_secs(1),
                 batch: 1000,
+                retry_queue: DEFAULT_RETRY_QUEUE,
             },
         }
     }
@@ -210,6 +217,16 @@ impl RedisRevocationsBuilder {
         self
     }
 
+    /// How many revocations Redis did not acknowledge may wait in this
+    /// replica's retry queue (each is already in force here). One that
+    /// finds it full is in force on this replica only, and
+    /// [`revoke`](RedisRevocations::revoke) says so
+    /// ([`Error::QueueFull`]); nothing queued is ever pushed out. At least 1.
+    pub fn retry_queue(mut self, capacity: usize) -> Self {
+        self.settings.retry_queue = capacity;
+        self
+    }
+
     fn validate(&self) -> Result<(redis::Client, Settings), Error> {
         let s = &self.settings;
         if s.key.is_empty() {
@@ -222,6 +239,9 @@ impl RedisRevocationsBuilder {
             return Err(Error::Config(
                 "the poll interval is shorter than 1 ms".into(),
             ));
+        }
+        if s.retry_queue == 0 {
+            return Err(Error::Config("the retry queue holds nothing".into()));
         }
         if s.connect_timeout.is_zero() || s.command_timeout.is_zero() {
             return Err(Error::Config("a timeout is zero".into()));
@@ -290,6 +310,7 @@ mod tests {
         assert!(refused(builder().key("")).contains("key"));
         assert!(refused(builder().retention(Duration::from_millis(999))).contains("retention"));
         assert!(refused(builder().command_timeout(Duration::ZERO)).contains("timeout"));
+        assert!(refused(builder().retry_queue(0)).contains("retry queue"));
         let too_tight = builder()
             .poll_interval(Duration::from_secs(1))
             .failure_mode(FailureMode::closed(Duration::from_millis(2999)));
