@@ -1,19 +1,30 @@
-//! The retry queue: revocations Redis did not acknowledge in time, already
-//! in force on this replica, written again in the background until Redis
-//! takes them.
+//! The retry queue and the journal: what this replica wrote, until Redis
+//! holds it.
 //!
-//! The queue is bounded ([`capacity`](crate::RedisRevocationsBuilder::retry_queue)):
-//! a revocation that does not fit is still applied on this replica, and
-//! its caller is told so ([`Error::QueueFull`]); nothing already queued is
-//! ever pushed out. An entry is dropped unwritten only once its retention
-//! has passed (no token it could match is still valid then) or when the
-//! process ends. Writing an entry twice is harmless (a timed-out write may
-//! have been stored after all): replicas merge revocations, keeping the
-//! later expiry.
+//! - **The queue**: revocations Redis did not acknowledge in time, already
+//!   in force on this replica, written again in the background (oldest
+//!   first, with a backoff) until Redis takes them. Bounded
+//!   ([`retry_queue`](crate::RedisRevocationsBuilder::retry_queue)): a
+//!   revocation that does not fit is still applied on this replica, and its
+//!   caller is told so ([`Error::QueueFull`]); nothing already queued is
+//!   ever pushed out.
+//! - **The journal**: the revocations Redis did acknowledge from this
+//!   replica within the retention (at most as many as the queue holds).
+//!   Every second the oldest and the newest are looked up in the stream;
+//!   when Redis no longer has one of them (restarted empty or flushed: the
+//!   oldest is gone; restarted from a file that missed the last second, or
+//!   failed over to a replica that had not received it: the newest), Redis
+//!   lost data, and the whole journal is queued to be written again, so
+//!   replicas that missed it and replicas started afterwards learn it.
+//!
+//! An entry is dropped unwritten only once its retention has passed (no
+//! token it could match is still valid then) or when the process ends.
+//! Writing an entry twice is harmless (a timed-out write may have been
+//! stored after all): replicas merge revocations, keeping the later expiry.
 
 use std::collections::VecDeque;
 use std::future::Future;
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use ssr_session::Revocation;
@@ -21,6 +32,7 @@ use tokio::sync::{Notify, watch};
 
 use crate::error::Error;
 use crate::shared::{Shared, unix_now};
+use crate::stream::made_at;
 
 /// The first delay before a queued revocation is written again; doubled on
 /// every failure.
@@ -28,12 +40,15 @@ const RETRY_MIN: Duration = Duration::from_millis(100);
 /// The longest delay between two attempts, so that a Redis that comes back
 /// gets the queue within about this long.
 const RETRY_MAX: Duration = Duration::from_secs(2);
-/// How often a lasting failure is logged again.
+/// How often the journal's oldest and newest entries are looked up in Redis.
+const CHECK_EVERY: Duration = Duration::from_secs(1);
+/// How many failed attempts in a row between two log lines.
 const REMIND_EVERY: u32 = 15;
 
-/// The revocations waiting for Redis, oldest first.
+/// The revocations waiting for Redis, and those it took.
 pub(crate) struct Outbox {
     queue: Mutex<VecDeque<Pending>>,
+    journal: Mutex<VecDeque<Written>>,
     capacity: usize,
     /// Seconds a revocation is kept; a queued one older than that is moot.
     retention: i64,
@@ -47,10 +62,32 @@ struct Pending {
     made: i64,
 }
 
+struct Written {
+    revocation: Revocation,
+    /// The stream entry's id.
+    id: String,
+    /// Its date (seconds, Redis' clock, rounded up).
+    at: i64,
+}
+
+/// What the background writer needs of Redis: the replica's writer, each
+/// call bounded by the write deadline.
+pub(crate) trait Redis {
+    /// Appends `revocation`; the new entry's id.
+    fn append(&self, revocation: Revocation) -> impl Future<Output = Result<String, Error>> + Send;
+    /// `true` when the stream holds the entry `id`.
+    fn holds(&self, id: String) -> impl Future<Output = Result<bool, Error>> + Send;
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
 impl Outbox {
     pub fn new(capacity: usize, retention: Duration) -> Self {
         Self {
             queue: Mutex::new(VecDeque::new()),
+            journal: Mutex::new(VecDeque::new()),
             capacity,
             retention: i64::try_from(retention.as_secs()).unwrap_or(i64::MAX / 2),
             wake: Notify::new(),
@@ -59,11 +96,30 @@ impl Outbox {
 
     /// How many revocations are waiting for Redis.
     pub fn len(&self) -> usize {
-        self.lock().len()
+        lock(&self.queue).len()
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<Pending>> {
-        self.queue.lock().unwrap_or_else(PoisonError::into_inner)
+    /// Redis acknowledged `revocation` as the entry `id`: applies it with
+    /// Redis' date and journals it. Whatever is queued may go through now.
+    pub fn acknowledged(&self, shared: &Shared, revocation: &Revocation, id: String) {
+        // A reply that is not an entry id cannot come from the script; the
+        // local clock is the next best date.
+        let at = made_at(&id).unwrap_or_else(|_| unix_now());
+        shared.memory.apply(revocation, at);
+        {
+            let mut journal = lock(&self.journal);
+            if journal.len() >= self.capacity {
+                journal.pop_front();
+            }
+            journal.push_back(Written {
+                revocation: revocation.clone(),
+                id,
+                at,
+            });
+        }
+        if !lock(&self.queue).is_empty() {
+            self.wake.notify_one();
+        }
     }
 
     /// A direct write of `revocation` failed with `cause`: applies it to
@@ -74,7 +130,7 @@ impl Outbox {
         let made = unix_now();
         shared.memory.apply(revocation, made);
         let queued = {
-            let mut queue = self.lock();
+            let mut queue = lock(&self.queue);
             if queue.len() < self.capacity {
                 queue.push_back(Pending {
                     revocation: revocation.clone(),
@@ -114,17 +170,10 @@ impl Outbox {
         }
     }
 
-    /// Redis took a direct write: whatever is queued may go through now.
-    pub fn redis_answered(&self) {
-        if !self.lock().is_empty() {
-            self.wake.notify_one();
-        }
-    }
-
     /// The oldest revocation still worth writing; drops the moot ones
     /// (past their retention) on the way.
     fn next(&self, now: i64) -> Option<Revocation> {
-        let mut queue = self.lock();
+        let mut queue = lock(&self.queue);
         while let Some(pending) = queue.front() {
             // `before` of a user revocation is rounded up by a second.
             if pending
@@ -147,29 +196,56 @@ impl Outbox {
 
     /// The oldest entry was written.
     fn written(&self) {
-        self.lock().pop_front();
+        lock(&self.queue).pop_front();
     }
 
-    /// Writes the queue to Redis with `write` (which bounds each attempt by
-    /// the write deadline), oldest first, backing off while Redis fails,
-    /// until `stop` says so or every handle is gone; then makes one last
-    /// attempt of at most `last_try` and says what was left.
-    pub async fn run<W, F>(
+    /// The ids of the oldest and the newest journaled entries still within
+    /// their retention; drops the older ones past it.
+    fn written_ends(&self, now: i64) -> Option<(String, String)> {
+        let mut journal = lock(&self.journal);
+        while journal
+            .front()
+            .is_some_and(|entry| entry.at.saturating_add(self.retention) <= now)
+        {
+            journal.pop_front();
+        }
+        let oldest = journal.front()?.id.clone();
+        let newest = journal.back()?.id.clone();
+        Some((oldest, newest))
+    }
+
+    /// Redis lost what it acknowledged: queues the journal to be written
+    /// again (the queue may then hold up to twice its capacity, briefly).
+    fn resend_journal(&self) -> usize {
+        let written: Vec<Written> = lock(&self.journal).drain(..).collect();
+        let now = unix_now();
+        let mut queue = lock(&self.queue);
+        for entry in &written {
+            queue.push_back(Pending {
+                revocation: entry.revocation.clone(),
+                made: entry.at.min(now),
+            });
+        }
+        written.len()
+    }
+
+    /// Writes the queue to Redis, oldest first, backing off while Redis
+    /// fails, and looks after the journal, until `stop` says so or every
+    /// handle is gone; then makes one last attempt of at most `last_try`
+    /// and says what was left.
+    pub async fn run(
         &self,
         shared: &Shared,
-        write: W,
+        redis: &(impl Redis + Sync),
         mut stop: watch::Receiver<bool>,
         last_try: Duration,
-    ) where
-        W: Fn(Revocation) -> F,
-        F: Future<Output = Result<i64, Error>>,
-    {
+    ) {
         tokio::select! {
             _ = stop.wait_for(|stop| *stop) => {}
-            () = self.retry(shared, &write) => {}
+            () = self.retry(shared, redis) => {}
         }
         if self.next(unix_now()).is_some() {
-            let _ = tokio::time::timeout(last_try, self.flush(shared, &write)).await;
+            let _ = tokio::time::timeout(last_try, self.flush(shared, redis)).await;
         }
         let left = self.len();
         if left > 0 {
@@ -183,15 +259,11 @@ impl Outbox {
     }
 
     /// The queue, once, while Redis takes each entry.
-    async fn flush<W, F>(&self, shared: &Shared, write: &W)
-    where
-        W: Fn(Revocation) -> F,
-        F: Future<Output = Result<i64, Error>>,
-    {
+    async fn flush(&self, shared: &Shared, redis: &(impl Redis + Sync)) {
         while let Some(revocation) = self.next(unix_now()) {
-            match write(revocation.clone()).await {
-                Ok(at) => {
-                    shared.memory.apply(&revocation, at);
+            match redis.append(revocation.clone()).await {
+                Ok(id) => {
+                    self.acknowledged(shared, &revocation, id);
                     self.written();
                 }
                 Err(_) => return,
@@ -199,11 +271,7 @@ impl Outbox {
         }
     }
 
-    async fn retry<W, F>(&self, shared: &Shared, write: &W)
-    where
-        W: Fn(Revocation) -> F,
-        F: Future<Output = Result<i64, Error>>,
-    {
+    async fn retry(&self, shared: &Shared, redis: &(impl Redis + Sync)) {
         let mut delay = RETRY_MIN;
         let mut failures: u32 = 0;
         let mut written: usize = 0;
@@ -217,13 +285,13 @@ impl Outbox {
                     );
                     written = 0;
                 }
-                self.wake.notified().await;
+                self.check_journal(redis).await;
+                let _ = tokio::time::timeout(CHECK_EVERY, self.wake.notified()).await;
                 continue;
             };
-            match write(revocation.clone()).await {
-                Ok(at) => {
-                    // Redis' date for it: kept as long as the other replicas keep it.
-                    shared.memory.apply(&revocation, at);
+            match redis.append(revocation.clone()).await {
+                Ok(id) => {
+                    self.acknowledged(shared, &revocation, id);
                     self.written();
                     written += 1;
                     delay = RETRY_MIN;
@@ -244,6 +312,29 @@ impl Outbox {
                     delay = delay.saturating_mul(2).min(RETRY_MAX);
                 }
             }
+        }
+    }
+
+    /// Looks the oldest and the newest journaled entries up in Redis; when
+    /// Redis no longer has one of them, queues the journal to be written
+    /// again. A failed lookup (Redis down) is left to the next round.
+    async fn check_journal(&self, redis: &(impl Redis + Sync)) {
+        let Some((oldest, newest)) = self.written_ends(unix_now()) else {
+            return;
+        };
+        let lost = match redis.holds(oldest.clone()).await {
+            Ok(false) => true,
+            Ok(true) if newest != oldest => matches!(redis.holds(newest).await, Ok(false)),
+            _ => false,
+        };
+        if lost {
+            let again = self.resend_journal();
+            tracing::warn!(
+                target: "ssr_session_redis",
+                again,
+                "Redis lost revocations it had acknowledged (restarted without \
+                 persistence, flushed or failed over): writing this replica's again"
+            );
         }
     }
 }
@@ -298,15 +389,32 @@ mod tests {
     #[test]
     fn a_queued_revocation_past_its_retention_is_dropped() {
         let outbox = Outbox::new(10, Duration::from_secs(60));
-        outbox.lock().push_back(Pending {
-            revocation: session("old"),
-            made: 1000,
-        });
-        outbox.lock().push_back(Pending {
-            revocation: session("new"),
-            made: 1100,
-        });
+        for (handle, made) in [("old", 1000), ("new", 1100)] {
+            lock(&outbox.queue).push_back(Pending {
+                revocation: session(handle),
+                made,
+            });
+        }
         assert_eq!(outbox.next(1061), Some(session("new")));
         assert_eq!(outbox.len(), 1);
+    }
+
+    #[test]
+    fn the_journal_is_bounded_and_forgets_what_is_past_its_retention() {
+        let shared = shared();
+        let outbox = Outbox::new(2, Duration::from_secs(60));
+        outbox.acknowledged(&shared, &session("a"), "1000000-0".into());
+        outbox.acknowledged(&shared, &session("b"), "1030000-0".into());
+        outbox.acknowledged(&shared, &session("c"), "1050000-0".into());
+        assert_eq!(lock(&outbox.journal).len(), 2, "bounded by the capacity");
+        assert_eq!(
+            outbox.written_ends(1089),
+            Some(("1050000-0".into(), "1050000-0".into()))
+        );
+        assert_eq!(lock(&outbox.journal).len(), 1, "b is past its retention");
+        assert_eq!(outbox.written_ends(1110), None);
+        outbox.acknowledged(&shared, &session("d"), "2000000-0".into());
+        assert_eq!(outbox.resend_journal(), 1);
+        assert_eq!(outbox.len(), 1, "queued to be written again");
     }
 }

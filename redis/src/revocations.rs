@@ -12,7 +12,7 @@ use tokio::task::JoinHandle;
 
 use crate::error::Error;
 use crate::follow::Follower;
-use crate::outbox::Outbox;
+use crate::outbox::{self, Outbox};
 use crate::settings::{FailureMode, RedisRevocationsBuilder, Settings};
 use crate::shared::{Phase, Shared, unix_now};
 use crate::stream::{append, append_script};
@@ -99,16 +99,13 @@ impl RedisRevocations {
         let outbox = Arc::new(Outbox::new(settings.retry_queue, settings.retention));
         // The retry queue's writer: the same connection as `revoke`'s.
         let retry = {
-            let (outbox, shared, writer) = (outbox.clone(), shared.clone(), writer.clone());
-            let (settings, stopped) = (settings.clone(), stopped.clone());
+            let (outbox, shared, stopped) = (outbox.clone(), shared.clone(), stopped.clone());
             let last_try = settings.write_deadline();
-            async move {
-                let write = |revocation: Revocation| {
-                    let (writer, settings) = (writer.clone(), settings.clone());
-                    async move { writer.write_within(&settings, &revocation).await }
-                };
-                outbox.run(&shared, write, stopped, last_try).await;
-            }
+            let redis = Outgoing {
+                writer: writer.clone(),
+                settings: settings.clone(),
+            };
+            async move { outbox.run(&shared, &redis, stopped, last_try).await }
         };
         let task = tokio::spawn(async move {
             tokio::join!(follower.run(position, stopped), retry);
@@ -144,9 +141,8 @@ impl RedisRevocations {
             .write_within(&handle.settings, revocation)
             .await
         {
-            Ok(at) => {
-                self.shared.memory.apply(revocation, at);
-                handle.outbox.redis_answered();
+            Ok(id) => {
+                handle.outbox.acknowledged(&self.shared, revocation, id);
                 Ok(())
             }
             Err(error) => Err(handle.outbox.hold(&self.shared, revocation, error)),
@@ -314,7 +310,7 @@ impl Writer {
         &self,
         settings: &Settings,
         revocation: &Revocation,
-    ) -> Result<i64, Error> {
+    ) -> Result<String, Error> {
         let deadline = settings.write_deadline();
         match tokio::time::timeout(deadline, self.write(settings, revocation)).await {
             Ok(written) => written,
@@ -328,7 +324,33 @@ impl Writer {
         }
     }
 
-    async fn write(&self, settings: &Settings, revocation: &Revocation) -> Result<i64, Error> {
+    /// Whether the stream holds the entry `id`, bounded by the write
+    /// deadline (one `XRANGE` of that id).
+    async fn holds_within(&self, settings: &Settings, id: &str) -> Result<bool, Error> {
+        let lookup = async {
+            let mut conn = self.connection(settings).await?;
+            let found: redis::RedisResult<redis::streams::StreamRangeReply> =
+                redis::AsyncCommands::xrange_count(&mut conn, &settings.key, id, id, 1).await;
+            if found.is_err() {
+                self.forget();
+            }
+            Ok::<_, Error>(!found?.ids.is_empty())
+        };
+        let deadline = settings.write_deadline();
+        match tokio::time::timeout(deadline, lookup).await {
+            Ok(found) => found,
+            Err(_) => {
+                self.forget();
+                Err(Error::Timeout {
+                    during: "checking the revocations written",
+                    after: deadline,
+                })
+            }
+        }
+    }
+
+    /// Appends `revocation`; the new entry's id.
+    async fn write(&self, settings: &Settings, revocation: &Revocation) -> Result<String, Error> {
         let mut conn = self.connection(settings).await?;
         let written = append(&mut conn, &self.script, settings, revocation).await;
         if written.is_err() {
@@ -359,5 +381,22 @@ impl Writer {
         if let Ok(mut slot) = self.conn.try_lock() {
             *slot = None;
         }
+    }
+}
+
+/// The retry queue's way to Redis: the writer's connection, every call
+/// bounded by the write deadline.
+struct Outgoing {
+    writer: Arc<Writer>,
+    settings: Arc<Settings>,
+}
+
+impl outbox::Redis for Outgoing {
+    async fn append(&self, revocation: Revocation) -> Result<String, Error> {
+        self.writer.write_within(&self.settings, &revocation).await
+    }
+
+    async fn holds(&self, id: String) -> Result<bool, Error> {
+        self.writer.holds_within(&self.settings, &id).await
     }
 }

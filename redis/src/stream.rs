@@ -49,13 +49,14 @@ pub(crate) fn append_script() -> redis::Script {
     redis::Script::new(APPEND)
 }
 
-/// Writes `revocation`; returns when it was made (seconds, Redis' clock).
+/// Writes `revocation`; returns the new entry's id (its date, by Redis'
+/// clock, is [`made_at`] it).
 pub(crate) async fn append(
     conn: &mut MultiplexedConnection,
     script: &redis::Script,
     settings: &Settings,
     revocation: &Revocation,
-) -> Result<i64, Error> {
+) -> Result<String, Error> {
     let json = serde_json::to_string(revocation).map_err(|e| Error::Entry(e.to_string()))?;
     let id: String = script
         .key(&settings.key)
@@ -63,12 +64,12 @@ pub(crate) async fn append(
         .arg(settings.retention_ms())
         .invoke_async(conn)
         .await?;
-    made_at(&id)
+    Ok(id)
 }
 
 /// When the entry `id` was made, in seconds, rounded up: an entry must not
 /// be dropped before a token issued in the same second has expired.
-fn made_at(id: &str) -> Result<i64, Error> {
+pub(crate) fn made_at(id: &str) -> Result<i64, Error> {
     let ms = id
         .split_once('-')
         .and_then(|(ms, _)| ms.parse::<i64>().ok())
