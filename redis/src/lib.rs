@@ -86,8 +86,11 @@
 //! `PEXPIRE`, `XRANGE`, `XREAD`, `EVALSHA`, `EVAL` and `SCRIPT LOAD` on
 //! the key); TLS (`rediss://`) is not built in. Turn persistence on
 //! (`appendonly yes`) if revocations must survive a Redis restart: a
-//! replica running through the restart keeps what it knew, but a replica
-//! started afterwards learns only what Redis still has. Redis Cluster is
+//! replica running through the restart keeps what it knew, and a replica
+//! that wrote revocations writes them again when it sees Redis lost them
+//! (see "No lost sign-out"), but a replica started afterwards learns only
+//! what Redis has, so without persistence it misses the revocations of
+//! writers that are gone. Redis Cluster is
 //! not supported (the stream is one key, so one shard would hold it
 //! anyway).
 //!
