@@ -408,7 +408,7 @@ mod tests {
         outbox.acknowledged(&shared, &session("c"), "1050000-0".into());
         assert_eq!(lock(&outbox.journal).len(), 2, "bounded by the capacity");
         assert_eq!(
-            outbox.written_ends(1089),
+            outbox.written_ends(1091),
             Some(("1050000-0".into(), "1050000-0".into()))
         );
         assert_eq!(lock(&outbox.journal).len(), 1, "b is past its retention");
