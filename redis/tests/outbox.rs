@@ -264,15 +264,19 @@ async fn what_survives_a_redis_restart() {
         }
         gone.shutdown().await;
         drop(gone);
+        if append_only {
+            // `everysec` may postpone writing the file while an fsync is
+            // under way (a busy disk), for up to two seconds: what was
+            // acknowledged earlier than that is on file.
+            tokio::time::sleep(Duration::from_millis(2500)).await;
+        }
         // The writer that lives through the restart; its last write just
         // before the kill (SIGKILL, no shutdown).
         let live = builder(&redis).connect().await.unwrap();
         for session in late {
             live.revoke_session(handle(session)).await.unwrap();
         }
-        // Killed (SIGKILL) at once: Redis writes the append-only file
-        // before it replies, so only a crash of the machine, not of the
-        // process, can lose the last second (`appendfsync everysec`).
+        // Killed (SIGKILL) at once after the last acknowledgement.
         redis.restart();
 
         let fresh = builder(&redis).connect().await.unwrap();
@@ -309,9 +313,9 @@ async fn what_survives_a_redis_restart() {
         );
         if append_only {
             assert_eq!(
-                at_start,
-                (early.len(), late.len()),
-                "{label}: everything acknowledged before the kill is kept"
+                at_start.0,
+                early.len(),
+                "{label}: everything acknowledged over two seconds before the kill is kept"
             );
         } else {
             assert_eq!(after.0, 0, "{label}: what only Redis held is gone");
