@@ -60,8 +60,11 @@
 //! - **Per request: no network call.** [`is_revoked`](ssr_session::RevocationList::is_revoked)
 //!   reads the monotonic clock and a few atomics, takes a read lock and
 //!   does at most two hash lookups, at the verifier's time (which the
-//!   request has read already): BENCH_FIGURES. Measured on the 2-core
-//!   development VM with `cargo bench -p ssr-session-redis`.
+//!   request has read already): 50 to 61 ns with 10,000 revocations held,
+//!   of which the lookup is 12 to 19 ns and the monotonic clock most of
+//!   the rest; it adds about 50 ns to a verified-token cache hit (137–140
+//!   → 184–192 ns). Measured on the 2-core development VM with
+//!   `cargo bench -p ssr-session-redis`.
 //! - **Memory:** the revocations made within the last retention, plus one
 //!   sweep interval (the retention, at most a minute) and a poll interval:
 //!   a hash entry with the session handle or user id each, roughly 100
