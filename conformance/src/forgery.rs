@@ -54,7 +54,7 @@ const TOKENS: [Token; 4] = [
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Site {
+enum FetchSite {
     SameOrigin,
     SameSite,
     CrossSite,
@@ -62,12 +62,12 @@ enum Site {
     Absent,
 }
 
-const SITES: [Site; 5] = [
-    Site::SameOrigin,
-    Site::SameSite,
-    Site::CrossSite,
-    Site::None,
-    Site::Absent,
+const SITES: [FetchSite; 5] = [
+    FetchSite::SameOrigin,
+    FetchSite::SameSite,
+    FetchSite::CrossSite,
+    FetchSite::None,
+    FetchSite::Absent,
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -100,7 +100,7 @@ const CSRF_HEADERS: [CsrfHeader; 4] = [
 struct Cell {
     method: &'static str,
     token: Token,
-    site: Site,
+    site: FetchSite,
     origin: Origin,
     csrf_header: CsrfHeader,
     mode: AntiCsrf,
@@ -122,9 +122,9 @@ fn verdict(cell: &Cell) -> Verdict {
         return Verdict::Pass;
     }
     let from_own_origin = match cell.site {
-        Site::SameOrigin | Site::None => true,
-        Site::SameSite | Site::CrossSite => false,
-        Site::Absent => matches!(cell.origin, Origin::Same | Origin::Absent),
+        FetchSite::SameOrigin | FetchSite::None => true,
+        FetchSite::SameSite | FetchSite::CrossSite => false,
+        FetchSite::Absent => matches!(cell.origin, Origin::Same | Origin::Absent),
     };
     if !from_own_origin {
         return Verdict::CrossOrigin;
@@ -297,11 +297,11 @@ fn headers_of(cell: &Cell, html: bool, valid: &str, expired: &str) -> Vec<(Strin
         Token::Missing => push("cookie", "theme=dark"),
     }
     match cell.site {
-        Site::SameOrigin => push("sec-fetch-site", "same-origin"),
-        Site::SameSite => push("sec-fetch-site", "same-site"),
-        Site::CrossSite => push("sec-fetch-site", "cross-site"),
-        Site::None => push("sec-fetch-site", "none"),
-        Site::Absent => {}
+        FetchSite::SameOrigin => push("sec-fetch-site", "same-origin"),
+        FetchSite::SameSite => push("sec-fetch-site", "same-site"),
+        FetchSite::CrossSite => push("sec-fetch-site", "cross-site"),
+        FetchSite::None => push("sec-fetch-site", "none"),
+        FetchSite::Absent => {}
     }
     match cell.origin {
         Origin::Same => push("origin", OWN_ORIGIN),

@@ -43,6 +43,44 @@ pub enum Error {
     /// Tokio runtime.
     #[error("ssr-session-redis needs a Tokio runtime to run its background task")]
     NoRuntime,
+    /// Not acknowledged by Redis (the error inside says why): the
+    /// revocation is **in force on this replica** and queued; it is written
+    /// to Redis in the background as soon as Redis takes it, and reaches the
+    /// other replicas then. Not a success: tell the user it is not done
+    /// everywhere yet (the examples answer `503` with `Retry-After`).
+    #[error(
+        "Redis did not acknowledge the revocation ({0}): applied on this replica, queued for Redis"
+    )]
+    Queued(#[source] Box<Error>),
+    /// Not acknowledged by Redis, and the retry queue is full: the
+    /// revocation is **in force on this replica only**, not queued; revoke
+    /// again later (a repeat is harmless).
+    #[error(
+        "Redis did not acknowledge the revocation ({cause}) and the retry queue is full \
+         ({capacity} waiting): applied on this replica only"
+    )]
+    QueueFull {
+        /// The queue's capacity.
+        capacity: usize,
+        /// Why Redis did not acknowledge it.
+        #[source]
+        cause: Box<Error>,
+    },
+}
+
+impl Error {
+    /// `true` for a revocation that failed to reach Redis but is in force
+    /// on this replica ([`Queued`](Self::Queued),
+    /// [`QueueFull`](Self::QueueFull)).
+    pub fn is_applied_locally(&self) -> bool {
+        matches!(self, Self::Queued(_) | Self::QueueFull { .. })
+    }
+
+    /// `true` for a revocation queued for Redis ([`Queued`](Self::Queued)):
+    /// it reaches every replica once Redis is back, with no further call.
+    pub fn is_queued(&self) -> bool {
+        matches!(self, Self::Queued(_))
+    }
 }
 
 impl From<redis::RedisError> for Error {

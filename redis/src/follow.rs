@@ -104,7 +104,6 @@ impl Follower {
                 .await;
                 match polled {
                     Ok(_) => {
-                        self.shared.reanchor();
                         self.shared.memory.sweep(unix_now());
                     }
                     Err(error) => {

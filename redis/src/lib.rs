@@ -38,7 +38,8 @@
 //!     // A request's session, as a framework adapter would pass it.
 //!     let request = HeaderList::new().with("Cookie", "sAccessToken=eyJ...");
 //!     if let SessionOutcome::Valid(session) = verifier.verify(&request).await {
-//!         // "Sign out": this session, on every replica.
+//!         // "Sign out": this session, on every replica. `Ok` only once Redis
+//!         // has it; see "No lost sign-out" for what an error means.
 //!         if let Some(handle) = session.session_handle() {
 //!             revocations.revoke_session(handle).await?;
 //!         }
@@ -57,11 +58,13 @@
 //! # What it costs
 //!
 //! - **Per request: no network call.** [`is_revoked`](ssr_session::RevocationList::is_revoked)
-//!   reads one clock and a few atomics, takes a read lock and does at most
-//!   two hash lookups: 65 to 85 ns with 10,000 revocations held, of which
-//!   the lookup is 13 to 19 ns and the clock most of the rest; it adds
-//!   about 80 ns to a verified-token cache hit (166 → 246 ns). Measured on
-//!   the 2-core development VM with `cargo bench -p ssr-session-redis`.
+//!   reads the monotonic clock and a few atomics, takes a read lock and
+//!   does at most two hash lookups, at the verifier's time (which the
+//!   request has read already): 50 to 61 ns with 10,000 revocations held,
+//!   of which the lookup is 12 to 19 ns and the monotonic clock most of
+//!   the rest; it adds about 50 ns to a verified-token cache hit (137–140
+//!   → 184–192 ns). Measured on the 2-core development VM with
+//!   `cargo bench -p ssr-session-redis`.
 //! - **Memory:** the revocations made within the last retention, plus one
 //!   sweep interval (the retention, at most a minute) and a poll interval:
 //!   a hash entry with the session handle or user id each, roughly 100
@@ -85,8 +88,11 @@
 //! `redis+unix:///path` (ACL users need `XADD`, `XTRIM`, `PEXPIRE`,
 //! `XRANGE`, `XREAD`, `EVALSHA`, `EVAL` and `SCRIPT LOAD` on the key). Turn
 //! persistence on (`appendonly yes`) if revocations must survive a Redis
-//! restart: a replica running through the restart keeps what it knew, but
-//! a replica started afterwards learns only what Redis still has.
+//! restart: a replica running through the restart keeps what it knew, and a
+//! replica that wrote revocations writes them again when it sees Redis lost
+//! them (see "No lost sign-out"), but a replica started afterwards learns
+//! only what Redis still has, so without persistence it misses the
+//! revocations of writers that are gone.
 //!
 //! Valkey speaks the same protocol and commands (and its `valkey://` /
 //! `valkeys://` URLs are accepted), but is not tested here: the test
@@ -198,6 +204,59 @@
 //! [`revoke`](RedisRevocations::revoke) returns (read-your-writes); the
 //! others see it one blocking read later.
 //!
+//! # No lost sign-out
+//!
+//! The contract of [`revoke`](RedisRevocations::revoke),
+//! [`revoke_session`](RedisRevocations::revoke_session) and
+//! [`revoke_user`](RedisRevocations::revoke_user):
+//!
+//! - **`Ok` means Redis acknowledged the write**: the revocation is in the
+//!   stream, and every replica following it applies it within a round
+//!   trip or so.
+//! - **Anything else is an `Err`, never a silent success.** When Redis
+//!   does not acknowledge within the connect timeout plus the command
+//!   timeout (4 s by default; at once when the connection is refused),
+//!   the revocation is **in force on this replica at once** and the error
+//!   says what became of it ([`Error::is_applied_locally`] is `true` for
+//!   both):
+//!   - [`Error::Queued`]: it waits in this replica's retry queue, which
+//!     writes it to Redis in the background (oldest first, retrying after
+//!     100 ms, doubling to at most 2 s) until Redis takes it; it then
+//!     reaches every replica with no further call. Tell the user it is not
+//!     done everywhere yet (the examples answer `503` with `Retry-After`).
+//!   - [`Error::QueueFull`]: the queue (bounded:
+//!     [`retry_queue`](RedisRevocationsBuilder::retry_queue), 10,000 by
+//!     default, about 1 MB) is full, so this one holds **on this replica
+//!     only**; revoke again later. Nothing already queued is ever pushed
+//!     out to make room.
+//! - **Idempotent.** A write that timed out may have been stored after
+//!   all, and the queue writes it again: a duplicate entry is harmless
+//!   (replicas merge revocations, keeping the later expiry). Revoking
+//!   again after an error is always safe.
+//! - **What the queue does not survive.** It is in memory: an entry still
+//!   queued when its retention has passed is dropped (no token it could
+//!   match is still valid), and one still queued when the process ends is
+//!   lost ([`shutdown`](RedisRevocations::shutdown) makes a last attempt
+//!   and logs what is left at `error`). [`pending`](RedisRevocations::pending)
+//!   counts what waits, for a health endpoint.
+//!
+//! What survives Redis itself losing data (a restart without persistence,
+//! a `FLUSHALL`) is measured and stated in the project's `RELIABILITY.md`:
+//! in short, replicas running through it keep every revocation they knew,
+//! a replica started afterwards knows only what Redis still has, and the
+//! retry queue sends only what Redis never acknowledged.
+//!
+//! # One clock
+//!
+//! A revocation is judged at the verifier's time (the `now` that
+//! [`RevocationList::is_revoked`](ssr_session::RevocationList::is_revoked)
+//! is given: [`VerifierBuilder::clock`](ssr_session::VerifierBuilder::clock),
+//! else the system clock), the moment `exp` and the claim validators are
+//! judged at. The staleness of the set is a matter of this process and
+//! Redis, measured on the monotonic clock; revocations are dated by
+//! Redis' clock (the entry id), or by this machine's for one applied
+//! locally while Redis did not answer.
+//!
 //! # When Redis is down: fail-open or fail-closed
 //!
 //! No request ever waits on Redis; what changes is the answer.
@@ -233,6 +292,7 @@ mod connect;
 mod entry;
 mod error;
 mod follow;
+mod outbox;
 mod revocations;
 mod settings;
 mod shared;
@@ -241,5 +301,6 @@ mod stream;
 pub use error::Error;
 pub use revocations::RedisRevocations;
 pub use settings::{
-    DEFAULT_KEY, DEFAULT_MAX_STALENESS, DEFAULT_RETENTION, FailureMode, RedisRevocationsBuilder,
+    DEFAULT_KEY, DEFAULT_MAX_STALENESS, DEFAULT_RETENTION, DEFAULT_RETRY_QUEUE, FailureMode,
+    RedisRevocationsBuilder,
 };

@@ -12,6 +12,7 @@ use tokio::task::JoinHandle;
 use crate::connect::{Connection, Connector, Topology};
 use crate::error::Error;
 use crate::follow::Follower;
+use crate::outbox::{self, Outbox};
 use crate::settings::{FailureMode, RedisRevocationsBuilder, Settings};
 use crate::shared::{Phase, Shared, unix_now};
 use crate::stream::{append, append_script};
@@ -33,7 +34,8 @@ pub struct RedisRevocations {
 /// ends the follower.
 struct Handle {
     settings: Arc<Settings>,
-    writer: Writer,
+    writer: Arc<Writer>,
+    outbox: Arc<Outbox>,
     stop: watch::Sender<bool>,
     task: Mutex<Option<JoinHandle<()>>>,
 }
@@ -129,16 +131,31 @@ impl RedisRevocations {
         position: Option<crate::follow::Position>,
     ) -> Self {
         let (stop, stopped) = watch::channel(false);
-        let task = tokio::spawn(follower.run(position, stopped));
+        let writer = Arc::new(Writer {
+            connector: write,
+            conn: tokio::sync::Mutex::new(None),
+            script: append_script(),
+        });
+        let outbox = Arc::new(Outbox::new(settings.retry_queue, settings.retention));
+        // The retry queue's writer: the same connection as `revoke`'s.
+        let retry = {
+            let (outbox, shared, stopped) = (outbox.clone(), shared.clone(), stopped.clone());
+            let last_try = settings.write_deadline();
+            let redis = Outgoing {
+                writer: writer.clone(),
+                settings: settings.clone(),
+            };
+            async move { outbox.run(&shared, &redis, stopped, last_try).await }
+        };
+        let task = tokio::spawn(async move {
+            tokio::join!(follower.run(position, stopped), retry);
+        });
         Self {
             shared,
             handle: Arc::new(Handle {
                 settings,
-                writer: Writer {
-                    connector: write,
-                    conn: tokio::sync::Mutex::new(None),
-                    script: append_script(),
-                },
+                writer,
+                outbox,
                 stop,
                 task: Mutex::new(Some(task)),
             }),
@@ -147,28 +164,38 @@ impl RedisRevocations {
 
     /// Records `revocation` in Redis, where every replica picks it up
     /// within a round trip or so, and in this replica's set before it
-    /// returns. Fails, without retrying, when Redis does not confirm the
-    /// write within the connect timeout plus the command timeout; the
-    /// revocation may or may not have been stored then, and writing it
-    /// again is harmless.
+    /// returns.
+    ///
+    /// `Ok` only once Redis acknowledged the write. When Redis does not
+    /// within the connect timeout plus the command timeout, the revocation
+    /// is still in force on this replica at once, and the error says what
+    /// became of it (see the [crate docs](crate#no-lost-sign-out)):
+    /// [`Error::Queued`], written again in the background until Redis
+    /// takes it, or [`Error::QueueFull`], on this replica only.
+    /// [`Error::is_applied_locally`] is `true` for both. Revoking again is
+    /// always harmless.
     pub async fn revoke(&self, revocation: &Revocation) -> Result<(), Error> {
-        let settings = &self.handle.settings;
-        let deadline = settings.write_deadline();
-        let at =
-            match tokio::time::timeout(deadline, self.handle.writer.write(settings, revocation))
-                .await
-            {
-                Ok(written) => written?,
-                Err(_) => {
-                    self.handle.writer.forget();
-                    return Err(Error::Timeout {
-                        during: "revoking",
-                        after: deadline,
-                    });
-                }
-            };
-        self.shared.memory.apply(revocation, at);
-        Ok(())
+        let handle = &*self.handle;
+        match handle
+            .writer
+            .write_within(&handle.settings, revocation)
+            .await
+        {
+            Ok(id) => {
+                handle.outbox.acknowledged(&self.shared, revocation, id);
+                Ok(())
+            }
+            Err(error) => Err(handle.outbox.hold(&self.shared, revocation, error)),
+        }
+    }
+
+    /// How many revocations Redis has not acknowledged yet: in force on
+    /// this replica, queued to be written (at most the
+    /// [retry queue](RedisRevocationsBuilder::retry_queue)'s capacity). For
+    /// a health endpoint: above zero, the other replicas do not know them
+    /// yet.
+    pub fn pending(&self) -> usize {
+        self.handle.outbox.len()
     }
 
     /// Revokes the session `handle` (SuperTokens' `sessionHandle`): every
@@ -236,7 +263,7 @@ impl RedisRevocations {
     /// error [`is_revoked`](RevocationList::is_revoked) would return). For
     /// a health endpoint.
     pub fn health(&self) -> Result<(), RevocationError> {
-        self.shared.check().map(drop)
+        self.shared.check()
     }
 
     /// How many revocations are held in memory (session handles plus
@@ -264,8 +291,12 @@ impl RedisRevocations {
 
     /// Stops the background task and waits for it to end. The set is then
     /// no longer followed: it ages like an outage's (fail-open answers from
-    /// it until the maximum staleness, fail-closed refuses at once).
-    /// [`revoke`](Self::revoke) keeps working. Idempotent.
+    /// it until the maximum staleness, fail-closed refuses at once). Queued
+    /// revocations get one last attempt of at most the connect plus the
+    /// command timeout; what Redis still does not take is logged (`error`)
+    /// and [`pending`](Self::pending) keeps counting it.
+    /// [`revoke`](Self::revoke) keeps working, but queues no more retries.
+    /// Idempotent.
     pub async fn shutdown(&self) {
         self.handle.stop.send_replace(true);
         let task = self
@@ -283,10 +314,11 @@ impl RedisRevocations {
 }
 
 impl<C> RevocationList<C> for RedisRevocations {
-    /// From memory only: one clock read, a few atomic loads, a read lock
-    /// and at most two hash lookups. Never waits on Redis.
-    fn is_revoked(&self, session: &Session<C>) -> Result<bool, RevocationError> {
-        let now = self.shared.check()?;
+    /// From memory only, at the verifier's `now`: one monotonic clock read
+    /// (for the staleness), a few atomic loads, a read lock and at most two
+    /// hash lookups. Never waits on Redis.
+    fn is_revoked(&self, session: &Session<C>, now: i64) -> Result<bool, RevocationError> {
+        self.shared.check()?;
         Ok(self.shared.memory.is_revoked_at(session, now))
     }
 }
@@ -298,6 +330,7 @@ impl fmt::Debug for RedisRevocations {
             .field("revocations", &self.len())
             .field("following", &self.is_following())
             .field("staleness", &self.staleness())
+            .field("pending", &self.pending())
             .field("failure_mode", &self.shared.failure)
             .finish_non_exhaustive()
     }
@@ -312,7 +345,52 @@ struct Writer {
 }
 
 impl Writer {
-    async fn write(&self, settings: &Settings, revocation: &Revocation) -> Result<i64, Error> {
+    /// [`write`](Self::write), bounded by the write deadline.
+    async fn write_within(
+        &self,
+        settings: &Settings,
+        revocation: &Revocation,
+    ) -> Result<String, Error> {
+        let deadline = settings.write_deadline();
+        match tokio::time::timeout(deadline, self.write(settings, revocation)).await {
+            Ok(written) => written,
+            Err(_) => {
+                self.forget();
+                Err(Error::Timeout {
+                    during: "revoking",
+                    after: deadline,
+                })
+            }
+        }
+    }
+
+    /// Whether the stream holds the entry `id`, bounded by the write
+    /// deadline (one `XRANGE` of that id).
+    async fn holds_within(&self, settings: &Settings, id: &str) -> Result<bool, Error> {
+        let lookup = async {
+            let mut conn = self.connection().await?;
+            let found: redis::RedisResult<redis::streams::StreamRangeReply> =
+                redis::AsyncCommands::xrange_count(&mut conn, &settings.key, id, id, 1).await;
+            if found.is_err() {
+                self.forget();
+            }
+            Ok::<_, Error>(!found?.ids.is_empty())
+        };
+        let deadline = settings.write_deadline();
+        match tokio::time::timeout(deadline, lookup).await {
+            Ok(found) => found,
+            Err(_) => {
+                self.forget();
+                Err(Error::Timeout {
+                    during: "checking the revocations written",
+                    after: deadline,
+                })
+            }
+        }
+    }
+
+    /// Appends `revocation`; the new entry's id.
+    async fn write(&self, settings: &Settings, revocation: &Revocation) -> Result<String, Error> {
         let mut conn = self.connection().await?;
         let written = append(&mut conn, &self.script, settings, revocation).await;
         if written.is_err() {
@@ -340,5 +418,22 @@ impl Writer {
         if let Ok(mut slot) = self.conn.try_lock() {
             *slot = None;
         }
+    }
+}
+
+/// The retry queue's way to Redis: the writer's connection, every call
+/// bounded by the write deadline.
+struct Outgoing {
+    writer: Arc<Writer>,
+    settings: Arc<Settings>,
+}
+
+impl outbox::Redis for Outgoing {
+    async fn append(&self, revocation: Revocation) -> Result<String, Error> {
+        self.writer.write_within(&self.settings, &revocation).await
+    }
+
+    async fn holds(&self, id: String) -> Result<bool, Error> {
+        self.writer.holds_within(&self.settings, &id).await
     }
 }

@@ -19,6 +19,10 @@ pub const DEFAULT_KEY: &str = "{ssr-session}:revocations";
 pub const DEFAULT_RETENTION: Duration = Duration::from_secs(3600);
 /// How long a fail-open list keeps answering without Redis, by default.
 pub const DEFAULT_MAX_STALENESS: Duration = Duration::from_secs(300);
+/// How many unacknowledged revocations a replica queues for Redis unless
+/// [`RedisRevocationsBuilder::retry_queue`] says otherwise (about 1 MB at
+/// most).
+pub const DEFAULT_RETRY_QUEUE: usize = 10_000;
 
 /// What [`is_revoked`](ssr_session::RevocationList::is_revoked) answers
 /// while Redis cannot be followed.
@@ -98,6 +102,7 @@ pub(crate) struct Settings {
     pub command_timeout: Duration,
     pub poll_interval: Duration,
     pub batch: usize,
+    pub retry_queue: usize,
 }
 
 impl Settings {
@@ -126,6 +131,7 @@ impl Settings {
 /// | [`tls_ca_file`](Self::tls_ca_file) | the platform's roots (for `rediss://`) |
 /// | [`tls_client_cert`](Self::tls_client_cert) | none |
 /// | [`primary_login`](Self::primary_login), [`primary_database`](Self::primary_database) | none, 0 (Sentinel only) |
+/// | [`retry_queue`](Self::retry_queue) | 10,000 revocations |
 ///
 /// Every replica must use the same key and retention.
 pub struct RedisRevocationsBuilder {
@@ -159,6 +165,7 @@ impl RedisRevocationsBuilder {
                 command_timeout: Duration::from_secs(2),
                 poll_interval: Duration::from_secs(1),
                 batch: 1000,
+                retry_queue: DEFAULT_RETRY_QUEUE,
             },
             misplaced: None,
         }
@@ -261,6 +268,16 @@ impl RedisRevocationsBuilder {
         self
     }
 
+    /// How many revocations Redis did not acknowledge may wait in this
+    /// replica's retry queue (each is already in force here). One that
+    /// finds it full is in force on this replica only, and
+    /// [`revoke`](RedisRevocations::revoke) says so
+    /// ([`Error::QueueFull`]); nothing queued is ever pushed out. At least 1.
+    pub fn retry_queue(mut self, capacity: usize) -> Self {
+        self.settings.retry_queue = capacity;
+        self
+    }
+
     fn validate(&self) -> Result<(Connector, Connector, Settings), Error> {
         let s = &self.settings;
         if s.key.is_empty() {
@@ -273,6 +290,9 @@ impl RedisRevocationsBuilder {
             return Err(Error::Config(
                 "the poll interval is shorter than 1 ms".into(),
             ));
+        }
+        if s.retry_queue == 0 {
+            return Err(Error::Config("the retry queue holds nothing".into()));
         }
         if s.connect_timeout.is_zero() || s.command_timeout.is_zero() {
             return Err(Error::Config("a timeout is zero".into()));
@@ -345,6 +365,7 @@ mod tests {
         assert!(refused(builder().key("")).contains("key"));
         assert!(refused(builder().retention(Duration::from_millis(999))).contains("retention"));
         assert!(refused(builder().command_timeout(Duration::ZERO)).contains("timeout"));
+        assert!(refused(builder().retry_queue(0)).contains("retry queue"));
         let too_tight = builder()
             .poll_interval(Duration::from_secs(1))
             .failure_mode(FailureMode::closed(Duration::from_millis(2999)));

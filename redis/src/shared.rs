@@ -1,6 +1,6 @@
 //! The state the request path reads and the follower writes.
 
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use ssr_session::{MemoryRevocations, RevocationError};
@@ -29,12 +29,6 @@ pub(crate) struct Shared {
     /// Nanoseconds after `origin` at which the set was last known to hold
     /// every revocation in Redis, or `NEVER`.
     last_sync: AtomicU64,
-    /// The wall clock at `origin` (milliseconds since the Unix epoch), so
-    /// that a check reads one clock, not two (each read costs tens of
-    /// nanoseconds, more than the lookup itself). Re-anchored by the
-    /// follower after every read, so a step of the wall clock is followed
-    /// within a poll interval.
-    wall_at_origin_ms: AtomicI64,
     /// The follower is connected and has (re)loaded the set.
     following: AtomicBool,
     pub phase: watch::Sender<Phase>,
@@ -42,29 +36,14 @@ pub(crate) struct Shared {
 
 impl Shared {
     pub fn new(retention: Duration, failure: FailureMode) -> Self {
-        let shared = Self {
+        Self {
             memory: MemoryRevocations::new(retention),
             failure,
             origin: Instant::now(),
             last_sync: AtomicU64::new(NEVER),
-            wall_at_origin_ms: AtomicI64::new(0),
             following: AtomicBool::new(false),
             phase: watch::Sender::new(Phase::Loading),
-        };
-        shared.reanchor();
-        shared
-    }
-
-    /// Reads the wall clock again (see `wall_at_origin_ms`).
-    pub fn reanchor(&self) {
-        let elapsed = millis(self.origin.elapsed());
-        let wall = millis(
-            SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .unwrap_or_default(),
-        );
-        self.wall_at_origin_ms
-            .store(wall.saturating_sub(elapsed), Ordering::Relaxed);
+        }
     }
 
     /// Records that the set held everything in Redis at `at`. Only the
@@ -95,9 +74,10 @@ impl Shared {
         })
     }
 
-    /// Whether the set may be used to answer now, and if so the wall-clock
-    /// time to judge by (seconds since the Unix epoch).
-    pub fn check(&self) -> Result<i64, RevocationError> {
+    /// Whether the set may be used to answer now. The staleness is
+    /// measured on the monotonic clock; what is revoked is judged at the
+    /// verifier's time, which the caller has.
+    pub fn check(&self) -> Result<(), RevocationError> {
         let elapsed = self.origin.elapsed();
         let at = self.last_sync.load(Ordering::Acquire);
         if at == NEVER {
@@ -111,16 +91,8 @@ impl Shared {
         if self.failure.is_closed() && !self.is_following() {
             return Err(RevocationError::Custom(Box::new(Error::Disconnected)));
         }
-        let wall = self
-            .wall_at_origin_ms
-            .load(Ordering::Relaxed)
-            .saturating_add(millis(elapsed));
-        Ok(wall.div_euclid(1000))
+        Ok(())
     }
-}
-
-fn millis(duration: Duration) -> i64 {
-    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
 }
 
 /// The wall clock in seconds since the Unix epoch, as `MemoryRevocations`

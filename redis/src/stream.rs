@@ -15,7 +15,7 @@ use redis::streams::StreamReadOptions;
 use ssr_session::Revocation;
 
 use crate::connect::Connection;
-use crate::entry::{Range, RawEntry, Read, made_at};
+use crate::entry::{Range, RawEntry, Read};
 use crate::error::Error;
 use crate::settings::Settings;
 use crate::shared::{Shared, unix_now};
@@ -48,13 +48,14 @@ pub(crate) fn append_script() -> redis::Script {
     redis::Script::new(APPEND)
 }
 
-/// Writes `revocation`; returns when it was made (seconds, Redis' clock).
+/// Writes `revocation`; returns the new entry's id (its date, by Redis'
+/// clock, is [`made_at`](crate::entry::made_at) it).
 pub(crate) async fn append(
     conn: &mut Connection,
     script: &redis::Script,
     settings: &Settings,
     revocation: &Revocation,
-) -> Result<i64, Error> {
+) -> Result<String, Error> {
     let json = serde_json::to_string(revocation).map_err(|e| Error::Entry(e.to_string()))?;
     let id: String = script
         .key(&settings.key)
@@ -62,7 +63,7 @@ pub(crate) async fn append(
         .arg(settings.retention_ms())
         .invoke_async(conn)
         .await?;
-    made_at(&id)
+    Ok(id)
 }
 
 /// Applies entries to the set; returns how many were applied. An entry this

@@ -37,7 +37,8 @@ fn tuned(builder: RedisRevocationsBuilder) -> RedisRevocationsBuilder {
 }
 
 fn revoked(list: &RedisRevocations, session: &Session) -> bool {
-    list.is_revoked(session).unwrap_or(false)
+    list.is_revoked(session, ssr_session::testing::now_secs())
+        .unwrap_or(false)
 }
 
 async fn seen_by_all(lists: &[RedisRevocations], session: &Session) -> bool {
@@ -118,7 +119,7 @@ impl Load {
                 while !stop.load(Ordering::Relaxed) {
                     for (session, expected) in &expected {
                         checks.fetch_add(1, Ordering::Relaxed);
-                        match list.is_revoked(session) {
+                        match list.is_revoked(session, ssr_session::testing::now_secs()) {
                             Ok(got) if got == *expected => {}
                             Ok(_) => {
                                 wrong.fetch_add(1, Ordering::Relaxed);
@@ -294,7 +295,9 @@ async fn tls_failures_are_clear_errors_within_the_connect_timeout() {
         "never loaded"
     );
     let session = Sessions::new().new_session("alice").await;
-    let refusal = list.is_revoked(&session).unwrap_err();
+    let refusal = list
+        .is_revoked(&session, ssr_session::testing::now_secs())
+        .unwrap_err();
     assert!(
         matches!(&refusal, RevocationError::Custom(inner)
             if matches!(inner.downcast_ref::<Error>(), Some(Error::NotLoaded))),

@@ -68,7 +68,7 @@ impl Log {
 }
 
 fn revoked(list: &RedisRevocations, session: &Session) -> bool {
-    list.is_revoked(session)
+    list.is_revoked(session, ssr_session::testing::now_secs())
         .unwrap_or_else(|error| panic!("the list refused to answer: {error}"))
 }
 

@@ -35,7 +35,7 @@ fn seed() -> u64 {
 }
 
 fn revoked(list: &RedisRevocations, session: &Session) -> bool {
-    list.is_revoked(session)
+    list.is_revoked(session, ssr_session::testing::now_secs())
         .unwrap_or_else(|error| panic!("the list refused to answer: {error}"))
 }
 
@@ -69,7 +69,7 @@ fn read_load(
             } else {
                 &revoked[index]
             };
-            match list.is_revoked(session) {
+            match list.is_revoked(session, ssr_session::testing::now_secs()) {
                 Ok(true) if is_live => {
                     report.live_reported_revoked.fetch_add(1, Ordering::Relaxed);
                 }

@@ -60,7 +60,12 @@ pub enum RevocationError {
 ///
 /// Called on every verified request, cache hits included, so `is_revoked`
 /// must not block on IO: keep the revocations in memory and bring them up
-/// to date in the background. `Err` means the list cannot vouch for the
+/// to date in the background. `now` is the verifier's clock
+/// ([`VerifierBuilder::clock`](crate::VerifierBuilder::clock), seconds
+/// since the Unix epoch), the same moment `exp`, `nbf` and the claim
+/// validators are judged at: judge by it rather than by a clock of your
+/// own, so that a revocation and an expiry are never decided at two
+/// different times. `Err` means the list cannot vouch for the
 /// session (it is too stale, say): the request is answered *unavailable*
 /// (503), never *invalid*.
 ///
@@ -81,20 +86,21 @@ pub enum RevocationError {
 /// struct RevokedHandles(RwLock<Vec<String>>);
 ///
 /// impl<C> RevocationList<C> for RevokedHandles {
-///     fn is_revoked(&self, session: &Session<C>) -> Result<bool, RevocationError> {
+///     fn is_revoked(&self, session: &Session<C>, _now: i64) -> Result<bool, RevocationError> {
 ///         let handles = self.0.read().unwrap();
 ///         Ok(session.session_handle().is_some_and(|h| handles.iter().any(|r| r == h)))
 ///     }
 /// }
 /// ```
 pub trait RevocationList<C>: Send + Sync + 'static {
-    /// `Ok(true)` when the session is revoked.
-    fn is_revoked(&self, session: &Session<C>) -> Result<bool, RevocationError>;
+    /// `Ok(true)` when the session is revoked at `now` (the verifier's
+    /// clock, seconds since the Unix epoch).
+    fn is_revoked(&self, session: &Session<C>, now: i64) -> Result<bool, RevocationError>;
 }
 
 impl<C, L: RevocationList<C> + ?Sized> RevocationList<C> for std::sync::Arc<L> {
-    fn is_revoked(&self, session: &Session<C>) -> Result<bool, RevocationError> {
-        (**self).is_revoked(session)
+    fn is_revoked(&self, session: &Session<C>, now: i64) -> Result<bool, RevocationError> {
+        (**self).is_revoked(session, now)
     }
 }
 
@@ -268,8 +274,9 @@ impl MemoryRevocations {
 }
 
 impl<C> RevocationList<C> for MemoryRevocations {
-    fn is_revoked(&self, session: &Session<C>) -> Result<bool, RevocationError> {
-        Ok(self.is_revoked_at(session, crate::verify::now_secs() as i64))
+    /// [`is_revoked_at`](Self::is_revoked_at) the verifier's `now`.
+    fn is_revoked(&self, session: &Session<C>, now: i64) -> Result<bool, RevocationError> {
+        Ok(self.is_revoked_at(session, now))
     }
 }
 

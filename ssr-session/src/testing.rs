@@ -16,7 +16,6 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::Algorithm;
 use aws_lc_rs::encoding::{AsDer, PublicKeyX509Der};
@@ -318,12 +317,10 @@ pub fn b64url(bytes: &[u8]) -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
-/// The current time in whole seconds since the Unix epoch.
+/// The current time in whole seconds since the Unix epoch (the system
+/// clock a verifier reads unless given its own).
 pub fn now_secs() -> i64 {
-    let since_epoch = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
-    i64::try_from(since_epoch.as_secs()).unwrap_or(i64::MAX)
+    crate::verify::now_secs() as i64
 }
 
 /// `num_bytes` random bytes as lowercase hex (e.g. for opaque refresh tokens).

@@ -395,3 +395,51 @@ async fn a_revocation_reaches_cached_tokens_at_once() {
     );
     assert_eq!(keys.lookups.load(Ordering::SeqCst), 1);
 }
+
+/// One clock: a revocation is judged at the verifier's time, as `exp` is,
+/// never at the wall clock's. The verifier's clock runs ten days behind the
+/// wall clock here, so a list that read the wall clock would find the
+/// revocation long past its retention and let the token through.
+#[tokio::test]
+async fn a_revocation_is_judged_at_the_verifiers_clock() {
+    let key = TestKey::generate(Algorithm::ES256, "k");
+    let start = now_secs() - 10 * 86_400;
+    let (now, clock) = manual_clock(start as u64);
+    let revocations = Arc::new(MemoryRevocations::new(Duration::from_secs(3600)));
+    let verifier =
+        Verifier::builder(StaticKeys::from_jwks_json(jwks(&[&key]).to_string()).unwrap())
+            .clock(clock)
+            .revocation_list(revocations.clone())
+            .build()
+            .unwrap();
+    let issued = |iat: i64| {
+        TokenBuilder::supertokens("alice", 3600)
+            .claim("iat", iat)
+            .claim("exp", start + 20 * 86_400)
+            .sign(&key)
+    };
+    let before = issued(start - 10);
+    let after = issued(start + 5);
+    // "Sign out everywhere" at the verifier's `start`, kept for an hour.
+    revocations.apply(
+        &Revocation::User {
+            user_id: "alice".into(),
+            before: start,
+        },
+        start,
+    );
+    now.store(start as u64 + 60, Ordering::SeqCst);
+    for _ in 0..2 {
+        // Verified in full, then a cache hit: the same answer.
+        let outcome = verifier.verify(&cookie(&before)).await;
+        assert!(
+            matches!(&outcome, SessionOutcome::Invalid(e) if *e.kind() == InvalidKind::Revoked),
+            "{outcome:?}"
+        );
+        assert!(verifier.verify(&cookie(&after)).await.is_valid());
+    }
+    // Past the retention by the verifier's clock (still ten days ago by the
+    // wall clock): the revocation no longer applies.
+    now.store(start as u64 + 3601, Ordering::SeqCst);
+    assert!(verifier.verify(&cookie(&before)).await.is_valid());
+}

@@ -89,12 +89,14 @@ impl Drop for Server {
 const START_WITHIN: Duration = Duration::from_secs(10);
 
 /// A `redis-server` child process on 127.0.0.1, killed on drop. No
-/// persistence: a restart starts empty, like a Redis that lost its data.
+/// persistence unless [`with_append_only_file`](Self::with_append_only_file):
+/// a restart starts empty, like a Redis that lost its data.
 pub struct RedisServer {
     binary: PathBuf,
     child: Option<Child>,
     port: u16,
     dir: PathBuf,
+    append_only: bool,
 }
 
 /// `redis-server`, or `None` (after saying so) when it is missing outside
@@ -148,6 +150,7 @@ impl RedisServer {
             child: None,
             port: free_port(),
             dir,
+            append_only: false,
         };
         server.launch();
         server
@@ -157,7 +160,8 @@ impl RedisServer {
         let child = Command::new(&self.binary)
             .args(["--port", &self.port.to_string()])
             .args(["--bind", "127.0.0.1", "--protected-mode", "yes"])
-            .args(["--save", "", "--appendonly", "no"])
+            .args(["--save", ""])
+            .args(["--appendonly", if self.append_only { "yes" } else { "no" }])
             .arg("--dir")
             .arg(&self.dir)
             .args(["--enable-debug-command", "local", "--loglevel", "warning"])
@@ -178,6 +182,16 @@ impl RedisServer {
         }
     }
 
+    /// Restarts the server (SIGKILL, then a start on the same port and
+    /// directory) with the append-only file on (`appendfsync everysec`,
+    /// Redis' default): from then on a [`restart`](Self::restart) keeps
+    /// what was written, but for up to the last second before a kill.
+    pub fn with_append_only_file(mut self) -> Self {
+        self.append_only = true;
+        self.restart();
+        self
+    }
+
     /// The URL of database 0.
     pub fn url(&self) -> String {
         format!("redis://127.0.0.1:{}/0", self.port)
@@ -196,7 +210,8 @@ impl RedisServer {
         }
     }
 
-    /// Starts a fresh, empty server on the same port.
+    /// Starts the server again on the same port: empty, unless it keeps an
+    /// append-only file.
     pub fn restart(&mut self) {
         self.kill();
         self.launch();

@@ -15,7 +15,11 @@ use ssr_session::{
 use ssr_session_redis::RedisRevocations;
 use tower::ServiceExt as _;
 
-use crate::dev_issuer::{DevIssuer, DevIssuerConfig};
+use crate::dev_issuer::{DevIssuer, DevIssuerConfig, NotRecorded};
+
+/// `Retry-After` of a sign-out Redis did not acknowledge: about when the retry queue,
+/// which tries again every 2 s at most, has written it once Redis is back.
+const SIGN_OUT_RETRY_AFTER_SECS: u64 = 3;
 
 /// Options shared by all example apps (flag or environment variable).
 #[derive(Debug, Clone, clap::Parser)]
@@ -153,9 +157,16 @@ impl Site {
                         issuer.set_revocation_sink(Arc::new(move |revocation| {
                             let shared = shared.clone();
                             Box::pin(async move {
-                                if let Err(error) = shared.revoke(&revocation).await {
-                                    eprintln!("recording a revocation in Redis failed: {error}");
-                                }
+                                // Ok only once Redis acknowledged it; else it holds on
+                                // this replica (and is queued for Redis, unless the
+                                // queue is full), and the sign-out answers 503.
+                                shared.revoke(&revocation).await.map_err(|error| {
+                                    eprintln!("a revocation is not in Redis yet: {error}");
+                                    NotRecorded {
+                                        retry_after_secs: SIGN_OUT_RETRY_AFTER_SECS,
+                                        queued: error.is_queued(),
+                                    }
+                                })
                             })
                         }));
                         verifier.revocation_list(redis.clone())
@@ -165,7 +176,7 @@ impl Site {
                         let sink = memory.clone();
                         issuer.set_revocation_sink(Arc::new(move |revocation| {
                             sink.apply(&revocation, ssr_session::testing::now_secs());
-                            Box::pin(std::future::ready(()))
+                            Box::pin(std::future::ready(Ok(())))
                         }));
                         verifier.revocation_list(memory)
                     }

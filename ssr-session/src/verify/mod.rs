@@ -175,7 +175,9 @@ impl<C: DeserializeOwned + Send + Sync + 'static> Verifier<C> {
 
     fn judge_at(&self, session: Session<C>, context: &ValidationContext) -> SessionOutcome<C> {
         if let Some(revocations) = &self.inner.revocations {
-            match revocations.is_revoked(&session) {
+            // The verifier's clock, the moment `exp` and the validators are
+            // judged at (whole seconds, as revocations are dated).
+            match revocations.is_revoked(&session, context.now() as i64) {
                 Ok(false) => {}
                 Ok(true) => return invalid(InvalidKind::Revoked, "the session was revoked"),
                 Err(error) => {
@@ -491,6 +493,11 @@ fn log<C>(outcome: &SessionOutcome<C>, token: &[u8]) {
     }
 }
 
+/// The system clock, seconds since the Unix epoch: the one place the core
+/// reads it. Everything that judges a token (expiry, `nbf`, the claim
+/// validators, the revocation list, the token cache) reads the verifier's
+/// clock instead ([`Verifier::now`]), which is this unless
+/// [`VerifierBuilder::clock`] replaced it.
 pub(crate) fn now_secs() -> f64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)

@@ -13,8 +13,8 @@
 //! | `GET /auth/dev/signin?userId=&redirectTo=` | `303` to `redirectTo`, session cookies set |
 //! | `POST /auth/dev/signin` (JSON or form `userId`) | `200 {"status":"OK","userId":..}`, cookies set |
 //! | `POST /auth/session/refresh` | `200 {}` + new cookies, or `401 {"message":"unauthorised"}` |
-//! | `POST /auth/signout` | `200 {"status":"OK"}`, session revoked (refresh tokens, and the access token through the revocation sink), cookies cleared |
-//! | `POST /auth/signout-everywhere` | `200 {"status":"OK"}`: every session of the request's user revoked, cookies cleared |
+//! | `POST /auth/signout` | `200 {"status":"OK"}`, session revoked (refresh tokens, and the access token through the revocation sink), cookies cleared; `503` with `Retry-After` when the sink could not record it everywhere (see [`NotRecorded`]) |
+//! | `POST /auth/signout-everywhere` | `200 {"status":"OK"}`: every session of the request's user revoked, cookies cleared; `503` with `Retry-After` as for `/auth/signout` |
 //! | `GET /auth?redirectToPath=` | a login page: user id, roles, permissions, verified email, tenant |
 //!
 //! Sign-in takes the user's SDK claims as parameters (query or body):
@@ -195,14 +195,29 @@ pub enum ClaimsOnRefresh {
 }
 
 /// Where the issuer reports revocations (sign-out, sign-out everywhere): the app's
-/// revocation list. The future completes once the revocation is recorded.
+/// revocation list. The future completes once the revocation is recorded, or with
+/// [`NotRecorded`] when it could not be recorded everywhere.
 pub type RevocationSink = Arc<
     dyn Fn(
             ssr_session::Revocation,
-        ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>
+        )
+            -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), NotRecorded>> + Send>>
         + Send
         + Sync,
 >;
+
+/// A revocation the sink could not confirm everywhere (the shared store did not
+/// acknowledge it): the sign-out is not a success. The routes answer `503` with
+/// `Retry-After` (a short page for a navigation, JSON for a data request) and keep the
+/// cookies, so that the browser can sign out again; repeating it is harmless.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotRecorded {
+    /// When to try again (`Retry-After`, seconds).
+    pub retry_after_secs: u64,
+    /// Whether it will still reach everywhere by itself (queued), as opposed to holding
+    /// only where it was applied.
+    pub queued: bool,
+}
 
 /// What a session's tokens carry besides the user id.
 #[derive(Clone, Debug)]
@@ -384,15 +399,16 @@ impl DevIssuer {
     }
 
     /// Reports `revocation` to the sink, if there is one, and waits for it.
-    async fn report(&self, revocation: ssr_session::Revocation) {
+    async fn report(&self, revocation: ssr_session::Revocation) -> Result<(), NotRecorded> {
         let sink = self
             .inner
             .revocations
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .clone();
-        if let Some(sink) = sink {
-            sink(revocation).await;
+        match sink {
+            Some(sink) => sink(revocation).await,
+            None => Ok(()),
         }
     }
 
@@ -533,19 +549,19 @@ impl DevIssuer {
 
     /// Ends the session `session_handle`: its refresh tokens, and its access tokens at the
     /// app through the revocation sink.
-    async fn sign_out_session(&self, session_handle: &str) {
+    async fn sign_out_session(&self, session_handle: &str) -> Result<(), NotRecorded> {
         self.state()
             .refresh_tokens
             .retain(|_, record| record.handle != session_handle);
         let revocation = ssr_session::Revocation::Session {
             handle: session_handle.to_owned(),
         };
-        self.report(revocation).await;
+        self.report(revocation).await
     }
 
     /// Ends every session of `user_id`: refresh tokens, and (through the revocation sink)
     /// every access token issued up to now, this second included.
-    async fn sign_out_everywhere(&self, user_id: &str) {
+    async fn sign_out_everywhere(&self, user_id: &str) -> Result<(), NotRecorded> {
         self.state()
             .refresh_tokens
             .retain(|_, record| record.user_id != user_id);
@@ -553,7 +569,7 @@ impl DevIssuer {
             user_id: user_id.to_owned(),
             before: now_ms() / 1000 + 1,
         };
-        self.report(revocation).await;
+        self.report(revocation).await
     }
 
     /// The session handle a refresh token belongs to, if it is live.

@@ -16,7 +16,7 @@
 
 use axum::Router;
 use axum::extract::{FromRequest, Query, Request, State};
-use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE};
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, COOKIE, LOCATION, RETRY_AFTER, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
@@ -26,7 +26,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{ClaimsOnRefresh, DevIssuer, DevSession, RefreshMode, UserClaims};
+use super::{ClaimsOnRefresh, DevIssuer, DevSession, NotRecorded, RefreshMode, UserClaims};
 
 const FRONT_TOKEN: HeaderName = HeaderName::from_static("front-token");
 const EXPOSE_HEADERS: HeaderName = HeaderName::from_static("access-control-expose-headers");
@@ -172,9 +172,52 @@ async fn sign_out(State(issuer): State<DevIssuer>, headers: HeaderMap) -> Respon
         cookie(&headers, REFRESH_COOKIE).and_then(|t| issuer.session_of_refresh_token(t));
     let from_access = cookie(&headers, ACCESS_COOKIE).and_then(session_handle_of);
     for handle in from_refresh.into_iter().chain(from_access) {
-        issuer.sign_out_session(&handle).await;
+        if let Err(not_recorded) = issuer.sign_out_session(&handle).await {
+            return not_confirmed(&headers, &not_recorded);
+        }
     }
     (cleared_headers(&issuer), Json(json!({ "status": "OK" }))).into_response()
+}
+
+/// A sign-out that is not confirmed everywhere: `503` with `Retry-After`, a short page
+/// for a navigation (a form post) and JSON for a data request; the cookies stay, so
+/// that signing out again (harmless) can find the session.
+fn not_confirmed(headers: &HeaderMap, not_recorded: &NotRecorded) -> Response {
+    let retry_after = not_recorded.retry_after_secs.to_string();
+    let status = if not_recorded.queued {
+        "SIGN_OUT_PENDING"
+    } else {
+        "SIGN_OUT_NOT_RECORDED"
+    };
+    let meaning = if not_recorded.queued {
+        "It already applies on this server and will reach the others by itself"
+    } else {
+        "It applies on this server only"
+    };
+    let common = [
+        (CACHE_CONTROL, "no-store".to_owned()),
+        (RETRY_AFTER, retry_after),
+    ];
+    if ssr_session::RequestKind::of(headers, "POST").is_navigation() {
+        let page = format!(
+            "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+             <title>Sign-out not confirmed</title></head>\n<body>\n\
+             <h1 id=\"not-confirmed\">Your sign-out is not confirmed yet</h1>\n\
+             <p>The session store did not answer in time. {meaning}, but other devices may \
+             still be signed in. Please sign out again in {} seconds.</p>\n\
+             <form method=\"post\" action=\"\"><button>Sign out again</button></form>\n\
+             </body></html>\n",
+            not_recorded.retry_after_secs
+        );
+        (StatusCode::SERVICE_UNAVAILABLE, common, Html(page)).into_response()
+    } else {
+        let body = json!({
+            "status": status,
+            "message": format!("the sign-out is not confirmed everywhere yet: {meaning}; retry"),
+            "retryAfter": not_recorded.retry_after_secs,
+        });
+        (StatusCode::SERVICE_UNAVAILABLE, common, Json(body)).into_response()
+    }
 }
 
 /// Signs the request's user out of every session (found through the access token, which
@@ -184,7 +227,9 @@ async fn sign_out_everywhere(State(issuer): State<DevIssuer>, headers: HeaderMap
     let Some(user_id) = user else {
         return message(StatusCode::UNAUTHORIZED, "unauthorised");
     };
-    issuer.sign_out_everywhere(&user_id).await;
+    if let Err(not_recorded) = issuer.sign_out_everywhere(&user_id).await {
+        return not_confirmed(&headers, &not_recorded);
+    }
     (cleared_headers(&issuer), Json(json!({ "status": "OK" }))).into_response()
 }
 
