@@ -97,7 +97,7 @@ pub fn axum(config: &SessionConfig, headers: &[(&'static str, String)]) -> App {
     serve_axum(app, headers)
 }
 
-/// [`axum`] for a form post from the app's own page (`POST` with
+/// [`axum()`] for a form post from the app's own page (`POST` with
 /// `Sec-Fetch-Site: same-origin`): what the cross-origin check adds to an
 /// unsafe request.
 pub fn axum_post(config: &SessionConfig, headers: &[(&'static str, String)]) -> App {
