@@ -7,7 +7,7 @@
 //! another, `null`, absent), the anti-CSRF header sent (none, `rid`, the
 //! right `anti-csrf`, a wrong one) and `Accept` (HTML or JSON), under each
 //! [`AntiCsrf`] mode. What each cell must get is written once, in
-//! [`verdict`], from the rules as SECURITY.md states them, not from the
+//! `verdict`, from the rules as SECURITY.md states them, not from the
 //! core's code.
 
 use std::future::Future;
