@@ -249,8 +249,8 @@ fn signal(signal: &str, pid: u32) {
     assert!(status.success(), "kill {signal} {pid} failed");
 }
 
-/// `true` when a Redis on `port` answers `PING`.
-fn ping(port: u16) -> bool {
+/// `true` when a plain-TCP Redis on `port` (loopback) answers `PING`.
+pub fn ping(port: u16) -> bool {
     let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else {
         return false;
     };

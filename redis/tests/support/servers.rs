@@ -172,18 +172,7 @@ fn base_args(port: u16) -> Vec<String> {
     .to_vec()
 }
 
-/// `true` when a plain-TCP Redis on `port` answers `PING`.
-pub fn ping(port: u16) -> bool {
-    let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else {
-        return false;
-    };
-    let _ = stream.set_read_timeout(Some(Duration::from_millis(500)));
-    if stream.write_all(b"PING\r\n").is_err() {
-        return false;
-    }
-    let mut reply = [0u8; 7];
-    stream.read_exact(&mut reply).is_ok() && &reply == b"+PONG\r\n"
-}
+pub use ssr_session_example_support::process::ping;
 
 /// Polls `condition` every 50 ms until it holds; panics with `what` after
 /// `within`.
