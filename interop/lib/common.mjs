@@ -136,6 +136,29 @@ export async function startDevIssuer(args = []) {
  * A loopback HTTP server answering GET `path` with the JSON `routes[path]`
  * (re-read on each request, so routes may change); counts requests per path.
  */
+// A stand-in for the SuperTokens core on loopback, for supertokens-node's
+// session recipe: it relays `GET /.well-known/jwks.json` (where the SDK
+// takes its keys from) from `jwksUrl` byte for byte, answers 404 to
+// anything else, and records every request (`calls`, "METHOD /path").
+export async function startJwksRelayCore(jwksUrl) {
+  const calls = [];
+  const server = http.createServer(async (request, response) => {
+    calls.push(`${request.method} ${request.url}`);
+    if (request.method === "GET" && request.url === "/.well-known/jwks.json") {
+      const upstream = await fetch(jwksUrl);
+      response.writeHead(upstream.status, {
+        "content-type": upstream.headers.get("content-type") ?? "application/json",
+        "cache-control": upstream.headers.get("cache-control") ?? "max-age=60",
+      });
+      response.end(Buffer.from(await upstream.arrayBuffer()));
+      return;
+    }
+    response.writeHead(404, { "content-type": "application/json" }).end('{"message":"not a core stub route"}');
+  });
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return { server, calls, origin: `http://127.0.0.1:${server.address().port}` };
+}
+
 export async function serveJson(routes) {
   const hits = {};
   const server = http.createServer((request, response) => {

@@ -34,7 +34,7 @@ import http from "node:http";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { INTEROP, WORK, bin, explain, intendedDifferences, lineProcess, staleDifferences, startDevIssuer } from "../lib/common.mjs";
+import { INTEROP, WORK, bin, explain, intendedDifferences, lineProcess, staleDifferences, startDevIssuer, startJwksRelayCore } from "../lib/common.mjs";
 
 const SUITE = "supertokens-anti-csrf";
 const PEER = "supertokens-node";
@@ -97,22 +97,7 @@ async function main() {
   const { issuer, info } = await startDevIssuer(["--access-token-secs", "3600"]);
 
   // The stub core: relays the JWKS, records anything else.
-  const coreCalls = [];
-  const core = http.createServer(async (request, response) => {
-    coreCalls.push(`${request.method} ${request.url}`);
-    if (request.method === "GET" && request.url === "/.well-known/jwks.json") {
-      const upstream = await fetch(info.jwksUrl);
-      response.writeHead(upstream.status, {
-        "content-type": upstream.headers.get("content-type") ?? "application/json",
-        "cache-control": upstream.headers.get("cache-control") ?? "max-age=60",
-      });
-      response.end(Buffer.from(await upstream.arrayBuffer()));
-      return;
-    }
-    response.writeHead(404, { "content-type": "application/json" }).end('{"message":"not a core stub route"}');
-  });
-  await new Promise((resolve) => core.listen(0, "127.0.0.1", resolve));
-  const connectionURI = `http://127.0.0.1:${core.address().port}`;
+  const { server: core, calls: coreCalls, origin: connectionURI } = await startJwksRelayCore(info.jwksUrl);
 
   // The tokens, minted by the dev issuer (its keys, its iss).
   const mint = async (kind) => {

@@ -20,10 +20,9 @@
 // - ssr-session through the `verify` CLI, the token in an sAccessToken cookie,
 //   keys from the dev issuer's JWKS URL, its `iss` required.
 import { createRequire } from "node:module";
-import http from "node:http";
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { WORK, compareAndReport, staleDifferences, sleep, startDevIssuer, verifyCli } from "../lib/common.mjs";
+import { WORK, compareAndReport, staleDifferences, sleep, startDevIssuer, startJwksRelayCore, verifyCli } from "../lib/common.mjs";
 
 const SUITE = "supertokens-node";
 const PEERS = ["sdk", "sdk-ssr"];
@@ -44,22 +43,7 @@ const { issuer, info } = await startDevIssuer();
 const problems = [];
 
 // The stub core: relays the JWKS, records anything else.
-const coreCalls = [];
-const core = http.createServer(async (request, response) => {
-  coreCalls.push(`${request.method} ${request.url}`);
-  if (request.method === "GET" && request.url === "/.well-known/jwks.json") {
-    const upstream = await fetch(info.jwksUrl);
-    response.writeHead(upstream.status, {
-      "content-type": upstream.headers.get("content-type") ?? "application/json",
-      "cache-control": upstream.headers.get("cache-control") ?? "max-age=60",
-    });
-    response.end(Buffer.from(await upstream.arrayBuffer()));
-    return;
-  }
-  response.writeHead(404, { "content-type": "application/json" }).end('{"message":"not a core stub route"}');
-});
-await new Promise((resolve) => core.listen(0, "127.0.0.1", resolve));
-const coreOrigin = `http://127.0.0.1:${core.address().port}`;
+const { server: core, calls: coreCalls, origin: coreOrigin } = await startJwksRelayCore(info.jwksUrl);
 
 const supertokens = require("supertokens-node");
 const Session = require("supertokens-node/recipe/session");
