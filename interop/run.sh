@@ -57,10 +57,8 @@ else
   echo "installed"
 fi
 
-step "Rust binaries (verify, verify-stream, dev-issuer, claims-check, csrf-check, axum-ssr)"
-(cd "$ROOT" && cargo build --quiet \
-  -p ssr-session-example-tools --bin verify --bin verify-stream --bin dev-issuer --bin claims-check --bin csrf-check \
-  -p ssr-session-example-axum --bin axum-ssr)
+step "Rust binaries (scripts/build-bins.sh: the same selection as the soak's)"
+"$ROOT/scripts/build-bins.sh" --quiet
 
 rm -f .work/summary-*.json
 failed=()

@@ -46,9 +46,8 @@ target_dir="$(cargo metadata --format-version 1 --no-deps | sed -n 's/.*"target_
 redis_server="${SSR_SESSION_REDIS_SERVER:-$(command -v redis-server || true)}"
 [ -n "$redis_server" ] || { echo "redis-server not found: run scripts/install-test-deps.sh" >&2; exit 1; }
 
-# One build, so that the three share their dependencies' features.
-cargo build "${cargo_profile[@]}" -p ssr-session-example-axum --bin axum-ssr \
-  -p ssr-session-example-actix --bin actix-ssr -p ssr-session-benches --bin soak-load
+# The same selection as interop/run.sh's, so that a run after it builds nothing.
+scripts/build-bins.sh "${cargo_profile[@]}"
 
 work="$(mktemp -d)"
 pids=()
