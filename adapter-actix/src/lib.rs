@@ -104,8 +104,21 @@ use actix_web::{
 };
 use serde::de::DeserializeOwned;
 use ssr_session::{
-    ClaimValidator, Extract, Headers, Memo, Refusal, RequestContext, RequestView, ResponseData,
-    SessionConfig, SessionOutcome, SessionProps, SuperTokensClaims,
+    SessionProps, adapter::Extract, adapter::Memo, adapter::Rejection, adapter::RequestView,
+    respond::ResponseData, source::Headers,
+};
+
+/// The core crate, re-exported so that an app depends on this adapter alone
+/// (`ssr_session_actix::ssr_session::keys::StaticKeys` and so on).
+pub use ssr_session;
+/// The core's everyday types, re-exported. The core's
+/// [`Session`](ssr_session::Session) is not: this crate's [`Session`]
+/// extractor derefs to it.
+#[doc(no_inline)]
+pub use ssr_session::{
+    CsrfProtection, DefaultResponses, JwksKeyProvider, MemoryRevocations, NeedsRefreshReason,
+    Requirement, Revocation, RevocationList, SessionConfig, SessionOutcome, SuperTokensClaims,
+    Verifier, requirement,
 };
 
 ssr_session::__adapter_types!();
@@ -154,9 +167,7 @@ impl<C: 'static> RequestView<C> for Request<'_> {
     fn existing_memo(&self) -> Option<Memo<C>> {
         self.request.extensions().get::<Memo<C>>().cloned()
     }
-}
 
-impl<C: 'static> RequestContext<C> for Request<'_> {
     fn memo(&mut self) -> Memo<C> {
         let mut extensions = self.request.extensions_mut();
         if let Some(memo) = extensions.get::<Memo<C>>() {
@@ -183,7 +194,7 @@ type Extraction<T> = Pin<Box<dyn Future<Output = Result<T, SessionRejection>>>>;
 /// Runs the core's pipeline for one extractor.
 fn extract<T, C>(
     request: &HttpRequest,
-    requirement: Option<Box<dyn ClaimValidator<C>>>,
+    requirement: Option<Box<dyn Requirement<C>>>,
 ) -> Extraction<T>
 where
     T: Extract<C> + 'static,
@@ -198,7 +209,7 @@ where
                 std::any::type_name::<SessionConfig<C>>(),
                 request.match_name().unwrap_or_else(|| request.path()),
             );
-            return Err(Refusal::missing_setup(SETUP).into());
+            return Err(Rejection::missing_setup(SETUP).into());
         };
         let requirement = requirement.as_deref();
         Ok(config
@@ -236,14 +247,14 @@ extractor!(Props<C>, SessionProps, None, |props| Props(
 
 impl<V, C> FromRequest for Require<V, C>
 where
-    V: ClaimValidator<C> + Default,
+    V: Requirement<C> + Default,
     C: DeserializeOwned + Send + Sync + 'static,
 {
     type Error = SessionRejection;
     type Future = Extraction<Self>;
 
     fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let requirement: Box<dyn ClaimValidator<C>> = Box::new(V::default());
+        let requirement: Box<dyn Requirement<C>> = Box::new(V::default());
         let extraction = extract::<ssr_session::Session<C>, C>(request, Some(requirement));
         Box::pin(async move { Ok(Self(extraction.await?, std::marker::PhantomData)) })
     }
@@ -263,14 +274,15 @@ impl ResponseError for SessionRejection {
     }
 
     fn error_response(&self) -> HttpResponse {
-        to_response(self.0.response_data())
+        // actix answers an error by reference: the rendered data is cloned.
+        into_response(self.0.response_data().clone())
     }
 }
 
 /// Converts the core's [`ResponseData`] (a rejection, or any other answer
 /// as data) into an actix response: status, every header in order
 /// (repeated ones included), body.
-pub fn to_response(data: &ResponseData) -> HttpResponse {
+pub fn into_response(data: ResponseData) -> HttpResponse {
     let status = StatusCode::from_u16(data.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut response = HttpResponse::build(status);
     for (name, value) in &data.headers {
@@ -284,7 +296,7 @@ pub fn to_response(data: &ResponseData) -> HttpResponse {
             tracing::warn!(target: "ssr_session_actix", header = %name, "invalid header skipped");
         }
     }
-    response.body(data.body.clone())
+    response.body(data.body)
 }
 
 ssr_session::__adapter_group!(
@@ -348,8 +360,8 @@ where
                 let refused = config
                     .guard(&mut Request::new(request.request()), mode)
                     .await;
-                if let Err(refusal) = refused {
-                    let response = to_response(refusal.response_data());
+                if let Err(rejection) = refused {
+                    let response = into_response(rejection.into_response_data());
                     return Ok(request.into_response(response).map_into_right_body());
                 }
             }

@@ -9,9 +9,9 @@ use actix_web::{App, HttpResponse, test, web};
 use serde::Deserialize;
 use ssr_session::testing::{TestKey, TokenBuilder, jwks};
 use ssr_session::{
-    Algorithm, DefaultResponses, InvalidToken, KeyLookupError, KeyProvider, KeyRequest,
-    NeedsRefreshReason, RequestInfo, Respond, ResponseData, SessionConfig, StaticKeys, Unavailable,
-    Verifier, VerifyingKey, async_trait,
+    DefaultResponses, InvalidToken, KeyProvider, NeedsRefreshReason, Respond, SessionConfig,
+    Unavailable, Verifier, async_trait, keys::Algorithm, keys::KeyLookupError, keys::KeyRequest,
+    keys::StaticKeys, keys::VerifyingKey, respond::RequestInfo, respond::ResponseData,
 };
 use ssr_session_actix::{OptionalSession, Props, Session, SessionMiddleware, Verification};
 

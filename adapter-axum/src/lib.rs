@@ -109,11 +109,24 @@ use http::request::Parts;
 use http::{HeaderName, HeaderValue, StatusCode};
 use serde::de::DeserializeOwned;
 use ssr_session::{
-    ClaimValidator, Extract, Headers, Memo, Mode, Refusal, RequestContext, RequestView,
-    ResponseData, SessionConfig, SessionOutcome, SessionProps, SuperTokensClaims,
+    SessionProps, adapter::Extract, adapter::GuardMode, adapter::Memo, adapter::Rejection,
+    adapter::RequestView, respond::ResponseData, source::Headers,
 };
 use tower_layer::Layer;
 use tower_service::Service;
+
+/// The core crate, re-exported so that an app depends on this adapter alone
+/// (`ssr_session_axum::ssr_session::keys::StaticKeys` and so on).
+pub use ssr_session;
+/// The core's everyday types, re-exported. The core's
+/// [`Session`](ssr_session::Session) is not: this crate's [`Session`]
+/// extractor derefs to it.
+#[doc(no_inline)]
+pub use ssr_session::{
+    CsrfProtection, DefaultResponses, JwksKeyProvider, MemoryRevocations, NeedsRefreshReason,
+    Requirement, Revocation, RevocationList, SessionConfig, SessionOutcome, SuperTokensClaims,
+    Verifier, requirement,
+};
 
 ssr_session::__adapter_types!();
 
@@ -143,9 +156,7 @@ impl<C: Send + Sync + 'static> RequestView<C> for Request<'_> {
     fn existing_memo(&self) -> Option<Memo<C>> {
         self.0.extensions.get::<Memo<C>>().cloned()
     }
-}
 
-impl<C: Send + Sync + 'static> RequestContext<C> for Request<'_> {
     fn memo(&mut self) -> Memo<C> {
         self.0.extensions.get_or_insert_default::<Memo<C>>().clone()
     }
@@ -154,14 +165,12 @@ impl<C: Send + Sync + 'static> RequestContext<C> for Request<'_> {
 /// A whole request: what a layer looks at to decide at once.
 struct View<'a, B>(&'a mut http::Request<B>);
 
-impl<C: Send + Sync + 'static, B> RequestContext<C> for View<'_, B> {
+impl<C: Send + Sync + 'static, B> RequestView<C> for View<'_, B> {
     fn memo(&mut self) -> Memo<C> {
         let extensions = self.0.extensions_mut();
         extensions.get_or_insert_default::<Memo<C>>().clone()
     }
-}
 
-impl<C: Send + Sync + 'static, B> RequestView<C> for View<'_, B> {
     fn headers(&self) -> &dyn Headers {
         self.0.headers()
     }
@@ -205,7 +214,7 @@ fn host<'a>(headers: &'a http::HeaderMap, uri: &'a http::Uri) -> Option<Cow<'a, 
 /// Runs the core's pipeline with the configuration the layer provided.
 async fn extract<T, C>(
     parts: &mut Parts,
-    requirement: Option<&dyn ClaimValidator<C>>,
+    requirement: Option<&dyn Requirement<C>>,
 ) -> Result<T, SessionRejection>
 where
     T: Extract<C>,
@@ -218,7 +227,7 @@ where
             std::any::type_name::<SessionConfig<C>>(),
             parts.uri.path(),
         );
-        return Err(Refusal::missing_setup(SETUP).into());
+        return Err(Rejection::missing_setup(SETUP).into());
     };
     let value = config.extract(&mut Request(parts), requirement).await?;
     Ok(value)
@@ -269,7 +278,7 @@ where
 impl<S, V, C> FromRequestParts<S> for Require<V, C>
 where
     S: Send + Sync,
-    V: ClaimValidator<C> + Default,
+    V: Requirement<C> + Default,
     C: DeserializeOwned + Send + Sync + 'static,
 {
     type Rejection = SessionRejection;
@@ -421,8 +430,8 @@ where
                 let answer = self.inner.call(request);
                 Either::Left(answer.map(into_axum_response::<S::Response> as fn(_) -> _))
             }
-            Some(Err(refusal)) => {
-                let response = SessionRejection(refusal).into_response();
+            Some(Err(rejection)) => {
+                let response = SessionRejection(rejection).into_response();
                 Either::Right(Box::pin(std::future::ready(Ok(response))))
             }
             None => {
@@ -430,10 +439,13 @@ where
                 let ready = self.inner.clone();
                 let mut inner = std::mem::replace(&mut self.inner, ready);
                 let (mut parts, body) = request.into_parts();
-                let (config, mode) = (config.clone(), self.layer.mode.unwrap_or(Mode::Observe));
+                let (config, mode) = (
+                    config.clone(),
+                    self.layer.mode.unwrap_or(GuardMode::Observe),
+                );
                 Either::Right(Box::pin(async move {
-                    if let Err(refusal) = config.guard(&mut Request(&mut parts), mode).await {
-                        return Ok(SessionRejection(refusal).into_response());
+                    if let Err(rejection) = config.guard(&mut Request(&mut parts), mode).await {
+                        return Ok(SessionRejection(rejection).into_response());
                     }
                     let response = inner.call(http::Request::from_parts(parts, body)).await;
                     response.map(IntoResponse::into_response)

@@ -11,9 +11,10 @@ use axum::response::Response;
 use axum::routing::get;
 use ssr_session::testing::{TestKey, TokenBuilder, jwks};
 use ssr_session::{
-    Algorithm, DefaultResponses, InvalidToken, KeyLookupError, KeyProvider, KeyRequest,
-    NeedsRefreshReason, RequestInfo, Respond, ResponseData, SessionConfig, SessionProps,
-    StaticKeys, Unavailable, Verifier, VerifyingKey, async_trait,
+    DefaultResponses, InvalidToken, KeyProvider, NeedsRefreshReason, Respond, SessionConfig,
+    SessionProps, Unavailable, Verifier, async_trait, keys::Algorithm, keys::KeyLookupError,
+    keys::KeyRequest, keys::StaticKeys, keys::VerifyingKey, respond::RequestInfo,
+    respond::ResponseData,
 };
 use ssr_session_axum::{Props, Require, Session, SessionLayer, SessionRejection, Verification};
 use tower::ServiceExt as _;
@@ -269,10 +270,11 @@ async fn a_layer_and_the_extractors_behind_it_verify_once() {
 }
 
 ssr_session::requirement!(
-    IsAdmin = |claims: &ssr_session::SuperTokensClaims, _: &ssr_session::ValidationContext| {
+    IsAdmin = |claims: &ssr_session::SuperTokensClaims,
+               _: &ssr_session::requirement::RequirementContext| {
         match claims.get("role") {
             Some(role) if role == "admin" => Ok(()),
-            _ => Err(ssr_session::ClaimValidationError::new(
+            _ => Err(ssr_session::requirement::RequirementFailure::new(
                 "role",
                 serde_json::json!({"message": "wrong value"}),
             )),

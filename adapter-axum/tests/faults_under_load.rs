@@ -18,7 +18,7 @@ use axum::body::Body;
 use axum::routing::get;
 use http::{Request, StatusCode};
 use ssr_session::testing::{TestKey, TokenBuilder, jwks};
-use ssr_session::{Algorithm, JwksKeyProvider, SessionConfig, Verifier};
+use ssr_session::{JwksKeyProvider, SessionConfig, Verifier, keys::Algorithm};
 use ssr_session_axum::{Session, SessionLayer};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;

@@ -150,8 +150,21 @@ use rocket::response::{self, Responder, Response};
 use rocket::{Ignite, Phase, Rocket, Sentinel};
 use serde::de::DeserializeOwned;
 use ssr_session::{
-    ClaimValidator, Extract, Headers, Memo, Refusal, RequestContext, RequestView, ResponseData,
-    SessionConfig, SessionOutcome, SessionProps,
+    SessionProps, adapter::Extract, adapter::Memo, adapter::Rejection, adapter::RequestView,
+    respond::ResponseData, source::Headers,
+};
+
+/// The core crate, re-exported so that an app depends on this adapter alone
+/// (`ssr_session_rocket::ssr_session::keys::StaticKeys` and so on).
+pub use ssr_session;
+/// The core's everyday types, re-exported. The core's
+/// [`Session`](ssr_session::Session) is not: this crate's [`Session`]
+/// extractor derefs to it.
+#[doc(no_inline)]
+pub use ssr_session::{
+    CsrfProtection, DefaultResponses, JwksKeyProvider, MemoryRevocations, NeedsRefreshReason,
+    Requirement, Revocation, RevocationList, SessionConfig, SessionOutcome, SuperTokensClaims,
+    Verifier, requirement,
 };
 
 ssr_session::__adapter_types!();
@@ -275,9 +288,7 @@ impl<C: Send + Sync + 'static> RequestView<C> for RocketRequest<'_, '_> {
         // Rocket's request-local cache cannot be read without filling it.
         None
     }
-}
 
-impl<C: Send + Sync + 'static> RequestContext<C> for RocketRequest<'_, '_> {
     fn memo(&mut self) -> Memo<C> {
         self.request.local_cache(Memo::<C>::default).clone()
     }
@@ -286,7 +297,7 @@ impl<C: Send + Sync + 'static> RequestContext<C> for RocketRequest<'_, '_> {
 /// Runs the core's pipeline for one guard.
 async fn guard<T, C>(
     request: &Request<'_>,
-    requirement: Option<&dyn ClaimValidator<C>>,
+    requirement: Option<&dyn Requirement<C>>,
 ) -> request::Outcome<T, SessionRejection>
 where
     T: Extract<C>,
@@ -299,32 +310,32 @@ where
             std::any::type_name::<C>(),
             request.uri(),
         );
-        return reject(request, Refusal::missing_setup(SETUP));
+        return reject(request, Rejection::missing_setup(SETUP));
     };
     let mut context = RocketRequest::new(request);
     match config.extract(&mut context, requirement).await {
         Ok(value) => request::Outcome::Success(value),
-        Err(refusal) => reject(request, refusal),
+        Err(rejection) => reject(request, rejection),
     }
 }
 
-fn reject<T>(request: &Request<'_>, refusal: Refusal) -> request::Outcome<T, SessionRejection> {
+fn reject<T>(request: &Request<'_>, rejection: Rejection) -> request::Outcome<T, SessionRejection> {
     let status = if has_catcher(request.rocket()) {
         let mut pending = request
             .local_cache(Pending::default)
             .0
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        *pending = Some(refusal.response_data().clone());
+        *pending = Some(rejection.response_data().clone());
         REJECTED
     } else {
         tracing::error!(
             target: "ssr_session_rocket",
             "the session rejection's headers and body are lost: add {CATCHER_SETUP}"
         );
-        Status::new(refusal.status())
+        Status::new(rejection.status())
     };
-    request::Outcome::Error((status, SessionRejection(refusal)))
+    request::Outcome::Error((status, SessionRejection(rejection)))
 }
 
 /// Logs and reports what a guard is missing at launch.
@@ -380,7 +391,7 @@ guard!(Props, SessionProps, |props| Props(
 #[rocket::async_trait]
 impl<'r, V, C> FromRequest<'r> for Require<V, C>
 where
-    V: ClaimValidator<C> + Default,
+    V: Requirement<C> + Default,
     C: DeserializeOwned + Send + Sync + 'static,
 {
     type Error = SessionRejection;

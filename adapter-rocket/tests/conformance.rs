@@ -12,8 +12,8 @@ use rocket::request::{self, FromRequest, Request};
 use rocket::{Build, Rocket};
 use ssr_session::testing::{TestKey, TokenBuilder, jwks};
 use ssr_session::{
-    Algorithm, DefaultResponses, KeyLookupError, KeyProvider, KeyRequest, SessionConfig,
-    StaticKeys, Verifier, VerifyingKey, async_trait,
+    DefaultResponses, KeyProvider, SessionConfig, Verifier, async_trait, keys::Algorithm,
+    keys::KeyLookupError, keys::KeyRequest, keys::StaticKeys, keys::VerifyingKey,
 };
 use ssr_session_conformance::{
     ANTI_CSRF_MODES, Fixture, SdkClaims, Suite, TestRequest, TestResponse, run, run_forgery,

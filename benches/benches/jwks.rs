@@ -13,7 +13,8 @@ use std::time::{Duration, Instant};
 use criterion::{Criterion, SamplingMode, criterion_group, criterion_main};
 use ssr_session::testing::{TokenBuilder, random_hex};
 use ssr_session::{
-    InvalidKind, IssuerKeyProvider, IssuerKeys, JwksKeyProvider, SessionOutcome, Verifier,
+    JwksKeyProvider, SessionOutcome, Verifier, error::InvalidKind, issuers::IssuerKeyProvider,
+    issuers::IssuerKeys,
 };
 use ssr_session_benches::{Fixture, IssuersServer, JwksServer};
 

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use criterion::{Criterion, criterion_group, criterion_main};
 use moka::Expiry;
 use ssr_session::testing::{TestKey, TokenBuilder, TokenCacheProbe, now_secs};
-use ssr_session::{Algorithm, Session};
+use ssr_session::{Session, keys::Algorithm};
 use ssr_session_benches::paired;
 
 /// Tokens in the large case (the verifier's default capacity; both caches get twice that, so that neither evicts).

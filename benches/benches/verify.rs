@@ -17,8 +17,8 @@ use axum::http::HeaderMap;
 use criterion::{Criterion, criterion_group, criterion_main};
 use ssr_session::testing::TokenBuilder;
 use ssr_session::{
-    Algorithm, CookieSource, IssuerKeyProvider, IssuerKeys, JwksKeyProvider, SuperTokensClaims,
-    TokenSource, Verifier,
+    JwksKeyProvider, SuperTokensClaims, TokenSource, Verifier, issuers::IssuerKeyProvider,
+    issuers::IssuerKeys, keys::Algorithm, source::CookieSource,
 };
 use ssr_session_benches::{Fixture, JwksServer, apps, bench_runtime, paired, poll_once};
 
@@ -180,7 +180,7 @@ fn benches(c: &mut Criterion) {
                     .build()
                     .expect("provider"),
             );
-            let build = |builder: ssr_session::VerifierBuilder<SuperTokensClaims>| {
+            let build = |builder: ssr_session::verify::VerifierBuilder<SuperTokensClaims>| {
                 if cached {
                     builder.build()
                 } else {

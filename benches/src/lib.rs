@@ -22,7 +22,7 @@ use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use ssr_session::testing::{TestKey, TokenBuilder, jwks};
-use ssr_session::{Algorithm, JwksKeyProvider, SessionConfig, Verifier};
+use ssr_session::{JwksKeyProvider, SessionConfig, Verifier, keys::Algorithm};
 
 /// How long the fixture's tokens live: long enough for every bench and for
 /// `compare.sh` to hand the same token to the Node run afterwards.

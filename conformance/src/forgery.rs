@@ -14,8 +14,8 @@ use std::future::Future;
 
 use serde_json::json;
 use ssr_session::{
-    AntiCsrf, CsrfProtection, HeaderList, InvalidKind, InvalidToken, RequestInfo, SessionConfig,
-    SessionOutcome,
+    CsrfProtection, InvalidToken, SessionConfig, SessionOutcome, csrf::AntiCsrf,
+    error::InvalidKind, respond::RequestInfo, source::HeaderList,
 };
 
 use crate::{Case, Context, Fixture, Suite, TestRequest, TestResponse, expect_json};
@@ -107,7 +107,7 @@ struct Cell {
 }
 
 /// What a cell must get: the answer it would get without any forgery
-/// check, or a refusal of one of the two kinds.
+/// check, or a rejection of one of the two kinds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Verdict {
     Pass,
@@ -250,12 +250,12 @@ where
         per_route * suite.routes.len(),
         "the matrix ran {cases} cells"
     );
-    // The matrix must exercise both kinds of refusal where the mode has them.
-    assert!(refused[0] > 0, "no cell expected a cross-origin refusal");
+    // The matrix must exercise both kinds of rejection where the mode has them.
+    assert!(refused[0] > 0, "no cell expected a cross-origin rejection");
     assert_eq!(
         refused[1] > 0,
         mode != AntiCsrf::None,
-        "anti-CSRF refusals expected: {refused:?}"
+        "anti-CSRF rejections expected: {refused:?}"
     );
     assert!(
         failures.is_empty(),
@@ -319,7 +319,7 @@ fn headers_of(cell: &Cell, html: bool, valid: &str, expired: &str) -> Vec<(Strin
 }
 
 /// A forged request's answer: the observing entry point records the
-/// refusal; every other one answers as the core renders a forgery, which
+/// rejection; every other one answers as the core renders a forgery, which
 /// is, literally, a 403 page for a navigation, and for a data request
 /// `403 {"message":"cross-origin request refused"}` or supertokens-node's
 /// `401 {"message":"try refresh token"}` for a failed anti-CSRF mode.
@@ -343,7 +343,7 @@ fn expect_forged(
         _ => InvalidKind::CrossOrigin,
     };
     let info = RequestInfo::new(&context.headers, context.method, &context.path);
-    let core = config.refuse(&SessionOutcome::Invalid(InvalidToken::new(kind, "")), &info);
+    let core = config.reject(&SessionOutcome::Invalid(InvalidToken::new(kind, "")), &info);
     if response.status != core.status() || response.body != core.body() {
         return Err(format!(
             "expected the core's {} forgery answer",

@@ -30,14 +30,15 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use ssr_session::supertokens::{
-    BooleanClaim, ClaimCheck, EMAIL_VERIFIED, PERMISSIONS, ROLES, tenant_is,
+    BooleanClaim, ClaimRequirement, EMAIL_VERIFIED, PERMISSIONS, ROLES, tenant_is,
 };
 use ssr_session::testing::{TestKey, TokenBuilder, jwks};
 use ssr_session::{
-    Algorithm, ClaimValidationError, ClaimValidator, HeaderList, Headers, KeyLookupError,
-    KeyProvider, KeyRequest, Memo, MemoryRevocations, RequestContext, RequestInfo, RequestView,
-    Revocation, SessionConfig, SessionOutcome, StaticKeys, SuperTokensClaims, ValidationContext,
-    Verifier, VerifyingKey, async_trait,
+    KeyProvider, MemoryRevocations, Requirement, Revocation, SessionConfig, SessionOutcome,
+    SuperTokensClaims, Verifier, adapter::Memo, adapter::RequestView, async_trait, keys::Algorithm,
+    keys::KeyLookupError, keys::KeyRequest, keys::StaticKeys, keys::VerifyingKey,
+    requirement::RequirementContext, requirement::RequirementFailure, respond::RequestInfo,
+    source::HeaderList, source::Headers,
 };
 
 /// A request of the suite.
@@ -126,7 +127,7 @@ impl Suite {
 /// `includes`, `excludes`, `includes_all`, `excludes_all`, `includes_any`,
 /// boolean `is_true`, `is_false`, a maximum age, and the tenant. The
 /// fixture's valid tokens pass them all.
-pub fn sdk_checks() -> Vec<ClaimCheck> {
+pub fn sdk_checks() -> Vec<ClaimRequirement> {
     vec![
         ROLES.includes("admin"),
         ROLES.excludes("banned"),
@@ -156,12 +157,12 @@ pub fn requiring_sdk_checks(config: SessionConfig) -> SessionConfig {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SdkClaims;
 
-impl ClaimValidator<SuperTokensClaims> for SdkClaims {
+impl Requirement<SuperTokensClaims> for SdkClaims {
     fn validate(
         &self,
         claims: &SuperTokensClaims,
-        context: &ValidationContext,
-    ) -> Result<(), ClaimValidationError> {
+        context: &RequirementContext,
+    ) -> Result<(), RequirementFailure> {
         sdk_checks()
             .iter()
             .try_for_each(|check| check.check(claims, context))
@@ -228,9 +229,9 @@ impl Fixture {
             now,
         );
         let verifier = Verifier::builder(FixtureKeys { keys })
-            .claim_validator(|claims: &SuperTokensClaims, _: &ValidationContext| {
+            .claim_validator(|claims: &SuperTokensClaims, _: &RequirementContext| {
                 if claims.get("role") == Some(&json!("banned")) {
-                    Err(ClaimValidationError::new(
+                    Err(RequirementFailure::new(
                         "role",
                         json!({"message": "banned"}),
                     ))
@@ -421,9 +422,7 @@ impl RequestView<SuperTokensClaims> for Context {
     fn existing_memo(&self) -> Option<Memo> {
         self.memo.clone()
     }
-}
 
-impl RequestContext<SuperTokensClaims> for Context {
     fn memo(&mut self) -> Memo {
         self.memo.get_or_insert_with(Memo::default).clone()
     }
@@ -470,9 +469,9 @@ impl Case<'_> {
         if requirement_fails {
             return self.expect_sdk_refusal(response);
         }
-        // Everything else is the core's refusal, converted faithfully…
+        // Everything else is the core's rejection, converted faithfully…
         let info = RequestInfo::new(&self.context.headers, self.method, &self.context.path);
-        let expected = self.config.refuse(self.outcome, &info);
+        let expected = self.config.reject(self.outcome, &info);
         if response.status != expected.status() || response.body != expected.body() {
             return Err(format!(
                 "expected the core's {} response",
@@ -496,7 +495,7 @@ impl Case<'_> {
         let SessionOutcome::Valid(session) = self.outcome else {
             return Err("the requirement's token should verify".into());
         };
-        let context = ValidationContext::new(self.config.verifier().now());
+        let context = RequirementContext::new(self.config.verifier().now());
         let mut errors: Vec<_> = sdk_checks()
             .iter()
             .filter_map(|check| check.check(session.claims(), &context).err())

@@ -13,7 +13,7 @@
 mod common;
 
 use libfuzzer_sys::fuzz_target;
-use ssr_session::{Algorithm, KeySelection, KeySet, StaticKeys};
+use ssr_session::{keys::Algorithm, keys::KeySelection, keys::KeySet, keys::StaticKeys};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(set) = KeySet::from_jwks_json(data) else {
@@ -26,7 +26,7 @@ fuzz_target!(|data: &[u8]| {
     for key in set.keys() {
         let algorithms = key.algorithms();
         assert!(!algorithms.is_empty(), "a key that verifies nothing");
-        for alg in Algorithm::of_kind(ssr_session::KeyKind::Hmac).iter() {
+        for alg in Algorithm::of_kind(ssr_session::keys::KeyKind::Hmac).iter() {
             assert!(!key.allows(alg), "a key set yielded an HMAC key");
         }
         for alg in Algorithm::ALL {

@@ -18,8 +18,8 @@ mod common;
 
 use libfuzzer_sys::fuzz_target;
 use ssr_session::{
-    BearerSource, CookieSource, HeaderList, HeaderSource, MAX_TOKENS_PER_REQUEST, SessionOutcome,
-    SourceChain, TokenSource, Tokens,
+    source::BearerSource, source::CookieSource, source::HeaderList, source::HeaderSource, source::MAX_TOKENS_PER_REQUEST, SessionOutcome,
+    source::SourceChain, TokenSource, source::Tokens,
 };
 
 fn within(token: &[u8], values: &[&[u8]]) -> bool {
@@ -65,7 +65,7 @@ fuzz_target!(|data: &[u8]| {
     }
     let mut values: Vec<&[u8]> = Vec::new();
     for name in ["cookie", "authorization", "x-access-token", "x-other"] {
-        ssr_session::Headers::for_each_value(&headers, name, &mut |v| values.push(v));
+        ssr_session::source::Headers::for_each_value(&headers, name, &mut |v| values.push(v));
     }
 
     let cookies = CookieSource::default().tokens(&headers);

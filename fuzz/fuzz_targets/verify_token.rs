@@ -17,7 +17,7 @@
 mod common;
 
 use libfuzzer_sys::fuzz_target;
-use ssr_session::{HeaderList, InvalidKind, SessionOutcome};
+use ssr_session::{source::HeaderList, error::InvalidKind, SessionOutcome};
 
 fuzz_target!(|data: &[u8]| {
     let Some((&mode, rest)) = data.split_first() else {

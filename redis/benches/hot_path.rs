@@ -21,7 +21,9 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use ssr_session::{HeaderList, MemoryRevocations, Revocation, RevocationList, Session, Verifier};
+use ssr_session::{
+    MemoryRevocations, Revocation, RevocationList, Session, Verifier, source::HeaderList,
+};
 use ssr_session_redis::{RedisRevocations, RedisRevocationsBuilder};
 use support::{Sessions, servers};
 

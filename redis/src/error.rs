@@ -4,7 +4,7 @@ use std::time::Duration;
 
 /// What went wrong talking to Redis, or with the revocation list itself.
 ///
-/// Inside [`RevocationError::Custom`](ssr_session::RevocationError::Custom)
+/// Inside [`RevocationError::Custom`](ssr_session::revocation::RevocationError::Custom)
 /// (when the list cannot vouch for a session) it is one of
 /// [`NotLoaded`](Self::NotLoaded) or [`Disconnected`](Self::Disconnected).
 #[derive(Debug, thiserror::Error)]

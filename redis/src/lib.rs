@@ -13,7 +13,7 @@
 //!
 //! ```no_run
 //! use std::time::Duration;
-//! use ssr_session::{HeaderList, JwksKeyProvider, SessionOutcome, Verifier};
+//! use ssr_session::{source::HeaderList, JwksKeyProvider, SessionOutcome, Verifier};
 //! use ssr_session_redis::{FailureMode, RedisRevocations};
 //!
 //! #[tokio::main]
@@ -250,7 +250,7 @@
 //!
 //! A revocation is judged at the verifier's time (the `now` that
 //! [`RevocationList::is_revoked`](ssr_session::RevocationList::is_revoked)
-//! is given: [`VerifierBuilder::clock`](ssr_session::VerifierBuilder::clock),
+//! is given: [`VerifierBuilder::clock`](ssr_session::verify::VerifierBuilder::clock),
 //! else the system clock), the moment `exp` and the claim validators are
 //! judged at. The staleness of the set is a matter of this process and
 //! Redis, measured on the monotonic clock; revocations are dated by
@@ -263,7 +263,7 @@
 //!
 //! | [`FailureMode`] | while Redis cannot be followed | after `max_staleness` |
 //! |---|---|---|
-//! | [`Open`](FailureMode::Open) (default, 5 min) | answers from the last known set; `warn`, then `error` past the limit | *unavailable* (503, [`RevocationError::Stale`](ssr_session::RevocationError::Stale)) |
+//! | [`Open`](FailureMode::Open) (default, 5 min) | answers from the last known set; `warn`, then `error` past the limit | *unavailable* (503, [`RevocationError::Stale`](ssr_session::revocation::RevocationError::Stale)) |
 //! | [`Closed`](FailureMode::Closed) | *unavailable* from the first failure ([`Error::Disconnected`]) until reloaded | *unavailable* |
 //!
 //! Fail-open keeps the site up through a Redis restart at the price of

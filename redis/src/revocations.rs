@@ -5,7 +5,7 @@ use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 
-use ssr_session::{Revocation, RevocationError, RevocationList, Session};
+use ssr_session::{Revocation, RevocationList, Session, revocation::RevocationError};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 

@@ -40,7 +40,7 @@ pub enum FailureMode {
     /// Keep answering from the last known set while Redis is unreachable
     /// (logged at `warn`, then `error`), until the set is `max_staleness`
     /// old; from then on, *unavailable*
-    /// ([`RevocationError::Stale`](ssr_session::RevocationError::Stale), a
+    /// ([`RevocationError::Stale`](ssr_session::revocation::RevocationError::Stale), a
     /// 503) until Redis is back. A revocation made during the outage is
     /// missed for at most that long. The default, with 5 minutes.
     /// `Duration::MAX` never turns unavailable.

@@ -3,7 +3,7 @@
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use ssr_session::{MemoryRevocations, RevocationError};
+use ssr_session::{MemoryRevocations, revocation::RevocationError};
 use tokio::sync::watch;
 
 use crate::error::Error;

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use ssr_session::{RevocationError, RevocationList, Session};
+use ssr_session::{RevocationList, Session, revocation::RevocationError};
 use ssr_session_redis::{
     DEFAULT_KEY, Error, FailureMode, RedisRevocations, RedisRevocationsBuilder,
 };

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
-use ssr_session::{Revocation, RevocationError, RevocationList, Session};
+use ssr_session::{Revocation, RevocationList, Session, revocation::RevocationError};
 use ssr_session_redis::{
     DEFAULT_KEY, Error, FailureMode, RedisRevocations, RedisRevocationsBuilder,
 };

@@ -1,10 +1,19 @@
-//! The types every adapter exposes, written once.
+//! For adapter authors: what a framework adapter implements and calls.
+//!
+//! An app never names these. An adapter implements [`RequestView`] over its
+//! framework's request, calls [`SessionConfig::extract`](crate::SessionConfig::extract)
+//! or [`SessionConfig::guard`](crate::SessionConfig::guard) (which memoise the
+//! outcome per request in a [`Memo`]), and converts the [`Rejection`] it may
+//! get into its framework's response. [`Extract`] says what a handler's
+//! parameter takes from an outcome, [`GuardMode`] what a route group asks.
 //!
 //! The orphan rule makes each adapter define its own extractor types (a
 //! framework's trait can only be implemented for a local type), so the
 //! wrappers are generated here, the way axum-core writes its rejections
-//! once through a macro: an adapter invokes [`__adapter_types!`](crate::__adapter_types)
+//! once through a macro: an adapter invokes `ssr_session::__adapter_types!()`
 //! and implements only its framework's traits.
+
+pub use crate::pipeline::{Extract, GuardMode, Memo, Rejection, RequestView};
 
 /// Defines `Session`, `OptionalSession`, `Verification`, `Props`,
 /// `Require` and `SessionRejection` in the calling adapter crate. Not part
@@ -40,7 +49,7 @@ macro_rules! __adapter_types {
 
         /// A valid session that also meets the requirement `V`, named in
         /// the handler's signature: `Require<IsAdmin>`. `V` is any
-        /// [`ClaimValidator`](ssr_session::ClaimValidator) with a
+        /// [`Requirement`](ssr_session::Requirement) with a
         /// `Default` (see [`ssr_session::requirement!`]). Derefs to
         /// [`ssr_session::Session`].
         ///
@@ -67,9 +76,9 @@ macro_rules! __adapter_types {
         );
 
         /// The answer to a request refused a session: the core's
-        /// [`Refusal`](ssr_session::Refusal), sent as it is.
+        /// [`Rejection`](ssr_session::adapter::Rejection), sent as it is.
         #[derive(Debug, Clone)]
-        pub struct SessionRejection(pub $crate::Refusal);
+        pub struct SessionRejection(pub $crate::adapter::Rejection);
 
         $crate::__adapter_types!(@wrapper Session, $crate::Session<C>);
         $crate::__adapter_types!(@wrapper OptionalSession, Option<$crate::Session<C>>);
@@ -139,14 +148,14 @@ macro_rules! __adapter_types {
             }
 
             /// The whole answer, as data.
-            pub fn response_data(&self) -> &$crate::ResponseData {
+            pub fn response_data(&self) -> &$crate::respond::ResponseData {
                 self.0.response_data()
             }
         }
 
-        impl ::std::convert::From<$crate::Refusal> for SessionRejection {
-            fn from(refusal: $crate::Refusal) -> Self {
-                Self(refusal)
+        impl ::std::convert::From<$crate::adapter::Rejection> for SessionRejection {
+            fn from(rejection: $crate::adapter::Rejection) -> Self {
+                Self(rejection)
             }
         }
 
@@ -191,7 +200,7 @@ macro_rules! __adapter_types {
 
 /// Defines the route-group entry point `$name` (axum's layer, actix's
 /// middleware) in the calling adapter crate: the configuration and the
-/// [`Mode`](crate::Mode), the constructors of each mode, `Clone` and
+/// [`GuardMode`](crate::adapter::GuardMode), the constructors of each mode, `Clone` and
 /// `Debug`. The adapter implements its framework's trait. Not part of the
 /// public API.
 #[doc(hidden)]
@@ -201,7 +210,7 @@ macro_rules! __adapter_group {
         $(#[$meta])*
         pub struct $name<C = $crate::SuperTokensClaims> {
             config: $crate::SessionConfig<C>,
-            mode: ::std::option::Option<$crate::Mode>,
+            mode: ::std::option::Option<$crate::adapter::GuardMode>,
         }
 
         impl<C> ::std::clone::Clone for $name<C> {
@@ -232,22 +241,22 @@ macro_rules! __adapter_group {
             /// Every request needs a valid session (meeting the
             /// configuration's requirements).
             pub fn required(config: $crate::SessionConfig<C>) -> Self {
-                Self::checking(config, $crate::Mode::Required)
+                Self::checking(config, $crate::adapter::GuardMode::Required)
             }
 
             /// Requests without a token go on without a session; expired,
             /// invalid and unavailable sessions are refused.
             pub fn optional(config: $crate::SessionConfig<C>) -> Self {
-                Self::checking(config, $crate::Mode::Optional)
+                Self::checking(config, $crate::adapter::GuardMode::Optional)
             }
 
             /// Every request goes on; the outcome is verified and recorded
             /// for the extractors (read it with `Verification`).
             pub fn observe(config: $crate::SessionConfig<C>) -> Self {
-                Self::checking(config, $crate::Mode::Observe)
+                Self::checking(config, $crate::adapter::GuardMode::Observe)
             }
 
-            fn checking(config: $crate::SessionConfig<C>, mode: $crate::Mode) -> Self {
+            fn checking(config: $crate::SessionConfig<C>, mode: $crate::adapter::GuardMode) -> Self {
                 Self {
                     config,
                     mode: Some(mode),

@@ -9,7 +9,7 @@ use std::str::FromStr;
 /// `none` is not an algorithm here: a token that names it never verifies.
 ///
 /// ```
-/// use ssr_session::Algorithm;
+/// use ssr_session::keys::Algorithm;
 ///
 /// assert_eq!("RS256".parse::<Algorithm>(), Ok(Algorithm::RS256));
 /// assert_eq!(Algorithm::EdDSA.name(), "EdDSA");

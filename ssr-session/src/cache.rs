@@ -315,7 +315,9 @@ mod tests {
     }
 
     fn key() -> Arc<VerifyingKey> {
-        Arc::new(VerifyingKey::from_symmetric_secret(&[7; 32], crate::Algorithm::HS256).unwrap())
+        Arc::new(
+            VerifyingKey::from_symmetric_secret(&[7; 32], crate::keys::Algorithm::HS256).unwrap(),
+        )
     }
 
     #[test]

@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use crate::claims::SuperTokensClaims;
 use crate::csrf::CsrfProtection;
+use crate::requirement::Requirement;
 use crate::respond::{DefaultResponses, Respond};
-use crate::validate::ClaimValidator;
 use crate::verify::Verifier;
 
 /// What an entry point needs from the app: the [`Verifier`] and the
@@ -24,7 +24,7 @@ pub struct SessionConfig<C = SuperTokensClaims> {
 struct Parts<C> {
     verifier: Verifier<C>,
     responses: Arc<dyn Respond>,
-    requirements: Vec<Arc<dyn ClaimValidator<C>>>,
+    requirements: Vec<Arc<dyn Requirement<C>>>,
     csrf: CsrfProtection,
 }
 
@@ -95,7 +95,7 @@ impl<C> SessionConfig<C> {
     /// `config.clone().csrf(…)`.
     ///
     /// ```
-    /// use ssr_session::{AntiCsrf, CsrfProtection, SessionConfig, StaticKeys, Verifier};
+    /// use ssr_session::{csrf::AntiCsrf, CsrfProtection, SessionConfig, keys::StaticKeys, Verifier};
     ///
     /// let config = SessionConfig::new(Verifier::builder(StaticKeys::default()).build()?)
     ///     .csrf(CsrfProtection::default().public_origin("https://app.example.com")?.anti_csrf(AntiCsrf::ViaCustomHeader));
@@ -118,18 +118,18 @@ impl<C> SessionConfig<C> {
     /// hits included.
     ///
     /// ```
-    /// use ssr_session::{ClaimValidationError, SessionConfig, StaticKeys, SuperTokensClaims, ValidationContext, Verifier};
+    /// use ssr_session::{requirement::RequirementFailure, SessionConfig, keys::StaticKeys, SuperTokensClaims, requirement::RequirementContext, Verifier};
     ///
     /// let config = SessionConfig::new(Verifier::builder(StaticKeys::default()).build()?);
-    /// let admins = config.clone().require(|claims: &SuperTokensClaims, _: &ValidationContext| {
+    /// let admins = config.clone().require(|claims: &SuperTokensClaims, _: &RequirementContext| {
     ///     claims.get("admin").filter(|v| **v == true).map(drop)
-    ///         .ok_or_else(|| ClaimValidationError::new("admin", serde_json::json!({"message": "wrong value"})))
+    ///         .ok_or_else(|| RequirementFailure::new("admin", serde_json::json!({"message": "wrong value"})))
     /// });
     /// assert_eq!(admins.requirements().len(), 1);
     /// assert!(config.requirements().is_empty());
     /// # Ok::<(), ssr_session::ConfigError>(())
     /// ```
-    pub fn require(self, requirement: impl ClaimValidator<C>) -> Self
+    pub fn require(self, requirement: impl Requirement<C>) -> Self
     where
         C: 'static,
     {
@@ -137,7 +137,7 @@ impl<C> SessionConfig<C> {
     }
 
     /// The requirements every entry point using this configuration checks.
-    pub fn requirements(&self) -> &[Arc<dyn ClaimValidator<C>>] {
+    pub fn requirements(&self) -> &[Arc<dyn Requirement<C>>] {
         &self.inner.requirements
     }
 

@@ -80,7 +80,7 @@ impl AntiCsrf {
 /// a token is not refused either: it carries no session to abuse.
 ///
 /// ```
-/// use ssr_session::{AntiCsrf, CsrfProtection};
+/// use ssr_session::{csrf::AntiCsrf, CsrfProtection};
 ///
 /// // Behind a proxy that rewrites `Host`: say how browsers reach the app,
 /// // and trust the admin app on another origin of the same site.
@@ -169,7 +169,7 @@ impl CsrfProtection {
     /// `carrier` tells how the request's token was carried; it is asked
     /// only for a request that looks forged, or when an anti-CSRF mode is
     /// required, so a `GET` or a same-origin request never pays for it.
-    pub(crate) fn refusal<C>(
+    pub(crate) fn rejection<C>(
         &self,
         request: &ForgeryView<'_>,
         outcome: &SessionOutcome<C>,
@@ -392,7 +392,7 @@ mod tests {
         method: &str,
         carrier: TokenCarrier,
     ) -> Option<InvalidKind> {
-        csrf.refusal(&view(headers, method), &expired(), || Some(carrier))
+        csrf.rejection(&view(headers, method), &expired(), || Some(carrier))
             .map(|e| e.kind().clone())
     }
 
@@ -448,11 +448,11 @@ mod tests {
             Some(TokenCarrier::Cookie)
         };
         assert!(
-            csrf.refusal(&view(&headers, "POST"), &missing, carrier)
+            csrf.rejection(&view(&headers, "POST"), &missing, carrier)
                 .is_none()
         );
         assert!(
-            csrf.refusal(&view(&headers, "GET"), &expired(), carrier)
+            csrf.rejection(&view(&headers, "GET"), &expired(), carrier)
                 .is_none()
         );
         assert!(
@@ -466,7 +466,7 @@ mod tests {
         let csrf = CsrfProtection::default().anti_csrf(AntiCsrf::ViaCustomHeader);
         let refused = |headers: &HeaderList, kind: InvalidKind| {
             let outcome = SessionOutcome::<()>::Invalid(InvalidToken::new(kind, "test"));
-            csrf.refusal(&view(headers, "POST"), &outcome, || {
+            csrf.rejection(&view(headers, "POST"), &outcome, || {
                 Some(TokenCarrier::Cookie)
             })
             .map(|e| e.kind().clone())

@@ -5,7 +5,7 @@ use std::borrow::Cow;
 use std::fmt;
 use std::time::Duration;
 
-use crate::validate::ClaimValidationError;
+use crate::requirement::RequirementFailure;
 
 /// Why a token is invalid: the request's fault, never fixed by a refresh.
 #[derive(Debug, Clone, PartialEq)]
@@ -35,7 +35,7 @@ impl InvalidToken {
 
     /// The claim validators' failures, when only they refused an otherwise
     /// valid token (SuperTokens answers such a request with 403).
-    pub fn claim_validation_errors(&self) -> Option<&[ClaimValidationError]> {
+    pub fn claim_validation_errors(&self) -> Option<&[RequirementFailure]> {
         match &self.kind {
             InvalidKind::Claim(ClaimFailure::Validators(errors)) => Some(errors),
             _ => None,
@@ -49,8 +49,8 @@ impl InvalidToken {
         matches!(self.kind, InvalidKind::CrossOrigin | InvalidKind::AntiCsrf)
     }
 
-    /// A refusal by claim validators.
-    pub(crate) fn validators(errors: Vec<ClaimValidationError>) -> Self {
+    /// A rejection by claim validators.
+    pub(crate) fn validators(errors: Vec<RequirementFailure>) -> Self {
         Self::new(
             InvalidKind::Claim(ClaimFailure::Validators(errors)),
             "a claim validator refused the token",
@@ -95,7 +95,7 @@ pub enum InvalidKind {
     /// fine; the request is not the user's.
     CrossOrigin,
     /// A required SuperTokens anti-CSRF check failed
-    /// ([`AntiCsrf`](crate::AntiCsrf)).
+    /// ([`AntiCsrf`](crate::csrf::AntiCsrf)).
     AntiCsrf,
 }
 
@@ -135,10 +135,10 @@ pub enum ClaimFailure {
     /// `sub` (the user id) is missing or not a string.
     Subject,
     /// Not a SuperTokens session access token (wrong `stt`, `version`, or
-    /// session claims missing); see [`TokenStructure`](crate::TokenStructure).
+    /// session claims missing); see [`TokenStructure`](crate::verify::TokenStructure).
     SessionStructure,
     /// User-supplied claim validators refused the token.
-    Validators(Vec<ClaimValidationError>),
+    Validators(Vec<RequirementFailure>),
 }
 
 /// A key source (JWKS endpoint, file, custom provider) failed: the server's
@@ -192,7 +192,7 @@ pub enum KeySourceError {
     },
     /// The lookup would have waited for a fetch, but as many lookups as
     /// the provider allows were already waiting
-    /// ([`max_waiting_lookups`](crate::JwksKeyProviderBuilder::max_waiting_lookups)).
+    /// ([`max_waiting_lookups`](crate::jwks::JwksKeyProviderBuilder::max_waiting_lookups)).
     #[error("{limit} key lookups are already waiting for the key source")]
     TooManyWaiting {
         /// The configured bound.
@@ -206,9 +206,9 @@ pub enum KeySourceError {
         /// How long the lookup waited.
         waited: Duration,
     },
-    /// [`IssuerKeyProvider`](crate::IssuerKeyProvider) set up as many new
+    /// [`IssuerKeyProvider`](crate::issuers::IssuerKeyProvider) set up as many new
     /// issuers from templates as its
-    /// [`new_issuer_limit`](crate::IssuerKeyProviderBuilder::new_issuer_limit)
+    /// [`new_issuer_limit`](crate::issuers::IssuerKeyProviderBuilder::new_issuer_limit)
     /// allows for now: this issuer's setup (and its fetches) waits for a
     /// later request.
     #[error("too many new issuers are being set up; try again shortly")]

@@ -45,7 +45,7 @@ pub enum IssuerKeys {
 /// issuer is set up: before any request is made for it.
 ///
 /// Called once per issuer setup (concurrent lookups for one issuer share
-/// it), and not again while the answer is remembered: a refusal for
+/// it), and not again while the answer is remembered: a rejection for
 /// [`refused_ttl`](IssuerKeyProviderBuilder::refused_ttl), an approval for
 /// as long as the issuer stays cached. An error makes the lookup
 /// *unavailable* and is not remembered.
@@ -91,7 +91,7 @@ type Configure = Arc<dyn Fn(JwksKeyProviderBuilder) -> JwksKeyProviderBuilder + 
 ///
 /// ```
 /// use std::time::Duration;
-/// use ssr_session::{IssuerKeyProvider, IssuerKeys, Verifier};
+/// use ssr_session::{issuers::IssuerKeyProvider, issuers::IssuerKeys, Verifier};
 ///
 /// let keys = IssuerKeyProvider::builder()
 ///     // An OIDC SaaS: every tenant has its own issuer and keys.
@@ -164,7 +164,7 @@ type Configure = Arc<dyn Fn(JwksKeyProviderBuilder) -> JwksKeyProviderBuilder + 
 /// refills. Issuers already cached, and exact issuers, are never limited.
 /// One issuer's outage touches only that issuer's tokens.
 ///
-/// Use it without [`VerifierBuilder::issuer`](crate::VerifierBuilder::issuer):
+/// Use it without [`VerifierBuilder::issuer`](crate::verify::VerifierBuilder::issuer):
 /// the binding already checks `iss`. Lookups must run inside a Tokio
 /// runtime.
 #[derive(Clone)]
@@ -628,7 +628,7 @@ impl IssuerKeyProviderBuilder {
     /// given the tenant (it cannot fail).
     ///
     /// ```
-    /// use ssr_session::{IssuerKeyProvider, IssuerKeys};
+    /// use ssr_session::{issuers::IssuerKeyProvider, issuers::IssuerKeys};
     ///
     /// let keys = IssuerKeyProvider::builder()
     ///     .issuer_template("https://login.example.com/{tenant}/v2.0", IssuerKeys::Discovery)

@@ -16,12 +16,12 @@
 //! # Quick start
 //!
 //! ```
-//! use ssr_session::{HeaderList, SessionOutcome, StaticKeys, Verifier};
+//! use ssr_session::{source::HeaderList, SessionOutcome, keys::StaticKeys, Verifier};
 //! use ssr_session::testing::{TestKey, TokenBuilder, jwks};
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! // In an app: JwksKeyProvider::for_supertokens("https://api.example.com").build()?
-//! let key = TestKey::generate(ssr_session::Algorithm::RS256, "d-1");
+//! let key = TestKey::generate(ssr_session::keys::Algorithm::RS256, "d-1");
 //! let keys = StaticKeys::from_jwks_json(&jwks(&[&key]).to_string())?;
 //! let verifier = Verifier::builder(keys).build()?;
 //!
@@ -66,8 +66,8 @@
 //! pipeline, [`SessionConfig::extract`] / [`SessionConfig::guard`]: the
 //! request's outcome (memoised per request, or a verified-token cache hit,
 //! or verified now), the configuration's [requirements](SessionConfig::require)
-//! and the route's own, then the value ([`Extract`]) or a [`Refusal`]
-//! carrying the rendered answer. An adapter supplies a [`RequestContext`]
+//! and the route's own, then the value ([`Extract`](crate::adapter::Extract)) or a [`Rejection`](crate::adapter::Rejection)
+//! carrying the rendered answer. An adapter supplies a [`RequestView`](crate::adapter::RequestView)
 //! and converts the answer; [`DefaultResponses`] renders SuperTokens'
 //! answers, choosing HTML (a navigation: `Accept: text/html`) or JSON.
 //!
@@ -75,40 +75,40 @@
 //!
 //! | setting | default |
 //! |---|---|
-//! | token sources | `sAccessToken` cookie, then `Authorization: Bearer` ([`SourceChain::supertokens`]) |
+//! | token sources | `sAccessToken` cookie, then `Authorization: Bearer` ([`SourceChain::supertokens`](crate::source::SourceChain::supertokens)) |
 //! | token size cap | 16 KiB |
 //! | leeway on `exp` / `nbf` | 0 s |
-//! | `iss` / `aud` | not checked unless [`VerifierBuilder::issuer`] / [`VerifierBuilder::audience`] |
-//! | unknown `kid` | invalid ([`UnknownKeyPolicy`]) |
+//! | `iss` / `aud` | not checked unless [`VerifierBuilder::issuer`](crate::verify::VerifierBuilder::issuer) / [`VerifierBuilder::audience`](crate::verify::VerifierBuilder::audience) |
+//! | unknown `kid` | invalid ([`UnknownKeyPolicy`](crate::verify::UnknownKeyPolicy)) |
 //! | JWKS cache TTL | `Cache-Control: max-age` clamped to the builder's bounds (max 10 min) |
-//! | JWKS refetch on unknown `kid` | `kid` unknown only when a set fetched after the lookup arrived lacks it; such fetches at most one per 1 s ([`JwksKeyProviderBuilder::unknown_kid_interval`]), single-flight; a lookup waits at most 1 s + the fetch timeout |
-//! | JWKS lookups waiting for a fetch | at most 10,000 per provider, then unavailable ([`JwksKeyProviderBuilder::max_waiting_lookups`]) |
-//! | JWKS retry after a failed fetch (keys cached) | every 30 s ([`JwksKeyProviderBuilder::retry_interval`]) |
+//! | JWKS refetch on unknown `kid` | `kid` unknown only when a set fetched after the lookup arrived lacks it; such fetches at most one per 1 s ([`JwksKeyProviderBuilder::unknown_kid_interval`](crate::jwks::JwksKeyProviderBuilder::unknown_kid_interval)), single-flight; a lookup waits at most 1 s + the fetch timeout |
+//! | JWKS lookups waiting for a fetch | at most 10,000 per provider, then unavailable ([`JwksKeyProviderBuilder::max_waiting_lookups`](crate::jwks::JwksKeyProviderBuilder::max_waiting_lookups)) |
+//! | JWKS retry after a failed fetch (keys cached) | every 30 s ([`JwksKeyProviderBuilder::retry_interval`](crate::jwks::JwksKeyProviderBuilder::retry_interval)) |
 //! | JWKS stale-if-error | 1 h |
 //! | JWKS fetch timeout / body cap | 5 s / 1 MiB |
-//! | verified-token cache | on, 10,000 tokens ([`VerifierBuilder::token_cache_capacity`]) |
+//! | verified-token cache | on, 10,000 tokens ([`VerifierBuilder::token_cache_capacity`](crate::verify::VerifierBuilder::token_cache_capacity)) |
 //! | claim validators, requirements | none; each runs on every request |
-//! | revocation | none ([`VerifierBuilder::revocation_list`]) |
-//! | many issuers ([`IssuerKeyProvider`]) | allow-list only; template tenants `A-Z a-z 0-9 - _`, ≤ 64 chars |
+//! | revocation | none ([`VerifierBuilder::revocation_list`](crate::verify::VerifierBuilder::revocation_list)) |
+//! | many issuers ([`IssuerKeyProvider`](crate::issuers::IssuerKeyProvider)) | allow-list only; template tenants `A-Z a-z 0-9 - _`, ≤ 64 chars |
 //! | issuer cache | 1,000 issuers, LRU, 1 h idle; setup single-flight |
 //! | issuers refused / failed | remembered 5 min / 5 s (≤ 10,000) |
 //! | new template issuers | 100 at once, one more per 100 ms |
 //! | responses | [`DefaultResponses`] (SuperTokens-compatible) |
-//! | cross-site request forgery | [`CsrfProtection::default`]: an unsafe request with a cookie session must come from the app's own origin (`Sec-Fetch-Site`, else `Origin`); [`AntiCsrf::None`] |
+//! | cross-site request forgery | [`CsrfProtection::default`]: an unsafe request with a cookie session must come from the app's own origin (`Sec-Fetch-Site`, else `Origin`); [`AntiCsrf::None`](crate::csrf::AntiCsrf::None) |
 //!
 //! # The verified-token cache
 //!
 //! SSR pages see the same access token on every navigation until it
 //! expires, so a verifier keeps a bounded cache of tokens whose signature
 //! and registered claims verified, and a repeat visit skips that work. It
-//! is on by default ([`VerifierBuilder::without_token_cache`] turns it off).
+//! is on by default ([`VerifierBuilder::without_token_cache`](crate::verify::VerifierBuilder::without_token_cache) turns it off).
 //!
 //! **What a hit reuses**: the signature check, the key lookup (as long as
 //! the key is still in the key set), and the parsed claims. **What a hit
 //! never reuses**: `exp` and `nbf` (checked against the current time and
 //! leeway on every hit), the [`RevocationList`], the claim validators and
 //! every route or group requirement (all run on every request with the
-//! verification time, [`ValidationContext`]). The cache saves the
+//! verification time, [`RequirementContext`](crate::requirement::RequirementContext)). The cache saves the
 //! signature check, never a policy decision.
 //!
 //! Why it is safe:
@@ -145,9 +145,9 @@
 //! | `aws-lc-rs` | yes | signature verification with aws-lc-rs on keys parsed once (required: the only backend) |
 //! | `testing` | no | the `testing` module: keys, JWKS documents and signed tokens of any shape, for your own tests |
 //!
-//! Tokens never appear in logs or `Debug` output: a short [`Fingerprint`]
+//! Tokens never appear in logs or `Debug` output: a short [`Fingerprint`](crate::verify::Fingerprint)
 //! stands for them. Outcomes are logged at debug level under the
-//! `ssr_session::verify` target, refusals under `ssr_session::refusal`.
+//! `ssr_session::verify` target, rejections under `ssr_session::rejection`.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -157,63 +157,49 @@ compile_error!(
     "ssr-session needs its `aws-lc-rs` feature (the signature backend); it is on by default"
 );
 
-mod adapter;
+pub mod adapter;
 mod algorithm;
 mod cache;
 mod claims;
 mod config;
-mod csrf;
-mod error;
-mod issuers;
-mod jwks;
-mod keys;
+pub mod csrf;
+pub mod error;
+pub mod issuers;
+pub mod jwks;
+pub mod keys;
 mod outcome;
 mod pipeline;
 mod props;
 mod redact;
-mod respond;
-mod revoke;
+pub mod requirement;
+pub mod respond;
+pub mod revocation;
 mod session;
-mod source;
+pub mod source;
 pub mod supertokens;
 mod token;
-mod validate;
-mod verify;
+pub mod verify;
 
 #[cfg(feature = "testing")]
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
 
-pub use algorithm::{Algorithm, AlgorithmSet, KeyKind, UnknownAlgorithm};
+// The root holds what an app names; everything else lives in the module
+// named for its job (`keys`, `jwks`, `issuers`, `source`, `respond`,
+// `revocation`, `requirement`, `verify`, `csrf`, `error`) and what only an
+// adapter author needs in `adapter`.
 pub use async_trait::async_trait;
-pub use cache::DEFAULT_TOKEN_CACHE_CAPACITY;
 pub use claims::SuperTokensClaims;
 pub use config::SessionConfig;
-pub use csrf::{AntiCsrf, CsrfProtection};
-pub use error::{ClaimFailure, ConfigError, InvalidKind, InvalidToken, KeyError, KeySourceError};
-pub use issuers::{
-    IssuerKeyProvider, IssuerKeyProviderBuilder, IssuerKeys, TENANT_PLACEHOLDER, TenantApproval,
-};
-pub use jwks::{DiscoveryError, JwksKeyProvider, JwksKeyProviderBuilder};
-pub use keys::{
-    KeyLookupError, KeyProvider, KeyRequest, KeySelection, KeySet, MIN_RSA_BITS, StaticKeys,
-    VerifyingKey,
-};
+pub use csrf::CsrfProtection;
+pub use error::{ConfigError, InvalidToken};
+pub use jwks::JwksKeyProvider;
+pub use keys::KeyProvider;
 pub use outcome::{NeedsRefreshReason, SessionOutcome, Unavailable};
-pub use pipeline::{Extract, Memo, Mode, Refusal, RequestContext, RequestView};
 pub use props::SessionProps;
-pub use redact::Fingerprint;
-pub use respond::{
-    DefaultResponses, LOOP_GUARD_COOKIE, RequestInfo, RequestKind, Respond, ResponseData,
-    forged_request, invalid_claim_body,
-};
-pub use revoke::{MemoryRevocations, Revocation, RevocationError, RevocationList};
+pub use requirement::Requirement;
+pub use respond::{DefaultResponses, Respond};
+pub use revocation::{MemoryRevocations, Revocation, RevocationList};
 pub use session::Session;
-pub use source::{
-    BearerSource, CookieSource, HeaderList, HeaderSource, Headers, MAX_TOKENS_PER_REQUEST,
-    SourceChain, TokenCarrier, TokenSource, Tokens,
-};
-pub use validate::{ClaimValidationError, ClaimValidator, ValidationContext};
-pub use verify::{
-    Clock, DEFAULT_MAX_TOKEN_BYTES, TokenStructure, UnknownKeyPolicy, Verifier, VerifierBuilder,
-};
+pub use source::TokenSource;
+pub use verify::Verifier;

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use crate::claims::SuperTokensClaims;
 use crate::error::{InvalidToken, KeySourceError};
-use crate::revoke::RevocationError;
+use crate::revocation::RevocationError;
 use crate::session::Session;
 
 /// The result of verifying the session of one request.
@@ -112,11 +112,11 @@ pub enum NeedsRefreshReason {
     /// The token would be valid but for its `exp`, which has passed.
     Expired,
     /// The token's `kid` is unknown even after a refetch, and the verifier
-    /// was configured with [`UnknownKeyPolicy::NeedsRefresh`](crate::UnknownKeyPolicy).
+    /// was configured with [`UnknownKeyPolicy::NeedsRefresh`](crate::verify::UnknownKeyPolicy).
     UnknownKey,
     /// A claim check failed in a way a refresh may fix (its value is
     /// missing or too old, and the check was marked
-    /// [`refresh_may_help`](crate::ClaimValidationError::refresh_may_help)).
+    /// [`refresh_may_help`](crate::requirement::RequirementFailure::refresh_may_help)).
     Claim,
 }
 

@@ -3,9 +3,9 @@
 //! the response.
 //!
 //! An adapter supplies what only its framework knows, as a
-//! [`RequestContext`]: a header view, a place to memoise the outcome for
+//! [`RequestView`]: a header view, a place to memoise the outcome for
 //! the request, the method and the path-and-query. It converts the
-//! [`Refusal`]'s [`ResponseData`] into its framework's response. Nothing
+//! [`Rejection`]'s [`ResponseData`] into its framework's response. Nothing
 //! else.
 
 use std::borrow::Cow;
@@ -20,13 +20,13 @@ use crate::config::SessionConfig;
 use crate::csrf::ForgeryView;
 use crate::outcome::{NeedsRefreshReason, SessionOutcome};
 use crate::props::SessionProps;
+use crate::requirement::{self, Requirement, RequirementContext};
 use crate::respond::{self, RequestInfo, ResponseData};
 use crate::session::Session;
 use crate::source::Headers;
-use crate::validate::{self, ClaimValidator, ValidationContext};
 
-/// One request, read-only, as the pipeline sees it: what only the
-/// framework knows.
+/// One request as the pipeline sees it: what only the framework knows,
+/// and a place to memoise the outcome.
 ///
 /// An adapter implements it over its request type in a few lines. Only
 /// [`headers`](Self::headers) and the memo are read on the way to a
@@ -43,6 +43,9 @@ pub trait RequestView<C> {
     fn path_and_query(&self) -> Cow<'_, str>;
     /// The memo this request already has, if any.
     fn existing_memo(&self) -> Option<Memo<C>>;
+    /// The request's memo, created and stored with the request on first
+    /// use; called only when a token must be verified.
+    fn memo(&mut self) -> Memo<C>;
     /// The host (and port) the client addressed, for the cross-origin
     /// check's `Origin` fallback; read only for an unsafe request from a
     /// browser without `Sec-Fetch-Site`. Defaults to the `Host` header; an
@@ -57,13 +60,6 @@ pub trait RequestView<C> {
         });
         host
     }
-}
-
-/// One request, with a place to memoise its outcome: what the pipeline
-/// needs when a token must be verified.
-pub trait RequestContext<C>: RequestView<C> {
-    /// The request's memo, created and stored with the request on first use.
-    fn memo(&mut self) -> Memo<C>;
 }
 
 /// The outcome of one request, computed once and shared by every entry
@@ -145,7 +141,7 @@ impl<C> Extract<C> for SessionOutcome<C> {
 
 /// How a layer or middleware treats the requests of its route group.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
+pub enum GuardMode {
     /// Only requests with a valid session (meeting the requirements) go
     /// on; the rest get the core's answer.
     Required,
@@ -161,12 +157,12 @@ pub enum Mode {
 /// [`Respond`](crate::Respond)er: status, headers and body, ready for an
 /// adapter to send.
 #[derive(Debug, Clone)]
-pub struct Refusal {
+pub struct Rejection {
     response: ResponseData,
     reason: &'static str,
 }
 
-impl Refusal {
+impl Rejection {
     /// The 500 an adapter answers when the app forgot to provide the
     /// session configuration; `setup` names the call that fixes it.
     pub fn missing_setup(setup: &str) -> Self {
@@ -217,7 +213,7 @@ impl Refusal {
     }
 }
 
-impl fmt::Display for Refusal {
+impl fmt::Display for Rejection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
@@ -227,7 +223,7 @@ impl fmt::Display for Refusal {
     }
 }
 
-impl std::error::Error for Refusal {}
+impl std::error::Error for Rejection {}
 
 impl<C: DeserializeOwned + Send + Sync + 'static> SessionConfig<C> {
     /// The whole pipeline for one entry point: the request's outcome
@@ -239,26 +235,23 @@ impl<C: DeserializeOwned + Send + Sync + 'static> SessionConfig<C> {
     ///
     /// ```
     /// use ssr_session::testing::{TestKey, TokenBuilder, jwks};
-    /// use ssr_session::{HeaderList, Memo, RequestContext, RequestView, Session, SessionConfig, StaticKeys, Verifier};
+    /// use ssr_session::{source::HeaderList, adapter::Memo, adapter::RequestView, Session, SessionConfig, keys::StaticKeys, Verifier};
     /// use std::borrow::Cow;
     ///
     /// /// A framework's request, as the pipeline sees it.
     /// struct Request { headers: HeaderList, memo: Option<Memo> }
     ///
     /// impl RequestView<ssr_session::SuperTokensClaims> for Request {
-    ///     fn headers(&self) -> &dyn ssr_session::Headers { &self.headers }
+    ///     fn headers(&self) -> &dyn ssr_session::source::Headers { &self.headers }
     ///     fn method(&self) -> &str { "GET" }
     ///     fn path_and_query(&self) -> Cow<'_, str> { "/dashboard".into() }
     ///     fn existing_memo(&self) -> Option<Memo> { self.memo.clone() }
-    /// }
-    ///
-    /// impl RequestContext<ssr_session::SuperTokensClaims> for Request {
     ///     fn memo(&mut self) -> Memo { self.memo.get_or_insert_with(Memo::default).clone() }
     /// }
     ///
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// let key = TestKey::generate(ssr_session::Algorithm::RS256, "d-1");
+    /// let key = TestKey::generate(ssr_session::keys::Algorithm::RS256, "d-1");
     /// let config = SessionConfig::new(Verifier::builder(StaticKeys::from_jwks_json(jwks(&[&key]).to_string())?).build()?);
     ///
     /// let token = TokenBuilder::supertokens("user-1", 3600).sign(&key);
@@ -267,19 +260,19 @@ impl<C: DeserializeOwned + Send + Sync + 'static> SessionConfig<C> {
     /// assert_eq!(session.user_id(), "user-1");
     ///
     /// let mut anonymous = Request { headers: HeaderList::new().with("accept", "application/json"), memo: None };
-    /// let refusal = config.extract::<Session, _>(&mut anonymous, None).await.unwrap_err();
-    /// assert_eq!((refusal.status(), &*refusal.body_text()), (401, r#"{"message":"try refresh token"}"#));
+    /// let rejection = config.extract::<Session, _>(&mut anonymous, None).await.unwrap_err();
+    /// assert_eq!((rejection.status(), &*rejection.body_text()), (401, r#"{"message":"try refresh token"}"#));
     /// # Ok(())
     /// # }
     /// ```
     pub async fn extract<T, R>(
         &self,
         request: &mut R,
-        requirement: Option<&dyn ClaimValidator<C>>,
-    ) -> Result<T, Refusal>
+        requirement: Option<&dyn Requirement<C>>,
+    ) -> Result<T, Rejection>
     where
         T: Extract<C>,
-        R: RequestContext<C> + ?Sized,
+        R: RequestView<C> + ?Sized,
     {
         let outcome = self.outcome(request).await;
         let judged = self.judge(outcome, requirement, request);
@@ -290,9 +283,9 @@ impl<C: DeserializeOwned + Send + Sync + 'static> SessionConfig<C> {
     /// [`extract`](Self::extract), with the outcome memoised in the request
     /// (a cache hit needs no memo), so the extractors behind it verify
     /// nothing again.
-    pub async fn guard<R>(&self, request: &mut R, mode: Mode) -> Result<(), Refusal>
+    pub async fn guard<R>(&self, request: &mut R, mode: GuardMode) -> Result<(), Rejection>
     where
-        R: RequestContext<C> + ?Sized,
+        R: RequestView<C> + ?Sized,
     {
         let outcome = self.outcome(request).await;
         self.decide(outcome, mode, request)
@@ -304,9 +297,9 @@ impl<C: DeserializeOwned + Send + Sync + 'static> SessionConfig<C> {
     /// calls this first, so the common request costs no future. The
     /// outcome it decided on is memoised, so the extractors behind the
     /// layer read the request's token no second time.
-    pub fn guard_now<R>(&self, request: &mut R, mode: Mode) -> Option<Result<(), Refusal>>
+    pub fn guard_now<R>(&self, request: &mut R, mode: GuardMode) -> Option<Result<(), Rejection>>
     where
-        R: RequestContext<C> + ?Sized,
+        R: RequestView<C> + ?Sized,
     {
         let outcome = match request.existing_memo().and_then(|memo| memo.get().cloned()) {
             Some(outcome) => outcome,
@@ -319,15 +312,20 @@ impl<C: DeserializeOwned + Send + Sync + 'static> SessionConfig<C> {
         Some(self.decide(outcome, mode, request))
     }
 
-    fn decide<R>(&self, outcome: SessionOutcome<C>, mode: Mode, request: &R) -> Result<(), Refusal>
+    fn decide<R>(
+        &self,
+        outcome: SessionOutcome<C>,
+        mode: GuardMode,
+        request: &R,
+    ) -> Result<(), Rejection>
     where
         R: RequestView<C> + ?Sized,
     {
         let judged = self.judge(outcome, None, request);
         let decided = match mode {
-            Mode::Required => Session::extract(judged).map(drop),
-            Mode::Optional => Option::<Session<C>>::extract(judged).map(drop),
-            Mode::Observe => Ok(()),
+            GuardMode::Required => Session::extract(judged).map(drop),
+            GuardMode::Optional => Option::<Session<C>>::extract(judged).map(drop),
+            GuardMode::Observe => Ok(()),
         };
         decided.map_err(|outcome| self.refuse_request(&outcome, request))
     }
@@ -351,7 +349,7 @@ impl<C: DeserializeOwned + Send + Sync + 'static> SessionConfig<C> {
     /// costs), or memoised, or verified now and memoised.
     pub async fn outcome<R>(&self, request: &mut R) -> SessionOutcome<C>
     where
-        R: RequestContext<C> + ?Sized,
+        R: RequestView<C> + ?Sized,
     {
         if let Some(outcome) = self.outcome_now(request) {
             return outcome;
@@ -369,7 +367,7 @@ impl<C: DeserializeOwned + Send + Sync + 'static> SessionConfig<C> {
     fn judge<R>(
         &self,
         outcome: SessionOutcome<C>,
-        requirement: Option<&dyn ClaimValidator<C>>,
+        requirement: Option<&dyn Requirement<C>>,
         request: &R,
     ) -> SessionOutcome<C>
     where
@@ -384,7 +382,7 @@ impl<C: DeserializeOwned + Send + Sync + 'static> SessionConfig<C> {
                 host: &host,
             };
             let carrier = || self.verifier().token_carrier(request.headers());
-            if let Some(forged) = self.csrf_protection().refusal(&view, &outcome, carrier) {
+            if let Some(forged) = self.csrf_protection().rejection(&view, &outcome, carrier) {
                 return SessionOutcome::Invalid(forged);
             }
         }
@@ -396,34 +394,34 @@ impl<C: DeserializeOwned + Send + Sync + 'static> SessionConfig<C> {
     fn meet(
         &self,
         outcome: SessionOutcome<C>,
-        requirement: Option<&dyn ClaimValidator<C>>,
+        requirement: Option<&dyn Requirement<C>>,
     ) -> SessionOutcome<C> {
         match outcome {
             SessionOutcome::Valid(session)
                 if requirement.is_some() || !self.requirements().is_empty() =>
             {
-                let context = ValidationContext::new(self.verifier().now());
+                let context = RequirementContext::new(self.verifier().now());
                 let all = self.requirements().iter().map(|r| &**r).chain(requirement);
-                validate::judge(session, all, &context)
+                requirement::judge(session, all, &context)
             }
             other => other,
         }
     }
 
     /// The request's method and path are read only here, to refuse it.
-    fn refuse_request<R>(&self, outcome: &SessionOutcome<C>, request: &R) -> Refusal
+    fn refuse_request<R>(&self, outcome: &SessionOutcome<C>, request: &R) -> Rejection
     where
         R: RequestView<C> + ?Sized,
     {
         let path = request.path_and_query();
-        self.refuse(
+        self.reject(
             outcome,
             &RequestInfo::new(request.headers(), request.method(), &path),
         )
     }
 
     /// The rendered answer to a non-valid outcome for this request.
-    pub fn refuse(&self, outcome: &SessionOutcome<C>, info: &RequestInfo<'_>) -> Refusal {
+    pub fn reject(&self, outcome: &SessionOutcome<C>, info: &RequestInfo<'_>) -> Rejection {
         let reason = outcome.name();
         let cause = match outcome {
             SessionOutcome::NeedsRefresh(why) => why.as_str(),
@@ -435,13 +433,13 @@ impl<C: DeserializeOwned + Send + Sync + 'static> SessionConfig<C> {
             ResponseData::new(500, "text/plain; charset=utf-8", "internal error")
         });
         tracing::debug!(
-            target: "ssr_session::refusal",
+            target: "ssr_session::rejection",
             reason,
             cause,
             status = response.status,
             kind = ?info.kind,
             "refusing the request"
         );
-        Refusal { response, reason }
+        Rejection { response, reason }
     }
 }

@@ -84,7 +84,7 @@ impl<C> Session<C> {
 
     /// SuperTokens' `antiCsrfToken`: present in tokens of a backend in
     /// anti-CSRF mode `VIA_TOKEN`, where unsafe requests must echo it in the
-    /// `anti-csrf` header ([`AntiCsrf::ViaToken`](crate::AntiCsrf::ViaToken)).
+    /// `anti-csrf` header ([`AntiCsrf::ViaToken`](crate::csrf::AntiCsrf::ViaToken)).
     pub fn anti_csrf_token(&self) -> Option<&str> {
         self.inner.anti_csrf_token.as_deref()
     }

@@ -15,7 +15,7 @@ pub const MAX_TOKENS_PER_REQUEST: usize = 4;
 /// adapter whose framework uses other types implements it in a few lines.
 ///
 /// ```
-/// use ssr_session::Headers;
+/// use ssr_session::source::Headers;
 ///
 /// struct Pairs(Vec<(String, String)>);
 ///
@@ -190,7 +190,7 @@ impl std::fmt::Debug for Tokens<'_> {
 /// unmarked tokens are checked as cookies are, the safe side.
 ///
 /// ```
-/// use ssr_session::{Headers, HeaderList, TokenSource, Tokens};
+/// use ssr_session::{source::Headers, source::HeaderList, TokenSource, source::Tokens};
 ///
 /// /// Reads the token from `X-Session`, for an app behind a proxy that moves it there.
 /// struct ProxyHeader;
@@ -210,7 +210,7 @@ impl std::fmt::Debug for Tokens<'_> {
 /// let headers = HeaderList::new().with("X-Session", "abc");
 /// assert_eq!(ProxyHeader.tokens(&headers).as_slice(), [b"abc"]);
 /// // Not marked as header-borne: treated as a cookie would be (forgery checks apply).
-/// assert_eq!(ProxyHeader.tokens(&headers).carrier(), ssr_session::TokenCarrier::Cookie);
+/// assert_eq!(ProxyHeader.tokens(&headers).carrier(), ssr_session::source::TokenCarrier::Cookie);
 /// ```
 pub trait TokenSource: Send + Sync + 'static {
     /// The tokens this source finds in `headers` (none, one, or several to try in order).

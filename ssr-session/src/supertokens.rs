@@ -20,14 +20,14 @@
 //! claim through the recipe that owns it (auth-react sends a user failing
 //! `st-ev` to the email-verification page, whose API fetches the claim
 //! again). A backend that does refetch claims while refreshing can mark a
-//! check [`refresh_if_stale`](ClaimCheck::refresh_if_stale): a missing or
+//! check [`refresh_if_stale`](ClaimRequirement::refresh_if_stale): a missing or
 //! too old value then answers *needs refresh* instead (a wrong value stays
 //! a 403), and the bridge's loop guard still ends a refresh that does not
 //! help on the login page, never in a loop.
 //!
 //! ```
 //! use ssr_session::supertokens::{EMAIL_VERIFIED, ROLES};
-//! use ssr_session::{ClaimValidator, SuperTokensClaims, ValidationContext};
+//! use ssr_session::{Requirement, SuperTokensClaims, requirement::RequirementContext};
 //!
 //! let claims: SuperTokensClaims = serde_json::from_value(serde_json::json!({
 //!     "sub": "alice", "exp": 2_000_000_000,
@@ -37,7 +37,7 @@
 //! assert_eq!(claims.roles(), Some(vec!["user"]));
 //! assert_eq!(claims.tenant(), "public");
 //!
-//! let now = ValidationContext::new(1_700_000_100.0);
+//! let now = RequirementContext::new(1_700_000_100.0);
 //! assert!(EMAIL_VERIFIED.is_true().validate(&claims, &now).is_ok());
 //! let refused = ROLES.includes("admin").validate(&claims, &now).unwrap_err();
 //! assert_eq!(refused.id, "st-role");
@@ -59,7 +59,7 @@ use std::borrow::Cow;
 use serde_json::{Map, Value, json};
 
 use crate::claims::SuperTokensClaims;
-use crate::validate::{ClaimValidationError, ClaimValidator, ValidationContext};
+use crate::requirement::{Requirement, RequirementContext, RequirementFailure};
 
 /// The roles claim, `st-role` (supertokens-node's `UserRoleClaim`).
 pub const ROLES: ArrayClaim = ArrayClaim::new("st-role");
@@ -184,32 +184,41 @@ impl ArrayClaim {
     }
 
     /// The value must include `value` (`includes`).
-    pub fn includes(&self, value: impl Into<Value>) -> ClaimCheck {
+    pub fn includes(&self, value: impl Into<Value>) -> ClaimRequirement {
         self.check(Check::Includes(value.into()))
     }
 
     /// The value must not include `value` (`excludes`).
-    pub fn excludes(&self, value: impl Into<Value>) -> ClaimCheck {
+    pub fn excludes(&self, value: impl Into<Value>) -> ClaimRequirement {
         self.check(Check::Excludes(value.into()))
     }
 
     /// The value must include every one of `values` (`includesAll`).
-    pub fn includes_all<V: Into<Value>>(&self, values: impl IntoIterator<Item = V>) -> ClaimCheck {
+    pub fn includes_all<V: Into<Value>>(
+        &self,
+        values: impl IntoIterator<Item = V>,
+    ) -> ClaimRequirement {
         self.check(Check::IncludesAll(list(values)))
     }
 
     /// The value must include none of `values` (`excludesAll`).
-    pub fn excludes_all<V: Into<Value>>(&self, values: impl IntoIterator<Item = V>) -> ClaimCheck {
+    pub fn excludes_all<V: Into<Value>>(
+        &self,
+        values: impl IntoIterator<Item = V>,
+    ) -> ClaimRequirement {
         self.check(Check::ExcludesAll(list(values)))
     }
 
     /// The value must include at least one of `values` (`includesAny`).
-    pub fn includes_any<V: Into<Value>>(&self, values: impl IntoIterator<Item = V>) -> ClaimCheck {
+    pub fn includes_any<V: Into<Value>>(
+        &self,
+        values: impl IntoIterator<Item = V>,
+    ) -> ClaimRequirement {
         self.check(Check::IncludesAny(list(values)))
     }
 
-    fn check(&self, check: Check) -> ClaimCheck {
-        ClaimCheck::new(self.key, check)
+    fn check(&self, check: Check) -> ClaimRequirement {
+        ClaimRequirement::new(self.key, check)
     }
 }
 
@@ -232,18 +241,18 @@ impl BooleanClaim {
     }
 
     /// The value must be `true` (`isTrue`).
-    pub fn is_true(&self) -> ClaimCheck {
+    pub fn is_true(&self) -> ClaimRequirement {
         self.has_value(true)
     }
 
     /// The value must be `false` (`isFalse`).
-    pub fn is_false(&self) -> ClaimCheck {
+    pub fn is_false(&self) -> ClaimRequirement {
         self.has_value(false)
     }
 
     /// The value must be `value` (`hasValue`).
-    pub fn has_value(&self, value: bool) -> ClaimCheck {
-        ClaimCheck::new(self.key, Check::HasValue(Value::Bool(value)))
+    pub fn has_value(&self, value: bool) -> ClaimRequirement {
+        ClaimRequirement::new(self.key, Check::HasValue(Value::Bool(value)))
     }
 }
 
@@ -251,7 +260,7 @@ fn list<V: Into<Value>>(values: impl IntoIterator<Item = V>) -> Value {
     Value::Array(values.into_iter().map(Into::into).collect())
 }
 
-/// What a [`ClaimCheck`] asks of the value.
+/// What a [`ClaimRequirement`] asks of the value.
 #[derive(Debug, Clone, PartialEq)]
 enum Check {
     Includes(Value),
@@ -265,10 +274,10 @@ enum Check {
 }
 
 /// One check of an SDK claim, as supertokens-node's claim validators make
-/// it: a [`ClaimValidator`] for [`SuperTokensClaims`] (and any
+/// it: a [`Requirement`] for [`SuperTokensClaims`] (and any
 /// [`Payload`]), usable on the verifier, a route group or a route.
 #[derive(Debug, Clone, PartialEq)]
-pub struct ClaimCheck {
+pub struct ClaimRequirement {
     id: Cow<'static, str>,
     key: &'static str,
     check: Check,
@@ -276,7 +285,7 @@ pub struct ClaimCheck {
     refresh_if_stale: bool,
 }
 
-impl ClaimCheck {
+impl ClaimRequirement {
     fn new(key: &'static str, check: Check) -> Self {
         Self {
             id: Cow::Borrowed(key),
@@ -313,8 +322,8 @@ impl ClaimCheck {
         &self.id
     }
 
-    fn refuse(&self, reason: Value, stale: bool) -> ClaimValidationError {
-        let error = ClaimValidationError::new(self.id.clone().into_owned(), reason);
+    fn reject(&self, reason: Value, stale: bool) -> RequirementFailure {
+        let error = RequirementFailure::new(self.id.clone().into_owned(), reason);
         if stale && self.refresh_if_stale {
             error.refresh_may_help()
         } else {
@@ -326,13 +335,13 @@ impl ClaimCheck {
     pub fn check(
         &self,
         payload: &(impl Payload + ?Sized),
-        context: &ValidationContext,
-    ) -> Result<(), ClaimValidationError> {
+        context: &RequirementContext,
+    ) -> Result<(), RequirementFailure> {
         if let Check::Tenant(expected) = &self.check {
             let actual = Value::from(payload.tenant_id().unwrap_or("public"));
             if !same(&actual, expected) {
                 let reason = json!({"message": "wrong value", "expectedValue": expected, "actualValue": actual});
-                return Err(self.refuse(reason, false));
+                return Err(self.reject(reason, false));
             }
             return Ok(());
         }
@@ -342,7 +351,7 @@ impl ClaimCheck {
             reason.insert("message".into(), "value does not exist".into());
             let (name, expected) = self.expectation(true);
             reason.insert(name.into(), expected.clone());
-            return Err(self.refuse(Value::Object(reason), true));
+            return Err(self.reject(Value::Object(reason), true));
         };
         if let (Some(max_age), Some(fetched_at)) = (self.max_age_secs, claim.fetched_at_millis) {
             let age_millis = context.now_millis() as f64 - fetched_at;
@@ -352,7 +361,7 @@ impl ClaimCheck {
                     "ageInSeconds": js_number(age_millis / 1000.0),
                     "maxAgeInSeconds": max_age,
                 });
-                return Err(self.refuse(reason, true));
+                return Err(self.reject(reason, true));
             }
         }
         if self.passes(claim.value) {
@@ -360,7 +369,7 @@ impl ClaimCheck {
         }
         let (name, expected) = self.expectation(false);
         let reason = json!({"message": "wrong value", name: expected, "actualValue": claim.value});
-        Err(self.refuse(reason, false))
+        Err(self.reject(reason, false))
     }
 
     fn passes(&self, value: &Value) -> bool {
@@ -410,33 +419,29 @@ fn same(a: &Value, b: &Value) -> bool {
     }
 }
 
-impl<C: Payload + Send + Sync + 'static> ClaimValidator<C> for ClaimCheck {
-    fn validate(
-        &self,
-        claims: &C,
-        context: &ValidationContext,
-    ) -> Result<(), ClaimValidationError> {
+impl<C: Payload + Send + Sync + 'static> Requirement<C> for ClaimRequirement {
+    fn validate(&self, claims: &C, context: &RequirementContext) -> Result<(), RequirementFailure> {
         self.check(claims, context)
     }
 }
 
 /// The session must carry role `role` (`st-role` includes it).
-pub fn has_role(role: &str) -> ClaimCheck {
+pub fn has_role(role: &str) -> ClaimRequirement {
     ROLES.includes(role)
 }
 
 /// The session must carry permission `permission` (`st-perm` includes it).
-pub fn has_permission(permission: &str) -> ClaimCheck {
+pub fn has_permission(permission: &str) -> ClaimRequirement {
     PERMISSIONS.includes(permission)
 }
 
 /// The session's email must be verified (`st-ev` is `true`).
-pub fn email_verified() -> ClaimCheck {
+pub fn email_verified() -> ClaimRequirement {
     EMAIL_VERIFIED.is_true()
 }
 
 /// The session must belong to tenant `tenant` (`tId`, `"public"` when
 /// absent). Reported with id `tId`.
-pub fn tenant_is(tenant: &str) -> ClaimCheck {
-    ClaimCheck::new("tId", Check::Tenant(Value::from(tenant)))
+pub fn tenant_is(tenant: &str) -> ClaimRequirement {
+    ClaimRequirement::new("tId", Check::Tenant(Value::from(tenant)))
 }

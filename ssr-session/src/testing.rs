@@ -5,7 +5,7 @@
 //! `alg: none`, a payload that is not an object) so verifiers can be tested against them.
 //!
 //! ```
-//! use ssr_session::Algorithm;
+//! use ssr_session::keys::Algorithm;
 //! use ssr_session::testing::{TestKey, TokenBuilder, jwks};
 //!
 //! let key = TestKey::generate(Algorithm::ES256, "d-1700000000000");
@@ -17,7 +17,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use crate::Algorithm;
+use crate::keys::Algorithm;
 use aws_lc_rs::encoding::{AsDer, PublicKeyX509Der};
 use aws_lc_rs::signature::{self, EcdsaKeyPair, Ed25519KeyPair, KeyPair as _, RsaKeyPair};
 use aws_lc_rs::{hmac, rand, rsa};
@@ -527,13 +527,13 @@ fn der_element(input: &[u8], tag: u8) -> Option<(&[u8], &[u8])> {
 /// seconds.
 pub struct TokenCacheProbe {
     cache: crate::cache::TokenCache<()>,
-    key: Arc<crate::VerifyingKey>,
+    key: Arc<crate::keys::VerifyingKey>,
 }
 
 impl TokenCacheProbe {
     /// An empty cache of `capacity` weight units.
     pub fn new(capacity: u64) -> Self {
-        let key = crate::VerifyingKey::from_symmetric_secret(&[7; 32], Algorithm::HS256)
+        let key = crate::keys::VerifyingKey::from_symmetric_secret(&[7; 32], Algorithm::HS256)
             .expect("a 32-byte HMAC secret");
         Self {
             cache: crate::cache::TokenCache::new(capacity),

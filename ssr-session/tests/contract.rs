@@ -5,8 +5,9 @@ use std::time::Duration;
 use serde_json::json;
 use ssr_session::testing::{TestKey, TokenBuilder, b64url, jwks};
 use ssr_session::{
-    Algorithm, ClaimFailure, ClaimValidationError, HeaderList, InvalidKind, NeedsRefreshReason,
-    SessionOutcome, StaticKeys, SuperTokensClaims, UnknownKeyPolicy, Verifier, VerifyingKey,
+    NeedsRefreshReason, SessionOutcome, SuperTokensClaims, Verifier, error::ClaimFailure,
+    error::InvalidKind, keys::Algorithm, keys::StaticKeys, keys::VerifyingKey,
+    requirement::RequirementFailure, source::HeaderList, verify::UnknownKeyPolicy,
 };
 
 fn keys_for(keys: &[&TestKey]) -> StaticKeys {
@@ -576,7 +577,7 @@ async fn exp_is_required_and_numeric() {
 async fn sub_is_required() {
     let key = TestKey::generate(Algorithm::RS256, "k");
     let verifier = Verifier::builder(keys_for(&[&key]))
-        .token_structure(ssr_session::TokenStructure::AnyJwt)
+        .token_structure(ssr_session::verify::TokenStructure::AnyJwt)
         .build()
         .unwrap();
     let token = TokenBuilder::supertokens("u", 60)
@@ -794,14 +795,14 @@ async fn claim_validators_run_only_on_valid_unexpired_tokens() {
     let key = TestKey::generate(Algorithm::RS256, "k");
     let verifier = Verifier::builder(keys_for(&[&key]))
         .claim_validator(
-            |claims: &SuperTokensClaims, _: &ssr_session::ValidationContext| match claims
-                .get("st-ev.v")
-            {
-                Some(serde_json::Value::Bool(true)) => Ok(()),
-                _ => Err(ClaimValidationError::new(
-                    "st-ev",
-                    json!({"message": "wrong value", "expectedValue": true}),
-                )),
+            |claims: &SuperTokensClaims, _: &ssr_session::requirement::RequirementContext| {
+                match claims.get("st-ev.v") {
+                    Some(serde_json::Value::Bool(true)) => Ok(()),
+                    _ => Err(RequirementFailure::new(
+                        "st-ev",
+                        json!({"message": "wrong value", "expectedValue": true}),
+                    )),
+                }
             },
         )
         .build()
@@ -936,7 +937,7 @@ async fn only_supertokens_session_tokens_count_by_default() {
 async fn any_jwt_structure_accepts_plain_jwts() {
     let key = TestKey::generate(Algorithm::ES256, "k");
     let verifier = Verifier::builder(keys_for(&[&key]))
-        .token_structure(ssr_session::TokenStructure::AnyJwt)
+        .token_structure(ssr_session::verify::TokenStructure::AnyJwt)
         .build()
         .unwrap();
     let plain_jwt = TokenBuilder::new()

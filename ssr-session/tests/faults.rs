@@ -13,8 +13,9 @@ use std::time::Duration;
 
 use ssr_session::testing::{TestKey, TokenBuilder, jwks};
 use ssr_session::{
-    Algorithm, HeaderList, InvalidKind, JwksKeyProvider, JwksKeyProviderBuilder, KeySourceError,
-    RequestInfo, SessionConfig, SessionOutcome, Verifier,
+    JwksKeyProvider, SessionConfig, SessionOutcome, Verifier, error::InvalidKind,
+    error::KeySourceError, jwks::JwksKeyProviderBuilder, keys::Algorithm, respond::RequestInfo,
+    source::HeaderList,
 };
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::{TcpListener, TcpStream};
@@ -310,7 +311,7 @@ async fn load(
 /// The status the core's default responses give an outcome (data request).
 fn status_of(outcome: &SessionOutcome) -> u16 {
     let config = SessionConfig::new(
-        Verifier::builder(ssr_session::StaticKeys::default())
+        Verifier::builder(ssr_session::keys::StaticKeys::default())
             .build()
             .unwrap(),
     );
@@ -318,7 +319,7 @@ fn status_of(outcome: &SessionOutcome) -> u16 {
     match outcome {
         SessionOutcome::Valid(_) => 200,
         other => config
-            .refuse(other, &RequestInfo::new(&headers, "GET", "/page"))
+            .reject(other, &RequestInfo::new(&headers, "GET", "/page"))
             .status(),
     }
 }

@@ -14,9 +14,10 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 use ssr_session::testing::{TestKey, TokenBuilder, jwks, random_hex};
 use ssr_session::{
-    Algorithm, ClaimFailure, InvalidKind, IssuerKeyProvider, IssuerKeyProviderBuilder, IssuerKeys,
-    JwksKeyProvider, KeyLookupError, KeyProvider, KeyRequest, KeySourceError, SessionOutcome,
-    Verifier,
+    JwksKeyProvider, KeyProvider, SessionOutcome, Verifier, error::ClaimFailure,
+    error::InvalidKind, error::KeySourceError, issuers::IssuerKeyProvider,
+    issuers::IssuerKeyProviderBuilder, issuers::IssuerKeys, keys::Algorithm, keys::KeyLookupError,
+    keys::KeyRequest,
 };
 
 // ---------------------------------------------------------------------------
@@ -173,7 +174,7 @@ async fn lookup(
     keys: &IssuerKeyProvider,
     issuer: &str,
     kid: &str,
-) -> Result<Arc<ssr_session::VerifyingKey>, KeyLookupError> {
+) -> Result<Arc<ssr_session::keys::VerifyingKey>, KeyLookupError> {
     let request = KeyRequest::new(Some(kid), Algorithm::ES256).with_issuer(Some(issuer));
     keys.key(&request).await
 }
@@ -732,7 +733,7 @@ async fn a_new_issuer_beyond_the_limit_is_unavailable_without_a_request() {
 async fn a_failing_hook_is_unavailable_and_not_remembered() {
     struct Flaky(AtomicUsize);
     #[ssr_session::async_trait]
-    impl ssr_session::TenantApproval for Flaky {
+    impl ssr_session::issuers::TenantApproval for Flaky {
         async fn approve(
             &self,
             _issuer: &str,

@@ -15,8 +15,9 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use ssr_session::testing::{TestKey, TokenBuilder, jwks, random_hex};
 use ssr_session::{
-    Algorithm, InvalidKind, JwksKeyProvider, KeyLookupError, KeyProvider, KeyRequest,
-    KeySourceError, SessionOutcome, Verifier, VerifyingKey,
+    JwksKeyProvider, KeyProvider, SessionOutcome, Verifier, error::InvalidKind,
+    error::KeySourceError, keys::Algorithm, keys::KeyLookupError, keys::KeyRequest,
+    keys::VerifyingKey,
 };
 use tokio::sync::watch;
 use tokio::time::Instant;
@@ -227,7 +228,7 @@ fn expect_unavailable(result: Result<Arc<VerifyingKey>, KeyLookupError>) -> Arc<
 }
 
 /// A provider with test-sized durations; tests override what they probe.
-fn provider(url: &str) -> ssr_session::JwksKeyProviderBuilder {
+fn provider(url: &str) -> ssr_session::jwks::JwksKeyProviderBuilder {
     JwksKeyProvider::builder(url)
         .timeout(Duration::from_secs(2))
         .min_ttl(Duration::ZERO)
@@ -1330,7 +1331,7 @@ async fn the_shortest_ttl_of_several_urls_counts() {
 
 #[test]
 fn for_supertokens_builds_the_jwks_url() {
-    let urls = |builder: ssr_session::JwksKeyProviderBuilder| -> Vec<String> {
+    let urls = |builder: ssr_session::jwks::JwksKeyProviderBuilder| -> Vec<String> {
         builder.build().unwrap().urls().map(str::to_owned).collect()
     };
     assert_eq!(
@@ -1360,7 +1361,7 @@ fn for_supertokens_builds_the_jwks_url() {
 #[test]
 fn bad_configurations_are_refused_at_build() {
     use ssr_session::ConfigError;
-    let refused = |builder: ssr_session::JwksKeyProviderBuilder| builder.build().unwrap_err();
+    let refused = |builder: ssr_session::jwks::JwksKeyProviderBuilder| builder.build().unwrap_err();
     assert!(matches!(
         refused(JwksKeyProvider::builder("ftp://example.com/jwks")),
         ConfigError::Url { .. }

@@ -14,8 +14,9 @@ use proptest::sample::Index;
 use serde_json::json;
 use ssr_session::testing::{TestKey, TokenBuilder, b64url, jwks};
 use ssr_session::{
-    Algorithm, BearerSource, CookieSource, HeaderList, HeaderSource, SessionOutcome, SourceChain,
-    StaticKeys, TokenSource, Verifier, VerifyingKey,
+    SessionOutcome, TokenSource, Verifier, keys::Algorithm, keys::StaticKeys, keys::VerifyingKey,
+    source::BearerSource, source::CookieSource, source::HeaderList, source::HeaderSource,
+    source::SourceChain,
 };
 
 /// The keys: RSA, P-256, Ed25519 from a JWKS, and an HMAC secret.

@@ -7,9 +7,10 @@ use std::time::Duration;
 
 use ssr_session::testing::{TestKey, TokenBuilder, jwks, now_secs};
 use ssr_session::{
-    Algorithm, ClaimValidationError, HeaderList, InvalidKind, KeyLookupError, KeyProvider,
-    KeyRequest, KeySet, MemoryRevocations, NeedsRefreshReason, Revocation, SessionOutcome,
-    StaticKeys, SuperTokensClaims, ValidationContext, Verifier, VerifyingKey, async_trait,
+    KeyProvider, MemoryRevocations, NeedsRefreshReason, Revocation, SessionOutcome,
+    SuperTokensClaims, Verifier, async_trait, error::InvalidKind, keys::Algorithm,
+    keys::KeyLookupError, keys::KeyRequest, keys::KeySet, keys::StaticKeys, keys::VerifyingKey,
+    requirement::RequirementContext, requirement::RequirementFailure, source::HeaderList,
 };
 
 /// A provider whose key set can be swapped, counting lookups.
@@ -315,14 +316,14 @@ async fn verify_cached_answers_only_from_the_cache() {
 /// must lie ahead of the verification time.
 fn fresh_until(
     claims: &SuperTokensClaims,
-    at: &ValidationContext,
-) -> Result<(), ClaimValidationError> {
+    at: &RequirementContext,
+) -> Result<(), RequirementFailure> {
     match claims
         .get("fresh_until")
         .and_then(serde_json::Value::as_f64)
     {
         Some(until) if at.now() < until => Ok(()),
-        _ => Err(ClaimValidationError::new(
+        _ => Err(RequirementFailure::new(
             "fresh_until",
             serde_json::json!({"message": "expired"}),
         )),

@@ -13,7 +13,9 @@
 use std::time::Instant;
 
 use ssr_session::testing::{TestKey, TokenBuilder};
-use ssr_session::{Algorithm, DEFAULT_TOKEN_CACHE_CAPACITY, StaticKeys, Verifier};
+use ssr_session::{
+    Verifier, keys::Algorithm, keys::StaticKeys, verify::DEFAULT_TOKEN_CACHE_CAPACITY,
+};
 use ssr_session_benches::{current_rss_kib, peak_rss_kib, poll_once};
 
 fn main() {

@@ -14,7 +14,7 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use aws_lc_rs::signature::{self as sig, ParsedPublicKey};
-use ssr_session::{Algorithm, JwksKeyProvider, SuperTokensClaims, Verifier};
+use ssr_session::{JwksKeyProvider, SuperTokensClaims, Verifier, keys::Algorithm};
 use ssr_session_benches::apps;
 use ssr_session_benches::{
     Fixture, JwksServer, Paired, bench_runtime, paired, poll_once, warm_session_config,

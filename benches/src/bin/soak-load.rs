@@ -36,7 +36,7 @@ use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use ssr_session::Algorithm;
+use ssr_session::keys::Algorithm;
 use ssr_session::testing::{TestKey, TokenBuilder};
 
 const USAGE: &str = "usage: soak-load --base http://127.0.0.1:PORT [--replica URL]... [--pid PID]... \

@@ -15,7 +15,9 @@ use actix_web::http::header;
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use clap::Parser as _;
 use ssr_session::supertokens::{email_verified, has_role};
-use ssr_session_actix::{OptionalSession, Props, Require, Session, SessionMiddleware, to_response};
+use ssr_session_actix::{
+    OptionalSession, Props, Require, Session, SessionMiddleware, into_response,
+};
 use ssr_session_example_support::site::{self, Options, Site};
 
 ssr_session::requirement!(
@@ -111,7 +113,7 @@ async fn auth(site: web::Data<Site>, request: HttpRequest, body: web::Bytes) -> 
         .dispatch_to_issuer(method, path, &headers, body.to_vec())
         .await
     {
-        Some(response) => to_response(&response),
+        Some(response) => into_response(response),
         None => HttpResponse::NotFound().finish(),
     }
 }

@@ -30,7 +30,9 @@ use axum::response::{Html, Json};
 use axum::routing::get;
 use clap::Parser;
 use serde_json::{Value, json};
-use ssr_session::{DefaultResponses, IssuerKeyProvider, IssuerKeys, SessionConfig, Verifier};
+use ssr_session::{
+    DefaultResponses, SessionConfig, Verifier, issuers::IssuerKeyProvider, issuers::IssuerKeys,
+};
 use ssr_session_axum::{Session, SessionLayer};
 use ssr_session_example_support::dev_issuer::{DevIssuer, DevIssuerConfig};
 use ssr_session_example_support::site;

@@ -4,7 +4,7 @@
 
 use reqwest::header::COOKIE;
 use serde_json::{Value, json};
-use ssr_session::Algorithm;
+use ssr_session::keys::Algorithm;
 use ssr_session::testing::{TestKey, TokenBuilder};
 use ssr_session_example_support::process::{Server, access_token_set_by};
 

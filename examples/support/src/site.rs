@@ -8,9 +8,10 @@ use std::time::Duration;
 
 use axum::body::Body;
 use ssr_session::{
-    ClaimValidationError, DefaultResponses, HeaderList, InvalidToken, JwksKeyProvider, Memo,
-    MemoryRevocations, NeedsRefreshReason, RequestContext, RequestInfo, RequestView, Respond,
-    ResponseData, Session, SessionConfig, SessionOutcome, SuperTokensClaims, Unavailable, Verifier,
+    DefaultResponses, InvalidToken, JwksKeyProvider, MemoryRevocations, NeedsRefreshReason,
+    Respond, Session, SessionConfig, SessionOutcome, SuperTokensClaims, Unavailable, Verifier,
+    adapter::Memo, adapter::RequestView, requirement::RequirementFailure, respond::RequestInfo,
+    respond::ResponseData, source::HeaderList,
 };
 use ssr_session_redis::RedisRevocations;
 use tower::ServiceExt as _;
@@ -67,7 +68,7 @@ static CLAIMS_MAX_AGE_SECS: std::sync::OnceLock<u64> = std::sync::OnceLock::new(
 /// `/reports`' requirement: the `admin` role, fetched at most `--claims-max-age-secs` ago;
 /// a role too old (or missing) asks for a refresh, which helps when the backend fetches
 /// claims again while refreshing (the dev issuer's `claims-on-refresh=refetch`).
-pub fn fresh_admin() -> ssr_session::supertokens::ClaimCheck {
+pub fn fresh_admin() -> ssr_session::supertokens::ClaimRequirement {
     let max_age = CLAIMS_MAX_AGE_SECS.get().copied().unwrap_or(300);
     ssr_session::supertokens::ROLES
         .includes(ADMIN_ROLE)
@@ -300,7 +301,7 @@ impl Site {
         match &outcome {
             SessionOutcome::Invalid(error) if error.is_forgery() => {
                 let info = RequestInfo::new(&request.headers, method, path_and_query);
-                Some(self.session.refuse(&outcome, &info).into_response_data())
+                Some(self.session.reject(&outcome, &info).into_response_data())
             }
             _ => None,
         }
@@ -316,7 +317,7 @@ struct IssuerRequest<'a> {
 }
 
 impl RequestView<SuperTokensClaims> for IssuerRequest<'_> {
-    fn headers(&self) -> &dyn ssr_session::Headers {
+    fn headers(&self) -> &dyn ssr_session::source::Headers {
         &self.headers
     }
     fn method(&self) -> &str {
@@ -328,9 +329,7 @@ impl RequestView<SuperTokensClaims> for IssuerRequest<'_> {
     fn existing_memo(&self) -> Option<Memo> {
         self.memo.clone()
     }
-}
 
-impl RequestContext<SuperTokensClaims> for IssuerRequest<'_> {
     fn memo(&mut self) -> Memo {
         self.memo.get_or_insert_with(Memo::default).clone()
     }
@@ -435,7 +434,7 @@ impl Respond for WithCsp {
     fn claim_validation_failed(
         &self,
         request: &RequestInfo<'_>,
-        errors: &[ClaimValidationError],
+        errors: &[RequirementFailure],
     ) -> ResponseData {
         self.add(self.inner.claim_validation_failed(request, errors))
     }

@@ -3,7 +3,7 @@
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
-use ssr_session::Algorithm;
+use ssr_session::keys::Algorithm;
 use ssr_session::testing::{TestKey, TokenBuilder, jwks};
 
 struct App(Child, String);

@@ -9,8 +9,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use futures_util::FutureExt as _;
 use serde_json::Value;
 use ssr_session::{
-    Algorithm, Headers, KeyLookupError, KeyProvider, KeyRequest, KeySet, SessionOutcome,
-    TokenSource, Tokens, Verifier, VerifyingKey, async_trait,
+    keys::Algorithm, source::Headers, keys::KeyLookupError, KeyProvider, keys::KeyRequest, keys::KeySet, SessionOutcome,
+    TokenSource, source::Tokens, Verifier, keys::VerifyingKey, async_trait,
 };
 
 /// The verifier's clock: 2023-11-14T22:13:20Z. Seeds are valid at this time.
@@ -126,7 +126,7 @@ pub fn check_outcome(token: &[u8], outcome: &SessionOutcome) {
                 payload["sub"].as_str(),
                 "the session's user is the token's sub"
             );
-            assert!(token.len() <= ssr_session::DEFAULT_MAX_TOKEN_BYTES);
+            assert!(token.len() <= ssr_session::verify::DEFAULT_MAX_TOKEN_BYTES);
         }
         SessionOutcome::NeedsRefresh(ssr_session::NeedsRefreshReason::Expired) => {
             let (_, payload) = decode(token).expect("an expired token is a compact JWS");

@@ -6,7 +6,7 @@
 use std::time::{Duration, Instant};
 
 use ssr_session::testing::{TestKey, TokenBuilder, jwks};
-use ssr_session::{Algorithm, Session, SessionOutcome, StaticKeys, Verifier};
+use ssr_session::{Session, SessionOutcome, Verifier, keys::Algorithm, keys::StaticKeys};
 
 pub mod servers;
 

@@ -296,13 +296,13 @@ impl JwksKeyProviderBuilder {
     }
 
     /// Binds every key this provider parses to `issuer`
-    /// ([`VerifyingKey::with_issuer`](crate::VerifyingKey::with_issuer)):
+    /// ([`VerifyingKey::with_issuer`](crate::keys::VerifyingKey::with_issuer)):
     /// a token these keys verify is valid only if its `iss` is exactly
     /// `issuer` (else invalid, claim *issuer*), whatever the verifier's own
-    /// [`issuer`](crate::VerifierBuilder::issuer) setting. The binding is
+    /// [`issuer`](crate::verify::VerifierBuilder::issuer) setting. The binding is
     /// applied where each fetched set is parsed, so a refresh that returns
     /// an unchanged key keeps its `Arc` (and the verified-token cache its
-    /// tokens). [`IssuerKeyProvider`](crate::IssuerKeyProvider) binds each
+    /// tokens). [`IssuerKeyProvider`](crate::issuers::IssuerKeyProvider) binds each
     /// issuer's provider this way. Default: unbound.
     pub fn bind_issuer(mut self, issuer: &str) -> Self {
         self.issuer = Some(Arc::from(issuer));

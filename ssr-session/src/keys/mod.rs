@@ -17,7 +17,7 @@ use async_trait::async_trait;
 pub use self::key_set::{KeySelection, KeySet};
 pub use self::static_keys::StaticKeys;
 pub use self::verifying_key::{MIN_RSA_BITS, VerifyingKey};
-use crate::algorithm::Algorithm;
+pub use crate::algorithm::{Algorithm, AlgorithmSet, KeyKind, UnknownAlgorithm};
 use crate::error::KeySourceError;
 
 /// What a token asks of a key provider.
@@ -111,7 +111,7 @@ impl KeyLookupError {
 ///
 /// ```
 /// use std::sync::{Arc, RwLock};
-/// use ssr_session::{async_trait, KeyLookupError, KeyProvider, KeyRequest, KeySet, VerifyingKey};
+/// use ssr_session::{async_trait, keys::KeyLookupError, KeyProvider, keys::KeyRequest, keys::KeySet, keys::VerifyingKey};
 ///
 /// struct EnvKeys {
 ///     variable: String,
@@ -140,7 +140,7 @@ impl KeyLookupError {
 ///     variable: "SSR_SESSION_DOC_EXAMPLE_JWKS".into(),
 ///     cached: RwLock::new(None),
 /// };
-/// let request = KeyRequest::new(Some("k1"), ssr_session::Algorithm::RS256);
+/// let request = KeyRequest::new(Some("k1"), ssr_session::keys::Algorithm::RS256);
 /// // The variable is unset here: the provider reports an unavailable source.
 /// assert!(matches!(provider.key(&request).await, Err(KeyLookupError::Unavailable(_))));
 /// # });

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use super::{RequestInfo, RequestKind, Respond, ResponseData, invalid_claim_body};
 use crate::error::InvalidToken;
 use crate::outcome::{NeedsRefreshReason, Unavailable};
-use crate::validate::ClaimValidationError;
+use crate::requirement::RequirementFailure;
 
 /// SuperTokens-compatible answers.
 ///
@@ -245,7 +245,7 @@ impl Respond for DefaultResponses {
     fn claim_validation_failed(
         &self,
         request: &RequestInfo<'_>,
-        errors: &[ClaimValidationError],
+        errors: &[RequirementFailure],
     ) -> ResponseData {
         let json = invalid_claim_body(errors);
         if !request.kind.is_navigation() {

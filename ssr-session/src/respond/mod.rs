@@ -8,7 +8,7 @@ pub use self::defaults::{DefaultResponses, LOOP_GUARD_COOKIE};
 pub use self::request::{RequestInfo, RequestKind};
 use crate::error::{InvalidKind, InvalidToken};
 use crate::outcome::{NeedsRefreshReason, SessionOutcome, Unavailable};
-use crate::validate::ClaimValidationError;
+use crate::requirement::RequirementFailure;
 
 /// An HTTP response as plain data: status, headers, body.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,7 +69,7 @@ impl ResponseData {
 ///
 /// ```
 /// use ssr_session::{DefaultResponses, InvalidToken, NeedsRefreshReason, Respond,
-///                   RequestInfo, RequestKind, ResponseData, Unavailable};
+///                   respond::RequestInfo, respond::RequestKind, respond::ResponseData, Unavailable};
 ///
 /// /// Like the defaults, but sends invalid sessions to a custom page.
 /// struct MyResponses(DefaultResponses);
@@ -90,9 +90,9 @@ impl ResponseData {
 ///     }
 /// }
 /// # let r = MyResponses(DefaultResponses::default());
-/// # let headers = ssr_session::HeaderList::new().with("accept", "text/html");
+/// # let headers = ssr_session::source::HeaderList::new().with("accept", "text/html");
 /// # let info = RequestInfo::new(&headers, "GET", "/x");
-/// # let invalid = InvalidToken::new(ssr_session::InvalidKind::BadSignature, "forged");
+/// # let invalid = InvalidToken::new(ssr_session::error::InvalidKind::BadSignature, "forged");
 /// # assert_eq!(r.invalid(&info, &invalid).header("location"), Some("/signed-out"));
 /// ```
 pub trait Respond: Send + Sync + 'static {
@@ -121,7 +121,7 @@ pub trait Respond: Send + Sync + 'static {
     fn claim_validation_failed(
         &self,
         _request: &RequestInfo<'_>,
-        errors: &[ClaimValidationError],
+        errors: &[RequirementFailure],
     ) -> ResponseData {
         ResponseData::new(403, "application/json", invalid_claim_body(errors))
     }
@@ -155,12 +155,12 @@ pub fn forged_request(request: &RequestInfo<'_>, error: &InvalidToken) -> Respon
 /// SuperTokens' invalid-claim body, `{"message":"invalid claim","claimValidationErrors":[…]}`,
 /// members in SuperTokens' order (the reasons' too: the workspace's
 /// `serde_json` keeps insertion order), so the bytes equal supertokens-node's.
-pub fn invalid_claim_body(errors: &[ClaimValidationError]) -> Vec<u8> {
+pub fn invalid_claim_body(errors: &[RequirementFailure]) -> Vec<u8> {
     #[derive(serde::Serialize)]
     struct InvalidClaim<'a> {
         message: &'static str,
         #[serde(rename = "claimValidationErrors")]
-        errors: &'a [ClaimValidationError],
+        errors: &'a [RequirementFailure],
     }
     let body = InvalidClaim {
         message: "invalid claim",

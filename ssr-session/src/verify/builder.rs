@@ -11,9 +11,9 @@ use crate::algorithm::{Algorithm, AlgorithmSet};
 use crate::cache::{DEFAULT_TOKEN_CACHE_CAPACITY, TokenCache};
 use crate::error::ConfigError;
 use crate::keys::KeyProvider;
-use crate::revoke::RevocationList;
+use crate::requirement::Requirement;
+use crate::revocation::RevocationList;
 use crate::source::{SourceChain, TokenSource};
-use crate::validate::ClaimValidator;
 
 /// Default cap on a token's size.
 pub const DEFAULT_MAX_TOKEN_BYTES: usize = 16 * 1024;
@@ -39,7 +39,7 @@ pub enum TokenStructure {
 /// What to answer for a token whose `kid` is unknown even after a refetch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum UnknownKeyPolicy {
-    /// Invalid (kind [`InvalidKind::UnknownKey`](crate::InvalidKind::UnknownKey)): the safe default.
+    /// Invalid (kind [`InvalidKind::UnknownKey`](crate::error::InvalidKind::UnknownKey)): the safe default.
     #[default]
     Invalid,
     /// Needs refresh (reason [`NeedsRefreshReason::UnknownKey`](crate::NeedsRefreshReason::UnknownKey)). Helps
@@ -88,7 +88,7 @@ pub struct VerifierBuilder<C> {
     keys: Arc<dyn KeyProvider>,
     source: Box<dyn TokenSource>,
     policy: Policy,
-    validators: Vec<Box<dyn ClaimValidator<C>>>,
+    validators: Vec<Box<dyn Requirement<C>>>,
     revocations: Option<Box<dyn RevocationList<C>>>,
     cache_capacity: Option<u64>,
 }
@@ -188,8 +188,8 @@ impl<C: DeserializeOwned + Send + Sync + 'static> VerifierBuilder<C> {
 
     /// Adds a claim validator: run on every request whose token is
     /// otherwise valid and unexpired, verified-token cache hits included,
-    /// with the verification time. See [`ClaimValidator`].
-    pub fn claim_validator(mut self, validator: impl ClaimValidator<C>) -> Self {
+    /// with the verification time. See [`Requirement`].
+    pub fn claim_validator(mut self, validator: impl Requirement<C>) -> Self {
         self.validators.push(Box::new(validator));
         self
     }

@@ -3,13 +3,13 @@
 mod builder;
 mod structure;
 
-use std::marker::PhantomData;
-use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
-
+pub use crate::cache::DEFAULT_TOKEN_CACHE_CAPACITY;
 use futures_util::future::Either;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+use std::marker::PhantomData;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use self::builder::Policy;
 pub use self::builder::{
@@ -22,12 +22,12 @@ use crate::claims::SuperTokensClaims;
 use crate::error::{ClaimFailure, InvalidKind, InvalidToken};
 use crate::keys::{KeyLookupError, KeyProvider, KeyRequest, VerifyingKey};
 use crate::outcome::{NeedsRefreshReason, SessionOutcome, Unavailable};
-use crate::redact::Fingerprint;
-use crate::revoke::RevocationList;
+pub use crate::redact::Fingerprint;
+use crate::requirement::{self, Requirement, RequirementContext};
+use crate::revocation::RevocationList;
 use crate::session::{Session, SessionFacts};
 use crate::source::{Headers, TokenCarrier, TokenSource, Tokens};
 use crate::token;
-use crate::validate::{self, ClaimValidator, ValidationContext};
 
 /// A source of the current time, in seconds since the Unix epoch.
 pub type Clock = Arc<dyn Fn() -> f64 + Send + Sync>;
@@ -83,7 +83,7 @@ struct Inner<C> {
     keys: Arc<dyn KeyProvider>,
     source: Box<dyn TokenSource>,
     policy: Policy,
-    validators: Vec<Box<dyn ClaimValidator<C>>>,
+    validators: Vec<Box<dyn Requirement<C>>>,
     revocations: Option<Box<dyn RevocationList<C>>>,
     cache: Option<TokenCache<C>>,
     _claims: PhantomData<fn() -> C>,
@@ -170,10 +170,10 @@ impl<C: DeserializeOwned + Send + Sync + 'static> Verifier<C> {
     /// Judges a session that passed every check of its token, now: the
     /// revocation list, then the claim validators.
     pub fn judge(&self, session: Session<C>) -> SessionOutcome<C> {
-        self.judge_at(session, &ValidationContext::new(self.now()))
+        self.judge_at(session, &RequirementContext::new(self.now()))
     }
 
-    fn judge_at(&self, session: Session<C>, context: &ValidationContext) -> SessionOutcome<C> {
+    fn judge_at(&self, session: Session<C>, context: &RequirementContext) -> SessionOutcome<C> {
         if let Some(revocations) = &self.inner.revocations {
             // The verifier's clock, the moment `exp` and the validators are
             // judged at (whole seconds, as revocations are dated).
@@ -188,7 +188,7 @@ impl<C: DeserializeOwned + Send + Sync + 'static> Verifier<C> {
         if self.inner.validators.is_empty() {
             return SessionOutcome::Valid(session);
         }
-        validate::judge(session, self.inner.validators.iter().map(|v| &**v), context)
+        requirement::judge(session, self.inner.validators.iter().map(|v| &**v), context)
     }
 
     /// The cache's answer for the request's tokens: the first cached token
@@ -203,7 +203,7 @@ impl<C: DeserializeOwned + Send + Sync + 'static> Verifier<C> {
         let cache = self.inner.cache.as_ref()?;
         let now = self.now();
         let leeway = self.inner.policy.leeway_secs as f64;
-        let context = ValidationContext::new(now);
+        let context = RequirementContext::new(now);
         let mut first = None;
         let mut all_cached = true;
         for token in tokens {
@@ -244,7 +244,7 @@ impl<C: DeserializeOwned + Send + Sync + 'static> Verifier<C> {
             .as_ref()
             .and_then(|cache| cache.get(token, now, self.inner.policy.leeway_secs as f64));
         let outcome = match cached {
-            Some(session) => self.judge_at(session, &ValidationContext::new(now)),
+            Some(session) => self.judge_at(session, &RequirementContext::new(now)),
             None => match self.check(token).await {
                 Ok(session) => self.judge(session),
                 Err(outcome) => outcome,

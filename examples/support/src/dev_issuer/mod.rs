@@ -52,7 +52,7 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
-use ssr_session::Algorithm;
+use ssr_session::keys::Algorithm;
 use ssr_session::testing::{self, TestKey, TokenBuilder};
 use tokio::net::{TcpListener, ToSocketAddrs};
 use tokio::sync::oneshot;

@@ -198,7 +198,7 @@ fn not_confirmed(headers: &HeaderMap, not_recorded: &NotRecorded) -> Response {
         (CACHE_CONTROL, "no-store".to_owned()),
         (RETRY_AFTER, retry_after),
     ];
-    if ssr_session::RequestKind::of(headers, "POST").is_navigation() {
+    if ssr_session::respond::RequestKind::of(headers, "POST").is_navigation() {
         let page = format!(
             "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
              <title>Sign-out not confirmed</title></head>\n<body>\n\

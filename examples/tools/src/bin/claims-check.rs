@@ -16,7 +16,7 @@
 //! - `now`: the verification time in milliseconds since the Unix epoch: the verifier's
 //!   clock is fixed there (expiry and claim ages are judged at that instant);
 //! - `checks`, applied in order as the verifier's claim validators, each a
-//!   [`ClaimCheck`] from `ssr_session::supertokens`: `claim` is the payload key (`st-role`,
+//!   [`ClaimRequirement`] from `ssr_session::supertokens`: `claim` is the payload key (`st-role`,
 //!   `st-perm`, `st-ev`, or any other SDK claim), `kind` one of `includes`, `excludes`,
 //!   `includesAll`, `excludesAll`, `includesAny` (array claims; `value` a value, or an array
 //!   for the last three), `isTrue`, `isFalse` (boolean claims; no `value`), `hasValue`
@@ -43,8 +43,10 @@ use std::io::{BufRead as _, Write as _};
 
 use serde::Deserialize;
 use serde_json::{Value, json};
-use ssr_session::supertokens::{ArrayClaim, BooleanClaim, ClaimCheck, tenant_is};
-use ssr_session::{HeaderList, JwksKeyProvider, RequestInfo, SessionConfig, Verifier};
+use ssr_session::supertokens::{ArrayClaim, BooleanClaim, ClaimRequirement, tenant_is};
+use ssr_session::{
+    JwksKeyProvider, SessionConfig, Verifier, respond::RequestInfo, source::HeaderList,
+};
 
 /// One case (a line of stdin).
 #[derive(Debug, Deserialize)]
@@ -93,8 +95,8 @@ impl Keys {
 }
 
 impl Check {
-    /// The [`ClaimCheck`] this entry names.
-    fn build(&self, keys: &mut Keys) -> Result<ClaimCheck, String> {
+    /// The [`ClaimRequirement`] this entry names.
+    fn build(&self, keys: &mut Keys) -> Result<ClaimRequirement, String> {
         let key = keys.get(&self.claim);
         let array = || ArrayClaim::new(key);
         let value = || {
@@ -185,18 +187,18 @@ async fn answer(case: Case, keys: &mut Keys, providers: &mut Providers) -> Resul
     // How the core answers a data request (a page's fetch) refused with this outcome.
     let config = SessionConfig::new(verifier);
     let headers = HeaderList::new().with("accept", "application/json");
-    let refusal = config.refuse(
+    let rejection = config.reject(
         &outcome,
         &RequestInfo::new(&headers, "GET", "/claims-check"),
     );
-    let body: Value = serde_json::from_slice(refusal.body())
-        .unwrap_or_else(|_| Value::String(refusal.body_text().into_owned()));
+    let body: Value = serde_json::from_slice(rejection.body())
+        .unwrap_or_else(|_| Value::String(rejection.body_text().into_owned()));
     Ok(json!({
         "valid": false,
         "outcome": outcome.name(),
-        "status": refusal.status(),
+        "status": rejection.status(),
         "body": body,
-        "bodyText": refusal.body_text(),
+        "bodyText": rejection.body_text(),
     }))
 }
 

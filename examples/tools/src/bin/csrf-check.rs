@@ -22,7 +22,7 @@
 //! The request goes through `SessionConfig::extract::<Session, _>`, the pipeline every
 //! entry point runs (verification, the forgery checks, the requirements, the answer). Each
 //! case is answered by one line of JSON on stdout: `{"status":200,"userId":"…","outcome":"valid"}`,
-//! or the refusal the core renders:
+//! or the rejection the core renders:
 //!
 //! ```text
 //! {"status":401,"outcome":"anti_csrf","body":{"message":"try refresh token"},
@@ -43,8 +43,9 @@ use std::io::{BufRead as _, Write as _};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use ssr_session::{
-    AntiCsrf, CsrfProtection, HeaderList, Headers, JwksKeyProvider, Memo, RequestContext,
-    RequestView, Session, SessionConfig, SessionOutcome, SuperTokensClaims, Verifier,
+    CsrfProtection, JwksKeyProvider, Session, SessionConfig, SessionOutcome, SuperTokensClaims,
+    Verifier, adapter::Memo, adapter::RequestView, csrf::AntiCsrf, source::HeaderList,
+    source::Headers,
 };
 
 /// One case (a line of stdin).
@@ -85,9 +86,7 @@ impl RequestView<SuperTokensClaims> for Request {
     fn existing_memo(&self) -> Option<Memo> {
         self.memo.clone()
     }
-}
 
-impl RequestContext<SuperTokensClaims> for Request {
     fn memo(&mut self) -> Memo {
         self.memo.get_or_insert_with(Memo::default).clone()
     }
@@ -160,21 +159,21 @@ async fn answer(case: Case, configs: &mut Configs) -> Result<Value, String> {
     let judged: SessionOutcome = config
         .extract(&mut request, None)
         .await
-        .map_err(|refusal| format!("the outcome extractor refused: {refusal}"))?;
+        .map_err(|rejection| format!("the outcome extractor refused: {rejection}"))?;
     let outcome = outcome_name(&judged);
     // The answer, as every entry point requiring a session gives it.
     match config.extract::<Session, _>(&mut request, None).await {
         Ok(session) => {
             Ok(json!({ "status": 200, "outcome": outcome, "userId": session.user_id() }))
         }
-        Err(refusal) => {
-            let body: Value = serde_json::from_slice(refusal.body())
-                .unwrap_or_else(|_| Value::String(refusal.body_text().into_owned()));
+        Err(rejection) => {
+            let body: Value = serde_json::from_slice(rejection.body())
+                .unwrap_or_else(|_| Value::String(rejection.body_text().into_owned()));
             Ok(json!({
-                "status": refusal.status(),
+                "status": rejection.status(),
                 "outcome": outcome,
                 "body": body,
-                "bodyText": refusal.body_text(),
+                "bodyText": rejection.body_text(),
             }))
         }
     }

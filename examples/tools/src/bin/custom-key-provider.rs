@@ -21,8 +21,8 @@ use axum::routing::get;
 use clap::Parser;
 use serde_json::{Value, json};
 use ssr_session::{
-    KeyLookupError, KeyProvider, KeyRequest, KeySet, SessionConfig, Verifier, VerifyingKey,
-    async_trait,
+    KeyProvider, SessionConfig, Verifier, async_trait, keys::KeyLookupError, keys::KeyRequest,
+    keys::KeySet, keys::VerifyingKey,
 };
 use ssr_session_axum::{Session, SessionLayer};
 
@@ -113,7 +113,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// A demo key whose JWKS goes to a temporary file, and a token it signed.
 fn demo_key() -> Result<(PathBuf, Option<String>), std::io::Error> {
     use ssr_session::testing::{TestKey, TokenBuilder, jwks};
-    let key = TestKey::generate(ssr_session::Algorithm::EdDSA, "demo");
+    let key = TestKey::generate(ssr_session::keys::Algorithm::EdDSA, "demo");
     let path = std::env::temp_dir().join(format!("ssr-session-demo-{}.json", std::process::id()));
     std::fs::write(&path, jwks(&[&key]).to_string())?;
     let token = TokenBuilder::supertokens("demo-user", 3600).sign(&key);

@@ -44,7 +44,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use clap::Parser as _;
 use serde_json::{Value, json};
-use ssr_session::Algorithm;
+use ssr_session::keys::Algorithm;
 use ssr_session::testing::{self, TestKey, TokenBuilder};
 use ssr_session_example_support::dev_issuer::{DevIssuer, DevIssuerConfig};
 

@@ -20,7 +20,7 @@ use std::time::Duration;
 use clap::{ArgGroup, Parser as _};
 use serde_json::{Map, Value, json};
 use ssr_session::{
-    JwksKeyProvider, JwksKeyProviderBuilder, SessionOutcome, TokenStructure, Verifier,
+    JwksKeyProvider, SessionOutcome, Verifier, jwks::JwksKeyProviderBuilder, verify::TokenStructure,
 };
 
 /// Verifies tokens read from stdin, one per line, with one verifier.

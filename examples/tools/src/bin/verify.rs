@@ -35,8 +35,9 @@ use clap::{ArgGroup, Parser};
 use serde::Serialize;
 use serde_json::{Map, Value};
 use ssr_session::{
-    Algorithm, HeaderList, IssuerKeyProvider, IssuerKeys, JwksKeyProvider, KeyProvider,
-    KeySourceError, SessionOutcome, StaticKeys, TokenStructure, Verifier,
+    JwksKeyProvider, KeyProvider, SessionOutcome, Verifier, error::KeySourceError,
+    issuers::IssuerKeyProvider, issuers::IssuerKeys, keys::Algorithm, keys::StaticKeys,
+    source::HeaderList, verify::TokenStructure,
 };
 
 /// Exit status for a usage or configuration error (clap's own usage errors

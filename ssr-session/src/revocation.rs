@@ -61,7 +61,7 @@ pub enum RevocationError {
 /// Called on every verified request, cache hits included, so `is_revoked`
 /// must not block on IO: keep the revocations in memory and bring them up
 /// to date in the background. `now` is the verifier's clock
-/// ([`VerifierBuilder::clock`](crate::VerifierBuilder::clock), seconds
+/// ([`VerifierBuilder::clock`](crate::verify::VerifierBuilder::clock), seconds
 /// since the Unix epoch), the same moment `exp`, `nbf` and the claim
 /// validators are judged at: judge by it rather than by a clock of your
 /// own, so that a revocation and an expiry are never decided at two
@@ -80,7 +80,7 @@ pub enum RevocationError {
 ///
 /// ```
 /// use std::sync::RwLock;
-/// use ssr_session::{RevocationError, RevocationList, Session};
+/// use ssr_session::{revocation::RevocationError, RevocationList, Session};
 ///
 /// /// Revoked session handles, refreshed by a background task.
 /// struct RevokedHandles(RwLock<Vec<String>>);

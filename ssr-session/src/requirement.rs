@@ -1,5 +1,5 @@
-//! Claim checks: the [`ClaimValidator`] trait, what it is given
-//! ([`ValidationContext`]) and how it refuses ([`ClaimValidationError`]).
+//! Claim checks: the [`Requirement`] trait, what it is given
+//! ([`RequirementContext`]) and how it refuses ([`RequirementFailure`]).
 //!
 //! One trait serves both places a check can live: on the verifier (every
 //! request) and on a route or a route group (`Require<V>` extractors and
@@ -17,11 +17,11 @@ use crate::session::Session;
 /// What a claim check may look at besides the claims: the verification
 /// time, from the verifier's clock (so tests and simulations can move it).
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct ValidationContext {
+pub struct RequirementContext {
     now: f64,
 }
 
-impl ValidationContext {
+impl RequirementContext {
     /// A context for checks made at `now` (seconds since the Unix epoch).
     pub fn new(now: f64) -> Self {
         Self { now }
@@ -42,7 +42,7 @@ impl ValidationContext {
 /// One failed claim check, as SuperTokens reports it in
 /// `claimValidationErrors`: `{"id": …, "reason": …}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ClaimValidationError {
+pub struct RequirementFailure {
     /// The claim's id, e.g. `st-ev`.
     pub id: String,
     /// Why it failed, as JSON (e.g. `{"message":"wrong value","expectedValue":true}`).
@@ -53,7 +53,7 @@ pub struct ClaimValidationError {
     refresh_may_help: bool,
 }
 
-impl ClaimValidationError {
+impl RequirementFailure {
     /// A failure of claim `id` for `reason`.
     pub fn new(id: impl Into<String>, reason: impl Into<Value>) -> Self {
         Self {
@@ -66,7 +66,7 @@ impl ClaimValidationError {
     /// Marks the failure as one a refresh may fix (the value is missing or
     /// too old, and the backend fetches claims again while refreshing).
     /// When every failure of a request is so marked, the answer is *needs
-    /// refresh* (reason [`NeedsRefreshReason::Claim`](crate::NeedsRefreshReason::Claim))
+    /// refresh* (reason [`NeedsRefreshReason::Claim`])
     /// instead of a 403; the refresh bridge's loop guard ends a refresh
     /// that does not help on the login page.
     pub fn refresh_may_help(mut self) -> Self {
@@ -86,44 +86,39 @@ impl ClaimValidationError {
 /// passed and the token is not expired (a refresh may bring new claim
 /// values, so an expired token is "needs refresh", not "invalid claim"),
 /// and then on **every** request, verified-token cache hits included, with
-/// the verification time in the [`ValidationContext`]. A refusal is
+/// the verification time in the [`RequirementContext`]. A rejection is
 /// SuperTokens' `403 {"message":"invalid claim","claimValidationErrors":[…]}`.
 ///
 /// Closures implement it:
 ///
 /// ```
-/// use ssr_session::{ClaimValidationError, ClaimValidator, SuperTokensClaims, ValidationContext};
+/// use ssr_session::{requirement::RequirementFailure, Requirement, SuperTokensClaims, requirement::RequirementContext};
 ///
-/// let email_verified = |claims: &SuperTokensClaims, _: &ValidationContext| {
+/// let email_verified = |claims: &SuperTokensClaims, _: &RequirementContext| {
 ///     match claims.get("st-ev.v") {
 ///         Some(serde_json::Value::Bool(true)) => Ok(()),
-///         _ => Err(ClaimValidationError::new(
+///         _ => Err(RequirementFailure::new(
 ///             "st-ev",
 ///             serde_json::json!({"message": "wrong value", "expectedValue": true}),
 ///         )),
 ///     }
 /// };
 /// let claims: SuperTokensClaims = serde_json::from_str(r#"{"sub":"u","exp":1}"#).unwrap();
-/// assert!(email_verified.validate(&claims, &ValidationContext::new(0.0)).is_err());
+/// assert!(email_verified.validate(&claims, &RequirementContext::new(0.0)).is_err());
 /// ```
 ///
 /// A type that also implements `Default` can be named in a route's
 /// signature (`Require<EmailVerified>` in every adapter).
-pub trait ClaimValidator<C>: Send + Sync + 'static {
+pub trait Requirement<C>: Send + Sync + 'static {
     /// `Ok(())` when the claims pass.
-    fn validate(&self, claims: &C, context: &ValidationContext)
-    -> Result<(), ClaimValidationError>;
+    fn validate(&self, claims: &C, context: &RequirementContext) -> Result<(), RequirementFailure>;
 }
 
-impl<C, F> ClaimValidator<C> for F
+impl<C, F> Requirement<C> for F
 where
-    F: Fn(&C, &ValidationContext) -> Result<(), ClaimValidationError> + Send + Sync + 'static,
+    F: Fn(&C, &RequirementContext) -> Result<(), RequirementFailure> + Send + Sync + 'static,
 {
-    fn validate(
-        &self,
-        claims: &C,
-        context: &ValidationContext,
-    ) -> Result<(), ClaimValidationError> {
+    fn validate(&self, claims: &C, context: &RequirementContext) -> Result<(), RequirementFailure> {
         self(claims, context)
     }
 }
@@ -133,8 +128,8 @@ where
 /// failure may be fixed by a refresh; else invalid (*claim*).
 pub(crate) fn judge<'v, C: 'static>(
     session: Session<C>,
-    validators: impl IntoIterator<Item = &'v dyn ClaimValidator<C>>,
-    context: &ValidationContext,
+    validators: impl IntoIterator<Item = &'v dyn Requirement<C>>,
+    context: &RequirementContext,
 ) -> SessionOutcome<C> {
     let failures: Vec<_> = validators
         .into_iter()
@@ -142,7 +137,7 @@ pub(crate) fn judge<'v, C: 'static>(
         .collect();
     if failures.is_empty() {
         SessionOutcome::Valid(session)
-    } else if failures.iter().all(ClaimValidationError::is_refreshable) {
+    } else if failures.iter().all(RequirementFailure::is_refreshable) {
         SessionOutcome::NeedsRefresh(NeedsRefreshReason::Claim)
     } else {
         SessionOutcome::Invalid(InvalidToken::validators(failures))
@@ -152,15 +147,15 @@ pub(crate) fn judge<'v, C: 'static>(
 /// Names a requirement, so that a route can state it in its signature
 /// (`Require<IsAdmin>` in every adapter) or a route group can be given it
 /// ([`SessionConfig::require`](crate::SessionConfig::require)): one line
-/// defines a unit type that checks `$check` (any [`ClaimValidator`]).
+/// defines a unit type that checks `$check` (any [`Requirement`]).
 ///
 /// ```
-/// use ssr_session::{ClaimValidationError, ClaimValidator, SuperTokensClaims, ValidationContext};
+/// use ssr_session::{requirement::RequirementFailure, Requirement, SuperTokensClaims, requirement::RequirementContext};
 ///
-/// fn plan_is_pro(claims: &SuperTokensClaims, _: &ValidationContext) -> Result<(), ClaimValidationError> {
+/// fn plan_is_pro(claims: &SuperTokensClaims, _: &RequirementContext) -> Result<(), RequirementFailure> {
 ///     match claims.get("plan") {
 ///         Some(plan) if plan == "pro" => Ok(()),
-///         _ => Err(ClaimValidationError::new("plan", serde_json::json!({"message": "wrong value"}))),
+///         _ => Err(RequirementFailure::new("plan", serde_json::json!({"message": "wrong value"}))),
 ///     }
 /// }
 ///
@@ -170,7 +165,7 @@ pub(crate) fn judge<'v, C: 'static>(
 /// );
 ///
 /// let claims: SuperTokensClaims = serde_json::from_str(r#"{"sub":"u","exp":1,"plan":"pro"}"#).unwrap();
-/// assert!(ProPlan.validate(&claims, &ValidationContext::new(0.0)).is_ok());
+/// assert!(ProPlan.validate(&claims, &RequirementContext::new(0.0)).is_ok());
 /// ```
 ///
 /// For another claims type: `requirement!(pub ProPlan for MyClaims = check)`.
@@ -184,15 +179,15 @@ macro_rules! requirement {
         #[derive(Debug, Clone, Copy, Default)]
         $vis struct $name;
 
-        impl $crate::ClaimValidator<$claims> for $name {
+        impl $crate::Requirement<$claims> for $name {
             fn validate(
                 &self,
                 claims: &$claims,
-                context: &$crate::ValidationContext,
-            ) -> ::std::result::Result<(), $crate::ClaimValidationError> {
+                context: &$crate::requirement::RequirementContext,
+            ) -> ::std::result::Result<(), $crate::requirement::RequirementFailure> {
                 // Built once: a requirement runs on every request.
                 static CHECK: ::std::sync::LazyLock<
-                    ::std::boxed::Box<dyn $crate::ClaimValidator<$claims>>,
+                    ::std::boxed::Box<dyn $crate::Requirement<$claims>>,
                 > = ::std::sync::LazyLock::new(|| ::std::boxed::Box::new($check));
                 CHECK.validate(claims, context)
             }
