@@ -17,7 +17,7 @@
 // - ssr-session: the `claims-check` CLI verifies the token with the real
 //   Verifier (keys from the dev issuer's JWKS URL, the clock fixed at the same
 //   time), applies the same checks as claim validators, and renders the refusal
-//   of a data request through the core (SessionConfig::refuse).
+//   of a data request through the core (SessionConfig::reject).
 // The two answers are compared as JSON: the status and the body deep-equal,
 // the order of claimValidationErrors included. Byte-identical bodies are
 // counted too (for information: member order inside a reason may differ).

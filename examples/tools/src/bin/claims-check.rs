@@ -25,7 +25,7 @@
 //!
 //! Each case is answered by one line of JSON on stdout: `{"valid":true}`, or how the core
 //! refuses a data request (`fetch`, `Accept: application/json`) with that outcome, through
-//! [`SessionConfig::refuse`] and the default responses:
+//! [`SessionConfig::reject`] and the default responses:
 //!
 //! ```text
 //! {"valid":false,"outcome":"invalid","status":403,
