@@ -68,7 +68,7 @@
 //! A rejection is a [`SessionRejection`], an actix [`ResponseError`] that
 //! answers exactly the core's [`ResponseData`] (status, every header
 //! including repeated `set-cookie`, body). With
-//! [`DefaultResponses`](ssr_session::DefaultResponses) (a *navigation* is a
+//! [`DefaultResponses`] (a *navigation* is a
 //! request whose `Accept` includes `text/html`):
 //!
 //! | situation | navigation | other requests |

@@ -65,7 +65,7 @@
 //! # Rejections
 //!
 //! What a request without a usable session is answered with, by default
-//! ([`DefaultResponses`](ssr_session::DefaultResponses); replace it with
+//! ([`DefaultResponses`]; replace it with
 //! [`SessionConfig::responses`]). A *navigation* is a request whose
 //! `Accept` header includes `text/html`.
 //!

@@ -87,7 +87,7 @@
 //!
 //! A guard that rejects answers exactly the core's [`ResponseData`]
 //! (status, every header including repeated `set-cookie`, body). With
-//! [`DefaultResponses`](ssr_session::DefaultResponses):
+//! [`DefaultResponses`]:
 //!
 //! | situation | HTML navigation | other requests |
 //! |---|---|---|
