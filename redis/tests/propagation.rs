@@ -538,7 +538,9 @@ async fn a_flood_of_revocations_stays_within_the_retention() {
                     held <= recent + in_flight,
                     "{held} entries held ({:?}), but only {recent} (+{in_flight} in flight) revocations \
                      were made in the last {window:?}, {} in all, at {:?}",
-                    [reader.len(), writer.len()], done.lock().unwrap().len(), started.elapsed()
+                    [reader.len(), writer.len()],
+                    done.lock().unwrap().len(),
+                    started.elapsed()
                 );
             }
             samples += 1;
