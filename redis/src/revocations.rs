@@ -270,7 +270,11 @@ impl RedisRevocations {
     /// How many revocations are held in memory (session handles plus
     /// users): at most those made within the last retention, plus one
     /// sweep interval (the retention, at most a minute), a poll interval and
-    /// a second (entries are dated in whole seconds, rounded up).
+    /// a second (entries are dated in whole seconds, rounded up). Precisely,
+    /// whatever the follower's lag: each was made (one this replica revoked:
+    /// its [`revoke`](Self::revoke) returned) at most the retention, one
+    /// sweep interval and a second before the set was last current
+    /// ([`staleness`](Self::staleness) ago), or later.
     pub fn len(&self) -> usize {
         self.shared.memory.len()
     }

@@ -187,6 +187,8 @@ pub(crate) async fn reload(
         }
         start = format!("({last}");
     }
+    // As after a poll: a set marked current has swept (see `poll`).
+    shared.memory.sweep(unix_now());
     shared.synced_at(started);
     Ok((last, applied))
 }
