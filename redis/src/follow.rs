@@ -9,7 +9,7 @@ use tokio::sync::watch;
 use crate::connect::{Connection, Connector};
 use crate::error::Error;
 use crate::settings::Settings;
-use crate::shared::{Phase, Shared, unix_now};
+use crate::shared::{Phase, Shared};
 use crate::stream::{poll, reload};
 
 /// The first delay before a new connection attempt; doubled on every failure.
@@ -102,17 +102,12 @@ impl Follower {
                     &self.settings,
                 )
                 .await;
-                match polled {
-                    Ok(_) => {
-                        self.shared.memory.sweep(unix_now());
-                    }
-                    Err(error) => {
-                        self.shared.set_following(false);
-                        self.failed(&mut outage, &error);
-                        // Reconnect at once: most breaks are one dropped
-                        // connection, and the reload closes any gap.
-                        break;
-                    }
+                if let Err(error) = polled {
+                    self.shared.set_following(false);
+                    self.failed(&mut outage, &error);
+                    // Reconnect at once: most breaks are one dropped
+                    // connection, and the reload closes any gap.
+                    break;
                 }
             }
         }

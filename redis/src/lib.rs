@@ -72,7 +72,9 @@
 //! - **Redis, per replica:** two connections (one follows, one writes,
 //!   opened on the first revoke; with Cluster, two to each node it uses); one blocking `XREAD` per poll interval
 //!   (1 s) while nothing happens; a full reload (`XRANGE`, in pages of
-//!   10,000) at start and after every reconnect.
+//!   10,000) at start and after every reconnect; while it has written
+//!   revocations within the retention, one `EVALSHA` a second (two at
+//!   most) checking that Redis still has them.
 //! - **Redis, in all:** one stream entry per revocation (about 100 bytes),
 //!   trimmed to the retention on every write; the key expires after a
 //!   retention without writes.
@@ -86,7 +88,8 @@
 //! and [`retention`](RedisRevocationsBuilder::retention). The URL takes
 //! `redis://[user:password@]host:port/db`, `rediss://…` (TLS) or
 //! `redis+unix:///path` (ACL users need `XADD`, `XTRIM`, `PEXPIRE`,
-//! `XRANGE`, `XREAD`, `EVALSHA`, `EVAL` and `SCRIPT LOAD` on the key). Turn
+//! `XRANGE`, `XREVRANGE`, `XREAD`, `TIME`, `EVALSHA`, `EVAL` and
+//! `SCRIPT LOAD` on the key). Turn
 //! persistence on (`appendonly yes`) if revocations must survive a Redis
 //! restart: a replica running through the restart keeps what it knew, and a
 //! replica that wrote revocations writes them again when it sees Redis lost

@@ -11,11 +11,17 @@
 //! - **The journal**: the revocations Redis did acknowledge from this
 //!   replica within the retention (at most as many as the queue holds).
 //!   Every second the oldest and the newest are looked up in the stream;
-//!   when Redis no longer has one of them (restarted empty or flushed: the
-//!   oldest is gone; restarted from a file that missed the last second, or
-//!   failed over to a replica that had not received it: the newest), Redis
-//!   lost data, and the whole journal is queued to be written again, so
-//!   replicas that missed it and replicas started afterwards learn it.
+//!   when Redis no longer has one of them although, by Redis' clock, its
+//!   retention has not ended (restarted empty or flushed: the oldest is
+//!   gone; restarted from a file that missed the last second, or failed
+//!   over to a replica that had not received it: the newest), Redis lost
+//!   data, and the whole journal is queued to be written again, so
+//!   replicas that missed it and replicas started afterwards learn it. An
+//!   entry the trim or the key's expiry removed on time is not lost: the
+//!   journal dates entries in whole seconds, rounded up, so it keeps each
+//!   one up to a second or two after Redis drops it, and taking that for a
+//!   loss would write every journaled revocation again, each time re-dated
+//!   a retention later (see [`crate::stream::LOST`]).
 //!
 //! An entry is dropped unwritten only once its retention has passed (no
 //! token it could match is still valid then) or when the process ends.
@@ -75,8 +81,9 @@ struct Written {
 pub(crate) trait Redis {
     /// Appends `revocation`; the new entry's id.
     fn append(&self, revocation: Revocation) -> impl Future<Output = Result<String, Error>> + Send;
-    /// `true` when the stream holds the entry `id`.
-    fn holds(&self, id: String) -> impl Future<Output = Result<bool, Error>> + Send;
+    /// `true` when the stream lost the entry `id`: it is gone although
+    /// its retention has not ended by Redis' clock.
+    fn lost(&self, id: String) -> impl Future<Output = Result<bool, Error>> + Send;
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -174,7 +181,11 @@ impl Outbox {
     /// (past their retention) on the way.
     fn next(&self, now: i64) -> Option<Revocation> {
         let mut queue = lock(&self.queue);
-        while let Some(pending) = queue.front() {
+        let mut dropped: usize = 0;
+        let next = loop {
+            let Some(pending) = queue.front() else {
+                break None;
+            };
             // `before` of a user revocation is rounded up by a second.
             if pending
                 .made
@@ -182,16 +193,23 @@ impl Outbox {
                 .saturating_add(1)
                 > now
             {
-                return Some(pending.revocation.clone());
+                break Some(pending.revocation.clone());
             }
             queue.pop_front();
+            dropped += 1;
+        };
+        drop(queue);
+        // One line for the lot: a queue that outlived an outage may drop
+        // thousands at once.
+        if dropped > 0 {
             tracing::info!(
                 target: "ssr_session_redis",
-                "dropped a queued revocation past its retention: no token it matches is \
+                dropped,
+                "dropped queued revocations past their retention: no token they match is \
                  still valid"
             );
         }
-        None
+        next
     }
 
     /// The oldest entry was written.
@@ -316,15 +334,15 @@ impl Outbox {
     }
 
     /// Looks the oldest and the newest journaled entries up in Redis; when
-    /// Redis no longer has one of them, queues the journal to be written
-    /// again. A failed lookup (Redis down) is left to the next round.
+    /// Redis lost one of them, queues the journal to be written again. A
+    /// failed lookup (Redis down) is left to the next round.
     async fn check_journal(&self, redis: &(impl Redis + Sync)) {
         let Some((oldest, newest)) = self.written_ends(unix_now()) else {
             return;
         };
-        let lost = match redis.holds(oldest.clone()).await {
-            Ok(false) => true,
-            Ok(true) if newest != oldest => matches!(redis.holds(newest).await, Ok(false)),
+        let lost = match redis.lost(oldest.clone()).await {
+            Ok(true) => true,
+            Ok(false) if newest != oldest => matches!(redis.lost(newest).await, Ok(true)),
             _ => false,
         };
         if lost {

@@ -15,7 +15,7 @@ use crate::follow::Follower;
 use crate::outbox::{self, Outbox};
 use crate::settings::{FailureMode, RedisRevocationsBuilder, Settings};
 use crate::shared::{Phase, Shared, unix_now};
-use crate::stream::{append, append_script};
+use crate::stream::{append, append_script, lost, lost_script};
 
 /// Revocations shared by every replica through one Redis stream, checked
 /// from memory.
@@ -135,6 +135,7 @@ impl RedisRevocations {
             connector: write,
             conn: tokio::sync::Mutex::new(None),
             script: append_script(),
+            lost_script: lost_script(),
         });
         let outbox = Arc::new(Outbox::new(settings.retry_queue, settings.retention));
         // The retry queue's writer: the same connection as `revoke`'s.
@@ -269,7 +270,11 @@ impl RedisRevocations {
     /// How many revocations are held in memory (session handles plus
     /// users): at most those made within the last retention, plus one
     /// sweep interval (the retention, at most a minute), a poll interval and
-    /// a second (entries are dated in whole seconds, rounded up).
+    /// a second (entries are dated in whole seconds, rounded up). Precisely,
+    /// whatever the follower's lag: each was made (one this replica revoked:
+    /// its [`revoke`](Self::revoke) returned) at most the retention, one
+    /// sweep interval and a second before the set was last current
+    /// ([`staleness`](Self::staleness) ago), or later.
     pub fn len(&self) -> usize {
         self.shared.memory.len()
     }
@@ -342,6 +347,8 @@ struct Writer {
     connector: Connector,
     conn: tokio::sync::Mutex<Option<Connection>>,
     script: redis::Script,
+    /// The journal check: whether Redis lost an entry it acknowledged.
+    lost_script: redis::Script,
 }
 
 impl Writer {
@@ -364,17 +371,16 @@ impl Writer {
         }
     }
 
-    /// Whether the stream holds the entry `id`, bounded by the write
-    /// deadline (one `XRANGE` of that id).
-    async fn holds_within(&self, settings: &Settings, id: &str) -> Result<bool, Error> {
+    /// Whether Redis lost the entry `id` (gone before its retention ended,
+    /// by Redis' clock), bounded by the write deadline (one script call).
+    async fn lost_within(&self, settings: &Settings, id: &str) -> Result<bool, Error> {
         let lookup = async {
             let mut conn = self.connection().await?;
-            let found: redis::RedisResult<redis::streams::StreamRangeReply> =
-                redis::AsyncCommands::xrange_count(&mut conn, &settings.key, id, id, 1).await;
-            if found.is_err() {
+            let lost = lost(&mut conn, &self.lost_script, settings, id).await;
+            if lost.is_err() {
                 self.forget();
             }
-            Ok::<_, Error>(!found?.ids.is_empty())
+            lost
         };
         let deadline = settings.write_deadline();
         match tokio::time::timeout(deadline, lookup).await {
@@ -433,7 +439,7 @@ impl outbox::Redis for Outgoing {
         self.writer.write_within(&self.settings, &revocation).await
     }
 
-    async fn holds(&self, id: String) -> Result<bool, Error> {
-        self.writer.holds_within(&self.settings, &id).await
+    async fn lost(&self, id: String) -> Result<bool, Error> {
+        self.writer.lost_within(&self.settings, &id).await
     }
 }

@@ -48,6 +48,43 @@ pub(crate) fn append_script() -> redis::Script {
     redis::Script::new(APPEND)
 }
 
+/// Whether the stream `KEYS[1]` lost the entry `ARGV[1]`: 1 when the entry
+/// is gone although neither a trim nor the key's expiry can have removed it
+/// yet, 0 when the stream holds it or when the retention (`ARGV[2]`,
+/// milliseconds) may have taken it.
+///
+/// [`APPEND`] trims the ids older than the newest entry's time minus the
+/// retention, and the key expires a retention after the last write, so an
+/// entry dated within one retention of both Redis' clock and the newest id
+/// is still there unless Redis lost it (restarted empty, flushed, failed
+/// over to a replica that never had it). Judged in Redis, by its clock and
+/// its ids, like the trim itself: a replica's journal dates entries in whole
+/// seconds and its clock is not Redis', so judged there an entry trimmed on
+/// time looks lost, and writing it again re-dates it a retention later,
+/// over and over.
+pub(crate) const LOST: &str = r"
+if #redis.call('XRANGE', KEYS[1], ARGV[1], ARGV[1]) > 0 then
+  return 0
+end
+local function ms(id)
+  return tonumber(string.match(id, '^(%d+)-'))
+end
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+local newest = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
+if #newest > 0 then
+  now = math.max(now, ms(newest[1][1]))
+end
+if ms(ARGV[1]) < now - tonumber(ARGV[2]) then
+  return 0
+end
+return 1
+";
+
+pub(crate) fn lost_script() -> redis::Script {
+    redis::Script::new(LOST)
+}
+
 /// Writes `revocation`; returns the new entry's id (its date, by Redis'
 /// clock, is [`made_at`](crate::entry::made_at) it).
 pub(crate) async fn append(
@@ -64,6 +101,22 @@ pub(crate) async fn append(
         .invoke_async(conn)
         .await?;
     Ok(id)
+}
+
+/// Whether Redis lost the entry `id` this replica wrote (see [`LOST`]).
+pub(crate) async fn lost(
+    conn: &mut Connection,
+    script: &redis::Script,
+    settings: &Settings,
+    id: &str,
+) -> Result<bool, Error> {
+    let lost: bool = script
+        .key(&settings.key)
+        .arg(id)
+        .arg(settings.retention_ms())
+        .invoke_async(conn)
+        .await?;
+    Ok(lost)
 }
 
 /// Applies entries to the set; returns how many were applied. An entry this
@@ -134,13 +187,16 @@ pub(crate) async fn reload(
         }
         start = format!("({last}");
     }
+    // As after a poll: a set marked current has swept (see `poll`).
+    shared.memory.sweep(unix_now());
     shared.synced_at(started);
     Ok((last, applied))
 }
 
 /// One blocking read of what follows `last`: returns as soon as a
 /// revocation arrives, or empty-handed after the poll interval. Applies
-/// what it got and moves `last` on; returns how many entries arrived.
+/// what it got, sweeps the set and moves `last` on; returns how many
+/// entries arrived.
 pub(crate) async fn poll(
     conn: &mut Connection,
     last: &mut String,
@@ -159,6 +215,10 @@ pub(crate) async fn poll(
     )
     .await?;
     apply(shared, &entries, settings);
+    // Swept before the set is marked current, so that a set current as of
+    // `sent` has also dropped what was past its retention by then: the
+    // staleness then bounds how long an entry outlives its retention.
+    shared.memory.sweep(unix_now());
     if let Some(entry) = entries.last() {
         last.clone_from(&entry.id);
     }

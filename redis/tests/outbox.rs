@@ -232,6 +232,60 @@ async fn a_flush_while_revoking_loses_no_acknowledged_revocation() {
     );
 }
 
+/// What the retention removes on time is no loss: entries trimmed by later
+/// writes, then the whole key once it expired, are not written again. With
+/// a 1 s retention the journal (which dates entries in whole seconds,
+/// rounded up) still holds entries for up to two seconds after Redis
+/// dropped them, at each of its checks (one a second), during the writes
+/// and after them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_the_retention_removed_is_not_written_again() {
+    let Some(redis) = redis_or_skip("what_the_retention_removed_is_not_written_again") else {
+        return;
+    };
+    const WRITES: u64 = 60;
+    let retention = Duration::from_secs(1);
+    let list = builder(&redis)
+        .retention(retention)
+        .connect()
+        .await
+        .unwrap();
+    // One every 50 ms or so: three journal checks while Redis trims.
+    let mut may_be_written_twice = 0;
+    for i in 0..WRITES {
+        match list.revoke_session(&format!("kept-{i}")).await {
+            Ok(()) => {}
+            // A write that timed out may have been stored all the same, and
+            // the queue writes it again.
+            Err(error) if error.is_queued() => may_be_written_twice += 1,
+            Err(error) => panic!("revoke failed: {error}"),
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // The key expires a retention after the last write; the journal keeps
+    // the last second's entries up to two seconds more: three checks.
+    tokio::time::sleep(retention + Duration::from_secs(3)).await;
+    assert!(
+        eventually(MARGIN, || list.pending() == 0).await,
+        "the queue emptied"
+    );
+    let written = support::xadd_calls(&redis);
+    eprintln!(
+        "{WRITES} revocations with a {retention:?} retention: {written} entries written \
+         ({may_be_written_twice} revokes timed out)"
+    );
+    assert!(
+        (WRITES..=WRITES + may_be_written_twice).contains(&written),
+        "{WRITES} revocations, but {written} entries written: the journal check took entries \
+         the retention removed for lost ones and wrote them again"
+    );
+    let exists: bool = redis::cmd("EXISTS")
+        .arg(KEY)
+        .query(&mut support::connection(&redis))
+        .unwrap();
+    assert!(!exists, "the stream expired, and nothing wrote it again");
+}
+
 /// What a replica started after a Redis restart knows, with and without
 /// the append-only file, before and after the replica that wrote the
 /// revocations writes them again. Prints the figures RELIABILITY.md

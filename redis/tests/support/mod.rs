@@ -23,6 +23,30 @@ pub fn connection(server: &RedisServer) -> redis::Connection {
     conn
 }
 
+/// How many `XADD`s `server` has run since it started (`INFO
+/// commandstats`): inside scripts too, and across the key's expiries, so
+/// every entry ever written, whichever key or client wrote it.
+pub fn xadd_calls(server: &RedisServer) -> u64 {
+    let info: String = redis::cmd("INFO")
+        .arg("commandstats")
+        .query(&mut connection(server))
+        .expect("INFO commandstats");
+    xadd_calls_in(&info)
+}
+
+/// The `XADD` count in the reply to `INFO commandstats` (0 before the
+/// first).
+pub fn xadd_calls_in(info: &str) -> u64 {
+    info.lines()
+        .find_map(|line| line.strip_prefix("cmdstat_xadd:calls="))
+        .map_or(0, |rest| {
+            rest.split(',')
+                .next()
+                .and_then(|calls| calls.parse().ok())
+                .expect("a count of XADD calls")
+        })
+}
+
 /// Mints and verifies real tokens, so the revocation lists are asked about
 /// real [`Session`]s.
 pub struct Sessions {
