@@ -207,7 +207,7 @@ pub use respond::{
     DefaultResponses, LOOP_GUARD_COOKIE, RequestInfo, RequestKind, Respond, ResponseData,
     forged_request, invalid_claim_body,
 };
-pub use revoke::{MemoryRevocations, Revocation, RevocationError, RevocationList};
+pub use revoke::{MemoryRevocations, Revocation, RevocationError, RevocationList, Revoke};
 pub use session::Session;
 pub use source::{
     BearerSource, CookieSource, HeaderList, HeaderSource, Headers, MAX_TOKENS_PER_REQUEST,
