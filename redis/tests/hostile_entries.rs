@@ -12,7 +12,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use ssr_session::testing::{TestKey, TokenBuilder, jwks, now_secs};
-use ssr_session::{Algorithm, RevocationList, Session, SessionOutcome, StaticKeys, Verifier};
+use ssr_session::{
+    Algorithm, RevocationList, Revoke, Session, SessionOutcome, StaticKeys, Verifier,
+};
 use ssr_session_redis::RedisRevocations;
 use support::{connection, eventually, redis_or_skip};
 

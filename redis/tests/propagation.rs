@@ -12,7 +12,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use ssr_session::testing::now_secs;
-use ssr_session::{HeaderList, InvalidKind, RevocationList, Session, SessionOutcome, Verifier};
+use ssr_session::{
+    HeaderList, InvalidKind, RevocationList, Revoke, Session, SessionOutcome, Verifier,
+};
 use ssr_session_redis::{RedisRevocations, RedisRevocationsBuilder};
 use support::{Rng, Sessions, eventually, quantile, redis_or_skip};
 
@@ -538,7 +540,9 @@ async fn a_flood_of_revocations_stays_within_the_retention() {
                     held <= recent + in_flight,
                     "{held} entries held ({:?}), but only {recent} (+{in_flight} in flight) revocations \
                      were made in the last {window:?}, {} in all, at {:?}",
-                    [reader.len(), writer.len()], done.lock().unwrap().len(), started.elapsed()
+                    [reader.len(), writer.len()],
+                    done.lock().unwrap().len(),
+                    started.elapsed()
                 );
             }
             samples += 1;
