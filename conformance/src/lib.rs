@@ -222,12 +222,8 @@ impl Fixture {
             StaticKeys::from_jwks_json(jwks(&[&self.key]).to_string()).expect("fixture JWKS");
         let revocations = MemoryRevocations::new(Duration::from_secs(3600));
         let now = ssr_session::testing::now_secs();
-        revocations.apply(
-            &Revocation::Session {
-                handle: REVOKED_HANDLE.into(),
-            },
-            now,
-        );
+        // Dated by the fixture's clock, as the verifier judges it.
+        revocations.apply(&Revocation::session(REVOKED_HANDLE), now);
         let verifier = Verifier::builder(FixtureKeys { keys })
             .claim_validator(|claims: &SuperTokensClaims, _: &RequirementContext| {
                 if claims.get("role") == Some(&json!("banned")) {

@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use ssr_session::{
-    MemoryRevocations, Revocation, RevocationList, Session, Verifier, source::HeaderList,
+    MemoryRevocations, Revocation, RevocationList, Revoke, Session, Verifier, source::HeaderList,
 };
 use ssr_session_redis::{RedisRevocations, RedisRevocationsBuilder};
 use support::{Sessions, servers};
@@ -50,12 +50,7 @@ fn revocation_check(c: &mut Criterion) {
     let now = ssr_session::testing::now_secs();
     let memory = MemoryRevocations::new(Duration::from_secs(3600));
     for handle in &handles {
-        memory.apply(
-            &Revocation::Session {
-                handle: handle.clone(),
-            },
-            now,
-        );
+        memory.apply(&Revocation::session(handle.as_str()), now);
     }
     let mut group = c.benchmark_group("memory");
     group.bench_function("is_revoked_at/live", |b| {

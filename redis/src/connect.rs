@@ -19,9 +19,8 @@ use redis::io::tcp::TcpSettings;
 use redis::sentinel::{SentinelClient, SentinelClientBuilder, SentinelServerType};
 use redis::{Cmd, IntoConnectionInfo, Pipeline, RedisFuture, Value};
 
-use crate::error::Error;
+use crate::error::RedisRevocationsError;
 use crate::settings::Settings;
-use crate::stream::bounded;
 
 /// Where Redis is, as the builder was told.
 #[derive(Clone)]
@@ -137,7 +136,7 @@ pub(crate) fn connectors(
     topology: &Topology,
     tls: &TlsFiles,
     settings: &Settings,
-) -> Result<(Connector, Connector), Error> {
+) -> Result<(Connector, Connector), RedisRevocationsError> {
     let uses_tls = check_schemes(topology, tls)?;
     let certificates = certificates(tls)?;
     if uses_tls {
@@ -159,7 +158,7 @@ impl Kind {
         certificates: Option<&Certificates>,
         settings: &Settings,
         purpose: Purpose,
-    ) -> Result<Kind, Error> {
+    ) -> Result<Kind, RedisRevocationsError> {
         let response_timeout = match purpose {
             Purpose::Follow => settings.poll_interval + settings.command_timeout,
             Purpose::Write => settings.command_timeout,
@@ -204,7 +203,9 @@ impl Kind {
                     builder = builder.certs(certificates.to_redis());
                 }
                 let client = builder.build().map_err(|e| {
-                    Error::Config(format!("the Redis Cluster nodes are not usable: {e}"))
+                    RedisRevocationsError::Config(format!(
+                        "the Redis Cluster nodes are not usable: {e}"
+                    ))
                 })?;
                 Kind::Cluster(client)
             }
@@ -215,7 +216,7 @@ impl Kind {
 
 impl Connector {
     /// Opens a connection: within the connect timeout, or an error.
-    pub async fn connect(&self) -> Result<Connection, Error> {
+    pub async fn connect(&self) -> Result<Connection, RedisRevocationsError> {
         let opened = bounded(self.connect_timeout, "connecting", async {
             match &self.kind {
                 Kind::Single { client, config } => client
@@ -240,8 +241,10 @@ impl Connector {
         match opened {
             // A TLS handshake that never completes is most often a
             // plain-TCP port behind a rediss:// URL: say so.
-            Err(Error::Timeout { .. }) if self.uses_tls => Err(tls_timeout(self.connect_timeout)),
-            Err(Error::Redis(error))
+            Err(RedisRevocationsError::Timeout { .. }) if self.uses_tls => {
+                Err(tls_timeout(self.connect_timeout))
+            }
+            Err(RedisRevocationsError::Redis(error))
                 if self.uses_tls
                     && error
                         .downcast_ref::<redis::RedisError>()
@@ -254,8 +257,8 @@ impl Connector {
     }
 }
 
-fn tls_timeout(after: Duration) -> Error {
-    Error::Timeout {
+fn tls_timeout(after: Duration) -> RedisRevocationsError {
+    RedisRevocationsError::Timeout {
         during: "connecting over TLS (a plain-TCP port never answers the handshake)",
         after,
     }
@@ -263,27 +266,29 @@ fn tls_timeout(after: Duration) -> Error {
 
 /// The URLs' schemes agree with each other and with the TLS settings.
 /// Returns whether TLS is used.
-fn check_schemes(topology: &Topology, tls: &TlsFiles) -> Result<bool, Error> {
+fn check_schemes(topology: &Topology, tls: &TlsFiles) -> Result<bool, RedisRevocationsError> {
     let urls = topology.urls();
     if urls.is_empty() {
-        return Err(Error::Config("no Redis URL was given".into()));
+        return Err(RedisRevocationsError::Config(
+            "no Redis URL was given".into(),
+        ));
     }
     let is_tls = |url: &str| url.starts_with("rediss://") || url.starts_with("valkeys://");
     let uses_tls = is_tls(&urls[0]);
     if urls.iter().any(|url| is_tls(url) != uses_tls) {
-        return Err(Error::Config(
+        return Err(RedisRevocationsError::Config(
             "some Redis URLs use TLS (rediss://) and others do not".into(),
         ));
     }
     if uses_tls && !cfg!(feature = "tls") {
-        return Err(Error::Config(
+        return Err(RedisRevocationsError::Config(
             "a rediss:// URL needs TLS, and ssr-session-redis was built without its `tls` \
              feature (on by default)"
                 .into(),
         ));
     }
     if !uses_tls && tls.is_set() {
-        return Err(Error::Config(
+        return Err(RedisRevocationsError::Config(
             "a TLS CA file or client certificate was given, but the Redis URL is not \
              rediss://"
                 .into(),
@@ -301,12 +306,13 @@ struct Certificates {
     client: Option<(Vec<u8>, Vec<u8>)>,
 }
 
-fn read(what: &str, path: &Path) -> Result<Vec<u8>, Error> {
-    std::fs::read(path)
-        .map_err(|e| Error::Config(format!("cannot read the {what} {}: {e}", path.display())))
+fn read(what: &str, path: &Path) -> Result<Vec<u8>, RedisRevocationsError> {
+    std::fs::read(path).map_err(|e| {
+        RedisRevocationsError::Config(format!("cannot read the {what} {}: {e}", path.display()))
+    })
 }
 
-fn certificates(tls: &TlsFiles) -> Result<Option<Certificates>, Error> {
+fn certificates(tls: &TlsFiles) -> Result<Option<Certificates>, RedisRevocationsError> {
     if !tls.is_set() {
         return Ok(None);
     }
@@ -316,7 +322,7 @@ fn certificates(tls: &TlsFiles) -> Result<Option<Certificates>, Error> {
         .map(|path| {
             let pem = read("TLS CA file", path)?;
             check_certificates("TLS CA file", path, &pem)?;
-            Ok::<_, Error>(pem)
+            Ok::<_, RedisRevocationsError>(pem)
         })
         .transpose()?;
     let client = tls
@@ -327,7 +333,7 @@ fn certificates(tls: &TlsFiles) -> Result<Option<Certificates>, Error> {
             check_certificates("TLS client certificate", cert, &cert_pem)?;
             let key_pem = read("TLS client key", key)?;
             check_key(key, &key_pem)?;
-            Ok::<_, Error>((cert_pem, key_pem))
+            Ok::<_, RedisRevocationsError>((cert_pem, key_pem))
         })
         .transpose()?;
     Ok(Some(Certificates { ca, client }))
@@ -336,13 +342,13 @@ fn certificates(tls: &TlsFiles) -> Result<Option<Certificates>, Error> {
 /// At least one PEM certificate, and none malformed: a file that holds
 /// none would fail every handshake with a less helpful error.
 #[cfg(feature = "tls")]
-fn check_certificates(what: &str, path: &Path, pem: &[u8]) -> Result<(), Error> {
+fn check_certificates(what: &str, path: &Path, pem: &[u8]) -> Result<(), RedisRevocationsError> {
     use rustls::pki_types::CertificateDer;
     use rustls::pki_types::pem::PemObject as _;
     let mut count = 0;
     for certificate in CertificateDer::pem_slice_iter(pem) {
         certificate.map_err(|e| {
-            Error::Config(format!(
+            RedisRevocationsError::Config(format!(
                 "the {what} {} is not valid PEM: {e}",
                 path.display()
             ))
@@ -350,7 +356,7 @@ fn check_certificates(what: &str, path: &Path, pem: &[u8]) -> Result<(), Error> 
         count += 1;
     }
     if count == 0 {
-        return Err(Error::Config(format!(
+        return Err(RedisRevocationsError::Config(format!(
             "the {what} {} holds no PEM certificate",
             path.display()
         )));
@@ -359,11 +365,11 @@ fn check_certificates(what: &str, path: &Path, pem: &[u8]) -> Result<(), Error> 
 }
 
 #[cfg(feature = "tls")]
-fn check_key(path: &Path, pem: &[u8]) -> Result<(), Error> {
+fn check_key(path: &Path, pem: &[u8]) -> Result<(), RedisRevocationsError> {
     use rustls::pki_types::PrivateKeyDer;
     use rustls::pki_types::pem::PemObject as _;
     PrivateKeyDer::from_pem_slice(pem).map(drop).map_err(|e| {
-        Error::Config(format!(
+        RedisRevocationsError::Config(format!(
             "the TLS client key {} holds no usable PEM private key: {e}",
             path.display()
         ))
@@ -373,12 +379,12 @@ fn check_key(path: &Path, pem: &[u8]) -> Result<(), Error> {
 // Without the `tls` feature a TLS setting is refused with the URL (see
 // `check_schemes`) before these run.
 #[cfg(not(feature = "tls"))]
-fn check_certificates(_: &str, _: &Path, _: &[u8]) -> Result<(), Error> {
+fn check_certificates(_: &str, _: &Path, _: &[u8]) -> Result<(), RedisRevocationsError> {
     Ok(())
 }
 
 #[cfg(not(feature = "tls"))]
-fn check_key(_: &Path, _: &[u8]) -> Result<(), Error> {
+fn check_key(_: &Path, _: &[u8]) -> Result<(), RedisRevocationsError> {
     Ok(())
 }
 
@@ -416,9 +422,13 @@ fn tcp_settings() -> TcpSettings {
     TcpSettings::default().set_nodelay(true)
 }
 
-fn single_client(url: &str, certificates: Option<&Certificates>) -> Result<redis::Client, Error> {
-    let unusable =
-        |e: redis::RedisError| Error::Config(format!("the Redis URL is not usable: {e}"));
+fn single_client(
+    url: &str,
+    certificates: Option<&Certificates>,
+) -> Result<redis::Client, RedisRevocationsError> {
+    let unusable = |e: redis::RedisError| {
+        RedisRevocationsError::Config(format!("the Redis URL is not usable: {e}"))
+    };
     let info = url
         .into_connection_info()
         .map_err(unusable)?
@@ -440,11 +450,14 @@ fn sentinel_client(
     login: Option<&(String, String)>,
     database: i64,
     certificates: Option<&Certificates>,
-) -> Result<SentinelClient, Error> {
-    let unusable =
-        |e: redis::RedisError| Error::Config(format!("the Sentinel settings are not usable: {e}"));
+) -> Result<SentinelClient, RedisRevocationsError> {
+    let unusable = |e: redis::RedisError| {
+        RedisRevocationsError::Config(format!("the Sentinel settings are not usable: {e}"))
+    };
     if primary.is_empty() {
-        return Err(Error::Config("the Sentinel primary name is empty".into()));
+        return Err(RedisRevocationsError::Config(
+            "the Sentinel primary name is empty".into(),
+        ));
     }
     let mut addresses = Vec::with_capacity(sentinels.len());
     let mut sentinel_login = None;
@@ -454,7 +467,7 @@ fn sentinel_client(
         if let Some(password) = redis.password() {
             let login = (redis.username().map(str::to_owned), password.to_owned());
             if sentinel_login.get_or_insert_with(|| login.clone()) != &login {
-                return Err(Error::Config(
+                return Err(RedisRevocationsError::Config(
                     "the Sentinel URLs carry different logins".into(),
                 ));
             }
@@ -514,5 +527,19 @@ impl fmt::Debug for Topology {
                 .field("nodes", &nodes.len())
                 .finish(),
         }
+    }
+}
+
+/// `future`, or a timeout error after `after`. The connection's own
+/// response timeout bounds each reply too; this also bounds a reply that
+/// trickles in.
+pub(crate) async fn bounded<T>(
+    after: Duration,
+    during: &'static str,
+    future: impl Future<Output = redis::RedisResult<T>>,
+) -> Result<T, RedisRevocationsError> {
+    match tokio::time::timeout(after, future).await {
+        Ok(result) => Ok(result?),
+        Err(_) => Err(RedisRevocationsError::Timeout { during, after }),
     }
 }

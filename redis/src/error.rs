@@ -2,14 +2,23 @@
 
 use std::time::Duration;
 
+use ssr_session::revocation::RevocationError;
+
 /// What went wrong talking to Redis, or with the revocation list itself.
 ///
-/// Inside [`RevocationError::Custom`](ssr_session::revocation::RevocationError::Custom)
-/// (when the list cannot vouch for a session) it is one of
-/// [`NotLoaded`](Self::NotLoaded) or [`Disconnected`](Self::Disconnected).
+/// [`revoke`](ssr_session::Revoke::revoke) and
+/// [`is_revoked`](ssr_session::RevocationList::is_revoked) answer with the
+/// core's [`RevocationError`], which holds this one as its source:
+/// [`Queued`](Self::Queued) and [`QueueFull`](Self::QueueFull) inside
+/// [`RevocationError::AppliedLocally`] (`queued` tells them apart, and
+/// [`RevocationError::is_applied_locally`] / [`is_queued`](RevocationError::is_queued)
+/// ask without downcasting); any other inside [`RevocationError::Custom`]
+/// (from `is_revoked`, one of [`NotLoaded`](Self::NotLoaded) or
+/// [`Disconnected`](Self::Disconnected)). To see this type, downcast the
+/// source: `error.source()` then `downcast_ref::<RedisRevocationsError>()`.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum Error {
+pub enum RedisRevocationsError {
     /// A builder setting is out of range.
     #[error("invalid ssr-session-redis setting: {0}")]
     Config(String),
@@ -51,7 +60,7 @@ pub enum Error {
     #[error(
         "Redis did not acknowledge the revocation ({0}): applied on this replica, queued for Redis"
     )]
-    Queued(#[source] Box<Error>),
+    Queued(#[source] Box<RedisRevocationsError>),
     /// Not acknowledged by Redis, and the retry queue is full: the
     /// revocation is **in force on this replica only**, not queued; revoke
     /// again later (a repeat is harmless).
@@ -64,11 +73,11 @@ pub enum Error {
         capacity: usize,
         /// Why Redis did not acknowledge it.
         #[source]
-        cause: Box<Error>,
+        cause: Box<RedisRevocationsError>,
     },
 }
 
-impl Error {
+impl RedisRevocationsError {
     /// `true` for a revocation that failed to reach Redis but is in force
     /// on this replica ([`Queued`](Self::Queued),
     /// [`QueueFull`](Self::QueueFull)).
@@ -83,8 +92,25 @@ impl Error {
     }
 }
 
-impl From<redis::RedisError> for Error {
+impl From<redis::RedisError> for RedisRevocationsError {
     fn from(error: redis::RedisError) -> Self {
         Self::Redis(Box::new(error))
+    }
+}
+
+impl From<RedisRevocationsError> for RevocationError {
+    /// A revocation held on this replica ([`Queued`](RedisRevocationsError::Queued),
+    /// [`QueueFull`](RedisRevocationsError::QueueFull)) is
+    /// [`AppliedLocally`](RevocationError::AppliedLocally); anything else
+    /// is [`Custom`](RevocationError::Custom).
+    fn from(error: RedisRevocationsError) -> Self {
+        if error.is_applied_locally() {
+            Self::AppliedLocally {
+                queued: error.is_queued(),
+                source: Box::new(error),
+            }
+        } else {
+            Self::Custom(Box::new(error))
+        }
     }
 }

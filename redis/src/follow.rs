@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
 use crate::connect::{Connection, Connector};
-use crate::error::Error;
+use crate::error::RedisRevocationsError;
 use crate::settings::Settings;
 use crate::shared::{Phase, Shared};
 use crate::stream::{poll, reload};
@@ -42,7 +42,7 @@ struct Outage {
 impl Follower {
     /// Connects and reloads the whole set; returns where to follow from and
     /// how many revocations were loaded.
-    pub async fn open(&self) -> Result<(Position, usize), Error> {
+    pub async fn open(&self) -> Result<(Position, usize), RedisRevocationsError> {
         let mut conn = self.connector.connect().await?;
         let (last, loaded) = reload(&mut conn, &self.shared, &self.settings).await?;
         Ok((Position { conn, last }, loaded))
@@ -115,7 +115,7 @@ impl Follower {
 
     /// Logs a failure: loudly when an outage starts or crosses the staleness
     /// limit, then a reminder now and then, never once per retry.
-    fn failed(&self, outage: &mut Option<Outage>, error: &Error) {
+    fn failed(&self, outage: &mut Option<Outage>, error: &RedisRevocationsError) {
         let now = Instant::now();
         let mode = self.shared.failure;
         let limit = mode.max_staleness();

@@ -4,16 +4,20 @@
 //! A verified access token stays valid until it expires. [`RedisRevocations`]
 //! is a [`RevocationList`](ssr_session::RevocationList) that every replica
 //! of an application keeps in memory and in step through one Redis stream:
-//! a [`revoke_session`](RedisRevocations::revoke_session) or
-//! [`revoke_user`](RedisRevocations::revoke_user) on any replica makes the
+//! a [`revoke_session`](ssr_session::Revoke::revoke_session) or
+//! [`revoke_user`](ssr_session::Revoke::revoke_user) on any replica makes the
 //! next request with that session *invalid* (kind `revoked`) on every
 //! replica, cached tokens included, within about one Redis round trip.
+//! It revokes through the core's [`Revoke`](ssr_session::Revoke), as
+//! [`MemoryRevocations`](ssr_session::MemoryRevocations) does, so an app
+//! can make Redis optional and hold either as an `Arc<dyn Revoke>` (see
+//! [Redis or not](#redis-or-not)).
 //!
 //! # Example
 //!
 //! ```no_run
 //! use std::time::Duration;
-//! use ssr_session::{source::HeaderList, JwksKeyProvider, SessionOutcome, Verifier};
+//! use ssr_session::{source::HeaderList, JwksKeyProvider, Revoke, SessionOutcome, Verifier};
 //! use ssr_session_redis::{FailureMode, RedisRevocations};
 //!
 //! #[tokio::main]
@@ -51,6 +55,52 @@
 //!     // For a health endpoint: Err when checks are answered unavailable.
 //!     println!("revocations: {:?}, stale by {:?}", revocations.health(), revocations.staleness());
 //!     revocations.shutdown().await;
+//!     Ok(())
+//! }
+//! ```
+//!
+//! # Redis or not
+//!
+//! One way to revoke, whichever list: the sign-out code holds an
+//! `Arc<dyn Revoke>` and the verifier an `Arc<dyn RevocationList<_>>`, both
+//! the same value, Redis or this process' memory.
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use std::time::Duration;
+//! use ssr_session::{
+//!     JwksKeyProvider, MemoryRevocations, Revoke, RevocationList, SuperTokensClaims, Verifier,
+//! };
+//! use ssr_session_redis::RedisRevocations;
+//!
+//! #[tokio::main]
+//! async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     let retention = Duration::from_secs(3600);
+//!     let (list, revocations): (Arc<dyn RevocationList<SuperTokensClaims>>, Arc<dyn Revoke>) =
+//!         match std::env::var("REDIS_URL") {
+//!             Ok(url) => {
+//!                 let redis = RedisRevocations::builder(url).retention(retention);
+//!                 let redis = Arc::new(redis.connect().await?);
+//!                 (redis.clone(), redis)
+//!             }
+//!             Err(_) => {
+//!                 let memory = Arc::new(MemoryRevocations::new(retention));
+//!                 (memory.clone(), memory)
+//!             }
+//!         };
+//!     let keys = JwksKeyProvider::for_supertokens("https://api.example.com").build()?;
+//!     let _verifier = Verifier::builder(keys).revocation_list(list).build()?;
+//!
+//!     // A sign-out handler, which never knows which list is behind it.
+//!     match revocations.revoke_session("the-session-handle").await {
+//!         Ok(()) => println!("signed out everywhere"),
+//!         // Redis did not acknowledge it: in force on this replica, and
+//!         // (when queued) written to Redis in the background.
+//!         Err(error) if error.is_applied_locally() => {
+//!             println!("not shared yet (queued: {})", error.is_queued())
+//!         }
+//!         Err(error) => return Err(error.into()),
+//!     }
 //!     Ok(())
 //! }
 //! ```
@@ -110,27 +160,27 @@
 //! | Redis Cluster | [`builder_cluster`](RedisRevocations::builder_cluster) | one or more nodes' URLs |
 //!
 //! **TLS** (`rediss://`; ElastiCache and Azure Cache with in-transit
-//! encryption, Upstash, Heroku, Memorystore) is built in, through rustls
-//! with the aws-lc-rs provider: no OpenSSL, and no second crypto library
-//! beside the one `ssr-session`'s HTTPS already uses. The server's
-//! certificate is checked against the platform's roots, or against a CA
-//! file ([`tls_ca_file`](RedisRevocationsBuilder::tls_ca_file)) for a
-//! private CA; [`tls_client_cert`](RedisRevocationsBuilder::tls_client_cert)
-//! presents a client certificate to a server that requires one. Everything
-//! that can be checked without the server is checked by
+//! encryption, Upstash, Heroku, Memorystore) is built in, through rustls with
+//! the aws-lc-rs provider: no OpenSSL, and no second crypto library beside the
+//! one `ssr-session`'s HTTPS already uses. The server's certificate is checked
+//! against the platform's roots, or against a CA file
+//! ([`tls_ca_file`](RedisRevocationsBuilder::tls_ca_file)) for a private CA;
+//! [`tls_client_cert`](RedisRevocationsBuilder::tls_client_cert) presents a
+//! client certificate to a server that requires one. Everything that can be
+//! checked without the server is checked by
 //! [`connect`](RedisRevocationsBuilder::connect) and
 //! [`spawn`](RedisRevocationsBuilder::spawn) before anything connects (a
-//! missing or empty CA file, a client key that is not a key, a CA file with
-//! a plain `redis://` URL, a `rediss://` URL in a build without the `tls`
-//! feature: [`Error::Config`]). A certificate the server presents that is
-//! not trusted, a client certificate the server refuses, or a plain-TCP
-//! port behind a `rediss://` URL fail `connect` within the connect timeout,
-//! with an error that says so (`invalid peer certificate: UnknownIssuer`,
-//! `received fatal alert: CertificateRequired`, `connecting over TLS (a
-//! plain-TCP port never answers the handshake)`); with `spawn`, the same
-//! error is logged and the list stays *unavailable*
-//! ([`Error::NotLoaded`]) until a handshake succeeds. rustls needs a
-//! process-wide crypto provider: when the application has not installed
+//! missing or empty CA file, a client key that is not a key, a CA file with a
+//! plain `redis://` URL, a `rediss://` URL in a build without the `tls`
+//! feature: [`RedisRevocationsError::Config`]). A certificate the server
+//! presents that is not trusted, a client certificate the server refuses, or a
+//! plain-TCP port behind a `rediss://` URL fail `connect` within the connect
+//! timeout, with an error that says so (`invalid peer certificate:
+//! UnknownIssuer`, `received fatal alert: CertificateRequired`, `connecting
+//! over TLS (a plain-TCP port never answers the handshake)`); with `spawn`, the
+//! same error is logged and the list stays *unavailable*
+//! ([`RedisRevocationsError::NotLoaded`]) until a handshake succeeds. rustls
+//! needs a process-wide crypto provider: when the application has not installed
 //! one, the first TLS list installs aws-lc-rs's.
 //!
 //! **Sentinel**: each connection asks the Sentinels for the current
@@ -204,14 +254,14 @@
 //! replicas that knew it, until its retention ends.
 //!
 //! The revoking replica applies its revocation to its own set before
-//! [`revoke`](RedisRevocations::revoke) returns (read-your-writes); the
+//! [`revoke`](ssr_session::Revoke::revoke) returns (read-your-writes); the
 //! others see it one blocking read later.
 //!
 //! # No lost sign-out
 //!
-//! The contract of [`revoke`](RedisRevocations::revoke),
-//! [`revoke_session`](RedisRevocations::revoke_session) and
-//! [`revoke_user`](RedisRevocations::revoke_user):
+//! The contract of [`revoke`](ssr_session::Revoke::revoke),
+//! [`revoke_session`](ssr_session::Revoke::revoke_session) and
+//! [`revoke_user`](ssr_session::Revoke::revoke_user):
 //!
 //! - **`Ok` means Redis acknowledged the write**: the revocation is in the
 //!   stream, and every replica following it applies it within a round
@@ -220,14 +270,20 @@
 //!   does not acknowledge within the connect timeout plus the command
 //!   timeout (4 s by default; at once when the connection is refused),
 //!   the revocation is **in force on this replica at once** and the error
-//!   says what became of it ([`Error::is_applied_locally`] is `true` for
-//!   both):
-//!   - [`Error::Queued`]: it waits in this replica's retry queue, which
-//!     writes it to Redis in the background (oldest first, retrying after
-//!     100 ms, doubling to at most 2 s) until Redis takes it; it then
-//!     reaches every replica with no further call. Tell the user it is not
-//!     done everywhere yet (the examples answer `503` with `Retry-After`).
-//!   - [`Error::QueueFull`]: the queue (bounded:
+//!   says what became of it:
+//!   [`AppliedLocally`](ssr_session::revocation::RevocationError::AppliedLocally)
+//!   ([`is_applied_locally`](ssr_session::revocation::RevocationError::is_applied_locally)
+//!   is `true` for both cases below, and the source is the
+//!   [`RedisRevocationsError`]):
+//!   - `queued` ([`is_queued`](ssr_session::revocation::RevocationError::is_queued);
+//!     source [`RedisRevocationsError::Queued`]): it waits in this
+//!     replica's retry queue, which writes it to Redis in the background
+//!     (oldest first, retrying after 100 ms, doubling to at most 2 s) until
+//!     Redis takes it; it then reaches every replica with no further call.
+//!     Tell the user it is not done everywhere yet (the examples answer
+//!     `503` with `Retry-After`).
+//!   - not `queued` (source [`RedisRevocationsError::QueueFull`]): the
+//!     queue (bounded:
 //!     [`retry_queue`](RedisRevocationsBuilder::retry_queue), 10,000 by
 //!     default, about 1 MB) is full, so this one holds **on this replica
 //!     only**; revoke again later. Nothing already queued is ever pushed
@@ -267,15 +323,15 @@
 //! | [`FailureMode`] | while Redis cannot be followed | after `max_staleness` |
 //! |---|---|---|
 //! | [`Open`](FailureMode::Open) (default, 5 min) | answers from the last known set; `warn`, then `error` past the limit | *unavailable* (503, [`RevocationError::Stale`](ssr_session::revocation::RevocationError::Stale)) |
-//! | [`Closed`](FailureMode::Closed) | *unavailable* from the first failure ([`Error::Disconnected`]) until reloaded | *unavailable* |
+//! | [`Closed`](FailureMode::Closed) | *unavailable* from the first failure ([`RedisRevocationsError::Disconnected`]) until reloaded | *unavailable* |
 //!
-//! Fail-open keeps the site up through a Redis restart at the price of
-//! missing, for at most `max_staleness`, a revocation made during the
-//! outage (one made before it is never missed). Fail-closed never vouches
-//! for a session it may not know about, at the price of 503s for every
-//! signed-in request during an outage. Either way the list refuses to
-//! answer before its first load ([`Error::NotLoaded`]), and comes back by
-//! itself: the follower retries every 100 ms to 2 s and reloads in full.
+//! Fail-open keeps the site up through a Redis restart at the price of missing,
+//! for at most `max_staleness`, a revocation made during the outage (one made
+//! before it is never missed). Fail-closed never vouches for a session it may
+//! not know about, at the price of 503s for every signed-in request during an
+//! outage. Either way the list refuses to answer before its first load
+//! ([`RedisRevocationsError::NotLoaded`]), and comes back by itself: the
+//! follower retries every 100 ms to 2 s and reloads in full.
 //! [`staleness`](RedisRevocations::staleness),
 //! [`last_sync`](RedisRevocations::last_sync),
 //! [`is_following`](RedisRevocations::is_following) and
@@ -283,7 +339,7 @@
 //!
 //! Every network step has a timeout: connecting (2 s), each command (2 s),
 //! each blocking read (the poll interval plus the command timeout). A
-//! [`revoke`](RedisRevocations::revoke) fails after at most the connect
+//! [`revoke`](ssr_session::Revoke::revoke) fails after at most the connect
 //! plus the command timeout, and a hung Redis shows as staleness.
 //!
 //! Session handles and user ids are never logged; tokens never reach this
@@ -291,6 +347,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod builder;
 mod connect;
 mod entry;
 mod error;
@@ -301,9 +358,9 @@ mod settings;
 mod shared;
 mod stream;
 
-pub use error::Error;
+pub use builder::RedisRevocationsBuilder;
+pub use error::RedisRevocationsError;
 pub use revocations::RedisRevocations;
 pub use settings::{
     DEFAULT_KEY, DEFAULT_MAX_STALENESS, DEFAULT_RETENTION, DEFAULT_RETRY_QUEUE, FailureMode,
-    RedisRevocationsBuilder,
 };

@@ -1,13 +1,13 @@
 //! The retry queue and the journal: what this replica wrote, until Redis
 //! holds it.
 //!
-//! - **The queue**: revocations Redis did not acknowledge in time, already
-//!   in force on this replica, written again in the background (oldest
-//!   first, with a backoff) until Redis takes them. Bounded
+//! - **The queue**: revocations Redis did not acknowledge in time, already in
+//!   force on this replica, written again in the background (oldest first, with
+//!   a backoff) until Redis takes them. Bounded
 //!   ([`retry_queue`](crate::RedisRevocationsBuilder::retry_queue)): a
 //!   revocation that does not fit is still applied on this replica, and its
-//!   caller is told so ([`Error::QueueFull`]); nothing already queued is
-//!   ever pushed out.
+//!   caller is told so ([`RedisRevocationsError::QueueFull`]); nothing already
+//!   queued is ever pushed out.
 //! - **The journal**: the revocations Redis did acknowledge from this
 //!   replica within the retention (at most as many as the queue holds).
 //!   Every second the oldest and the newest are looked up in the stream;
@@ -37,7 +37,7 @@ use ssr_session::Revocation;
 use tokio::sync::{Notify, watch};
 
 use crate::entry::made_at;
-use crate::error::Error;
+use crate::error::RedisRevocationsError;
 use crate::shared::{Shared, unix_now};
 
 /// The first delay before a queued revocation is written again; doubled on
@@ -80,10 +80,13 @@ struct Written {
 /// call bounded by the write deadline.
 pub(crate) trait Redis {
     /// Appends `revocation`; the new entry's id.
-    fn append(&self, revocation: Revocation) -> impl Future<Output = Result<String, Error>> + Send;
+    fn append(
+        &self,
+        revocation: Revocation,
+    ) -> impl Future<Output = Result<String, RedisRevocationsError>> + Send;
     /// `true` when the stream lost the entry `id`: it is gone although
     /// its retention has not ended by Redis' clock.
-    fn lost(&self, id: String) -> impl Future<Output = Result<bool, Error>> + Send;
+    fn lost(&self, id: String) -> impl Future<Output = Result<bool, RedisRevocationsError>> + Send;
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -129,11 +132,17 @@ impl Outbox {
         }
     }
 
-    /// A direct write of `revocation` failed with `cause`: applies it to
-    /// this replica's set at once and queues it for Redis. Returns the
-    /// error the caller gets: [`Error::Queued`], or [`Error::QueueFull`]
-    /// when there is no room (then it holds on this replica only).
-    pub fn hold(&self, shared: &Shared, revocation: &Revocation, cause: Error) -> Error {
+    /// A direct write of `revocation` failed with `cause`: applies it to this
+    /// replica's set at once and queues it for Redis. Returns the error the
+    /// caller gets: [`RedisRevocationsError::Queued`], or
+    /// [`RedisRevocationsError::QueueFull`] when there is no room (then it
+    /// holds on this replica only).
+    pub fn hold(
+        &self,
+        shared: &Shared,
+        revocation: &Revocation,
+        cause: RedisRevocationsError,
+    ) -> RedisRevocationsError {
         let made = unix_now();
         shared.memory.apply(revocation, made);
         let queued = {
@@ -159,7 +168,7 @@ impl Outbox {
                     "Redis did not acknowledge a revocation: applied on this replica, \
                      queued for Redis"
                 );
-                Error::Queued(cause)
+                RedisRevocationsError::Queued(cause)
             }
             None => {
                 tracing::error!(
@@ -169,7 +178,7 @@ impl Outbox {
                     "Redis did not acknowledge a revocation and the retry queue is full: \
                      applied on this replica only"
                 );
-                Error::QueueFull {
+                RedisRevocationsError::QueueFull {
                     capacity: self.capacity,
                     cause,
                 }
@@ -372,8 +381,8 @@ mod tests {
         Shared::new(Duration::from_secs(3600), FailureMode::default())
     }
 
-    fn down() -> Error {
-        Error::Timeout {
+    fn down() -> RedisRevocationsError {
+        RedisRevocationsError::Timeout {
             during: "revoking",
             after: Duration::from_millis(1),
         }
@@ -385,15 +394,15 @@ mod tests {
         let outbox = Outbox::new(2, Duration::from_secs(3600));
         assert!(matches!(
             outbox.hold(&shared, &session("a"), down()),
-            Error::Queued(_)
+            RedisRevocationsError::Queued(_)
         ));
         assert!(matches!(
             outbox.hold(&shared, &session("b"), down()),
-            Error::Queued(_)
+            RedisRevocationsError::Queued(_)
         ));
         let full = outbox.hold(&shared, &session("c"), down());
         assert!(
-            matches!(full, Error::QueueFull { capacity: 2, .. }),
+            matches!(full, RedisRevocationsError::QueueFull { capacity: 2, .. }),
             "{full:?}"
         );
         assert!(full.is_applied_locally() && !full.is_queued());

@@ -5,16 +5,17 @@ use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 
-use ssr_session::{Revocation, RevocationList, Session, revocation::RevocationError};
+use async_trait::async_trait;
+use ssr_session::{Revocation, RevocationList, Revoke, Session, revocation::RevocationError};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::connect::{Connection, Connector, Topology};
-use crate::error::Error;
-use crate::follow::Follower;
+use crate::connect::{Connection, Connector};
+use crate::error::RedisRevocationsError;
+use crate::follow::{Follower, Position};
 use crate::outbox::{self, Outbox};
-use crate::settings::{FailureMode, RedisRevocationsBuilder, Settings};
-use crate::shared::{Phase, Shared, unix_now};
+use crate::settings::{FailureMode, Settings};
+use crate::shared::{Phase, Shared};
 use crate::stream::{append, append_script, lost, lost_script};
 
 /// Revocations shared by every replica through one Redis stream, checked
@@ -41,53 +42,11 @@ struct Handle {
 }
 
 impl RedisRevocations {
-    /// A builder for a list on the Redis at `url`:
-    /// `redis://[user:password@]host:port[/db]`,
-    /// `rediss://[user:password@]host:port[/db]` (TLS; see
-    /// [`tls_ca_file`](RedisRevocationsBuilder::tls_ca_file)) or
-    /// `redis+unix:///path/to/socket`.
-    pub fn builder(url: impl Into<String>) -> RedisRevocationsBuilder {
-        RedisRevocationsBuilder::new(Topology::Single(url.into()))
-    }
-
-    /// A builder for a list on the primary that Redis Sentinel names
-    /// `primary` (`sentinel monitor <primary> …`), asking the Sentinels at
-    /// `sentinels` (`redis://[user:password@]host:26379`, or `rediss://`
-    /// for TLS, which the primary is then reached with too). The primary's
-    /// login and database: [`primary_login`](RedisRevocationsBuilder::primary_login),
-    /// [`primary_database`](RedisRevocationsBuilder::primary_database).
-    /// After a failover the next connection goes to the new primary, and
-    /// the set is reloaded from it.
-    pub fn builder_sentinel(
-        primary: impl Into<String>,
-        sentinels: impl IntoIterator<Item = impl Into<String>>,
-    ) -> RedisRevocationsBuilder {
-        RedisRevocationsBuilder::new(Topology::Sentinel {
-            primary: primary.into(),
-            sentinels: sentinels.into_iter().map(Into::into).collect(),
-            login: None,
-            database: 0,
-        })
-    }
-
-    /// A builder for a list on a Redis Cluster, found through any of
-    /// `nodes` (`redis://[user:password@]host:port`, or `rediss://`; every
-    /// node with the same login and scheme). The stream is one key, so one
-    /// slot; a resharding or failover that moves it is followed (the list
-    /// reconnects and reloads in full).
-    pub fn builder_cluster(
-        nodes: impl IntoIterator<Item = impl Into<String>>,
-    ) -> RedisRevocationsBuilder {
-        RedisRevocationsBuilder::new(Topology::Cluster(
-            nodes.into_iter().map(Into::into).collect(),
-        ))
-    }
-
     pub(crate) async fn connect(
         follow: Connector,
         write: Connector,
         settings: Arc<Settings>,
-    ) -> Result<Self, Error> {
+    ) -> Result<Self, RedisRevocationsError> {
         let shared = Arc::new(Shared::new(settings.retention, settings.failure));
         let follower = Follower {
             connector: follow,
@@ -112,8 +71,8 @@ impl RedisRevocations {
         follow: Connector,
         write: Connector,
         settings: Arc<Settings>,
-    ) -> Result<Self, Error> {
-        tokio::runtime::Handle::try_current().map_err(|_| Error::NoRuntime)?;
+    ) -> Result<Self, RedisRevocationsError> {
+        tokio::runtime::Handle::try_current().map_err(|_| RedisRevocationsError::NoRuntime)?;
         let shared = Arc::new(Shared::new(settings.retention, settings.failure));
         let follower = Follower {
             connector: follow,
@@ -128,7 +87,7 @@ impl RedisRevocations {
         settings: Arc<Settings>,
         shared: Arc<Shared>,
         follower: Follower,
-        position: Option<crate::follow::Position>,
+        position: Option<Position>,
     ) -> Self {
         let (stop, stopped) = watch::channel(false);
         let writer = Arc::new(Writer {
@@ -163,80 +122,29 @@ impl RedisRevocations {
         }
     }
 
-    /// Records `revocation` in Redis, where every replica picks it up
-    /// within a round trip or so, and in this replica's set before it
-    /// returns.
-    ///
-    /// `Ok` only once Redis acknowledged the write. When Redis does not
-    /// within the connect timeout plus the command timeout, the revocation
-    /// is still in force on this replica at once, and the error says what
-    /// became of it (see the [crate docs](crate#no-lost-sign-out)):
-    /// [`Error::Queued`], written again in the background until Redis
-    /// takes it, or [`Error::QueueFull`], on this replica only.
-    /// [`Error::is_applied_locally`] is `true` for both. Revoking again is
-    /// always harmless.
-    pub async fn revoke(&self, revocation: &Revocation) -> Result<(), Error> {
-        let handle = &*self.handle;
-        match handle
-            .writer
-            .write_within(&handle.settings, revocation)
-            .await
-        {
-            Ok(id) => {
-                handle.outbox.acknowledged(&self.shared, revocation, id);
-                Ok(())
-            }
-            Err(error) => Err(handle.outbox.hold(&self.shared, revocation, error)),
-        }
-    }
-
     /// How many revocations Redis has not acknowledged yet: in force on
     /// this replica, queued to be written (at most the
-    /// [retry queue](RedisRevocationsBuilder::retry_queue)'s capacity). For
+    /// [retry queue](crate::RedisRevocationsBuilder::retry_queue)'s capacity). For
     /// a health endpoint: above zero, the other replicas do not know them
     /// yet.
     pub fn pending(&self) -> usize {
         self.handle.outbox.len()
     }
 
-    /// Revokes the session `handle` (SuperTokens' `sessionHandle`): every
-    /// access token of that sign-in, whichever replica sees it next.
-    pub async fn revoke_session(&self, handle: &str) -> Result<(), Error> {
-        self.revoke(&Revocation::Session {
-            handle: handle.to_owned(),
-        })
-        .await
-    }
-
-    /// Revokes every session of `user_id` ("sign out everywhere", a
-    /// password change, a ban): every token issued up to and including
-    /// this second, by this machine's clock. A token issued later (the user
-    /// signs in again) is not affected.
-    pub async fn revoke_user(&self, user_id: &str) -> Result<(), Error> {
-        // Rounded up: a token issued earlier in this second, before the
-        // call, must not survive it.
-        let before = unix_now().saturating_add(1);
-        self.revoke(&Revocation::User {
-            user_id: user_id.to_owned(),
-            before,
-        })
-        .await
-    }
-
     /// Waits until the revocations have been loaded once (at once after
-    /// [`connect`](RedisRevocationsBuilder::connect)). Fails only when the
+    /// [`connect`](crate::RedisRevocationsBuilder::connect)). Fails only when the
     /// list was shut down before it loaded; wrap it in a timeout to bound
     /// the wait for an unreachable Redis.
-    pub async fn ready(&self) -> Result<(), Error> {
+    pub async fn ready(&self) -> Result<(), RedisRevocationsError> {
         let mut phase = self.shared.phase.subscribe();
         let phase = *phase
             .wait_for(|phase| *phase != Phase::Loading)
             .await
-            .map_err(|_| Error::ShutDown)?;
+            .map_err(|_| RedisRevocationsError::ShutDown)?;
         if phase == Phase::Loaded || self.shared.staleness().is_some() {
             Ok(())
         } else {
-            Err(Error::ShutDown)
+            Err(RedisRevocationsError::ShutDown)
         }
     }
 
@@ -300,7 +208,7 @@ impl RedisRevocations {
     /// revocations get one last attempt of at most the connect plus the
     /// command timeout; what Redis still does not take is logged (`error`)
     /// and [`pending`](Self::pending) keeps counting it.
-    /// [`revoke`](Self::revoke) keeps working, but queues no more retries.
+    /// [`revoke`](Revoke::revoke) keeps working, but queues no more retries.
     /// Idempotent.
     pub async fn shutdown(&self) {
         self.handle.stop.send_replace(true);
@@ -325,6 +233,38 @@ impl<C> RevocationList<C> for RedisRevocations {
     fn is_revoked(&self, session: &Session<C>, now: i64) -> Result<bool, RevocationError> {
         self.shared.check()?;
         Ok(self.shared.memory.is_revoked_at(session, now))
+    }
+}
+
+#[async_trait]
+impl Revoke for RedisRevocations {
+    /// Records `revocation` in Redis, where every replica picks it up
+    /// within a round trip or so, and in this replica's set before it
+    /// returns.
+    ///
+    /// `Ok` only once Redis acknowledged the write. When Redis does not
+    /// within the connect timeout plus the command timeout, the revocation
+    /// is still in force on this replica at once, and the error says so
+    /// ([`RevocationError::AppliedLocally`]; see the
+    /// [crate docs](crate#no-lost-sign-out)): `queued`, written again in
+    /// the background until Redis takes it, or not, on this replica only.
+    /// Its source is the [`RedisRevocationsError`]
+    /// ([`Queued`](RedisRevocationsError::Queued) or
+    /// [`QueueFull`](RedisRevocationsError::QueueFull)). Revoking again is
+    /// always harmless.
+    async fn revoke(&self, revocation: &Revocation) -> Result<(), RevocationError> {
+        let handle = &*self.handle;
+        match handle
+            .writer
+            .write_within(&handle.settings, revocation)
+            .await
+        {
+            Ok(id) => {
+                handle.outbox.acknowledged(&self.shared, revocation, id);
+                Ok(())
+            }
+            Err(error) => Err(handle.outbox.hold(&self.shared, revocation, error).into()),
+        }
     }
 }
 
@@ -357,13 +297,13 @@ impl Writer {
         &self,
         settings: &Settings,
         revocation: &Revocation,
-    ) -> Result<String, Error> {
+    ) -> Result<String, RedisRevocationsError> {
         let deadline = settings.write_deadline();
         match tokio::time::timeout(deadline, self.write(settings, revocation)).await {
             Ok(written) => written,
             Err(_) => {
                 self.forget();
-                Err(Error::Timeout {
+                Err(RedisRevocationsError::Timeout {
                     during: "revoking",
                     after: deadline,
                 })
@@ -373,7 +313,11 @@ impl Writer {
 
     /// Whether Redis lost the entry `id` (gone before its retention ended,
     /// by Redis' clock), bounded by the write deadline (one script call).
-    async fn lost_within(&self, settings: &Settings, id: &str) -> Result<bool, Error> {
+    async fn lost_within(
+        &self,
+        settings: &Settings,
+        id: &str,
+    ) -> Result<bool, RedisRevocationsError> {
         let lookup = async {
             let mut conn = self.connection().await?;
             let lost = lost(&mut conn, &self.lost_script, settings, id).await;
@@ -387,7 +331,7 @@ impl Writer {
             Ok(found) => found,
             Err(_) => {
                 self.forget();
-                Err(Error::Timeout {
+                Err(RedisRevocationsError::Timeout {
                     during: "checking the revocations written",
                     after: deadline,
                 })
@@ -396,7 +340,11 @@ impl Writer {
     }
 
     /// Appends `revocation`; the new entry's id.
-    async fn write(&self, settings: &Settings, revocation: &Revocation) -> Result<String, Error> {
+    async fn write(
+        &self,
+        settings: &Settings,
+        revocation: &Revocation,
+    ) -> Result<String, RedisRevocationsError> {
         let mut conn = self.connection().await?;
         let written = append(&mut conn, &self.script, settings, revocation).await;
         if written.is_err() {
@@ -407,7 +355,7 @@ impl Writer {
         written
     }
 
-    async fn connection(&self) -> Result<Connection, Error> {
+    async fn connection(&self) -> Result<Connection, RedisRevocationsError> {
         let mut slot = self.conn.lock().await;
         if let Some(conn) = &*slot {
             return Ok(conn.clone());
@@ -435,11 +383,11 @@ struct Outgoing {
 }
 
 impl outbox::Redis for Outgoing {
-    async fn append(&self, revocation: Revocation) -> Result<String, Error> {
+    async fn append(&self, revocation: Revocation) -> Result<String, RedisRevocationsError> {
         self.writer.write_within(&self.settings, &revocation).await
     }
 
-    async fn lost(&self, id: String) -> Result<bool, Error> {
+    async fn lost(&self, id: String) -> Result<bool, RedisRevocationsError> {
         self.writer.lost_within(&self.settings, &id).await
     }
 }

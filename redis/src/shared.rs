@@ -6,7 +6,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use ssr_session::{MemoryRevocations, revocation::RevocationError};
 use tokio::sync::watch;
 
-use crate::error::Error;
+use crate::error::RedisRevocationsError;
 use crate::settings::FailureMode;
 
 /// `last_sync` before the first load.
@@ -81,7 +81,7 @@ impl Shared {
         let elapsed = self.origin.elapsed();
         let at = self.last_sync.load(Ordering::Acquire);
         if at == NEVER {
-            return Err(RevocationError::Custom(Box::new(Error::NotLoaded)));
+            return Err(RedisRevocationsError::NotLoaded.into());
         }
         let age = elapsed.saturating_sub(Duration::from_nanos(at));
         let limit = self.failure.max_staleness();
@@ -89,7 +89,7 @@ impl Shared {
             return Err(RevocationError::Stale { age, limit });
         }
         if self.failure.is_closed() && !self.is_following() {
-            return Err(RevocationError::Custom(Box::new(Error::Disconnected)));
+            return Err(RedisRevocationsError::Disconnected.into());
         }
         Ok(())
     }

@@ -8,15 +8,15 @@
 //! sets the key's expiry to the retention, in one script, so the three
 //! happen together or not at all. Entries are read by [`crate::entry`].
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use redis::AsyncCommands;
 use redis::streams::StreamReadOptions;
 use ssr_session::Revocation;
 
-use crate::connect::Connection;
+use crate::connect::{Connection, bounded};
 use crate::entry::{Range, RawEntry, Read};
-use crate::error::Error;
+use crate::error::RedisRevocationsError;
 use crate::settings::Settings;
 use crate::shared::{Shared, unix_now};
 
@@ -92,8 +92,9 @@ pub(crate) async fn append(
     script: &redis::Script,
     settings: &Settings,
     revocation: &Revocation,
-) -> Result<String, Error> {
-    let json = serde_json::to_string(revocation).map_err(|e| Error::Entry(e.to_string()))?;
+) -> Result<String, RedisRevocationsError> {
+    let json = serde_json::to_string(revocation)
+        .map_err(|e| RedisRevocationsError::Entry(e.to_string()))?;
     let id: String = script
         .key(&settings.key)
         .arg(json)
@@ -109,7 +110,7 @@ pub(crate) async fn lost(
     script: &redis::Script,
     settings: &Settings,
     id: &str,
-) -> Result<bool, Error> {
+) -> Result<bool, RedisRevocationsError> {
     let lost: bool = script
         .key(&settings.key)
         .arg(id)
@@ -163,7 +164,7 @@ pub(crate) async fn reload(
     conn: &mut Connection,
     shared: &Shared,
     settings: &Settings,
-) -> Result<(String, usize), Error> {
+) -> Result<(String, usize), RedisRevocationsError> {
     let started = Instant::now();
     // "0-0" when the stream is empty: the next read then returns whatever
     // is appended after this reload, whatever its id.
@@ -202,7 +203,7 @@ pub(crate) async fn poll(
     last: &mut String,
     shared: &Shared,
     settings: &Settings,
-) -> Result<usize, Error> {
+) -> Result<usize, RedisRevocationsError> {
     let sent = Instant::now();
     let block = usize::try_from(settings.poll_interval.as_millis()).unwrap_or(usize::MAX);
     let options = StreamReadOptions::default()
@@ -230,16 +231,14 @@ pub(crate) async fn poll(
     Ok(entries.len())
 }
 
-/// `future`, or a timeout error after `after`. The connection's own
-/// response timeout bounds each reply too; this also bounds a reply that
-/// trickles in.
-pub(crate) async fn bounded<T>(
-    after: Duration,
-    during: &'static str,
-    future: impl Future<Output = redis::RedisResult<T>>,
-) -> Result<T, Error> {
-    match tokio::time::timeout(after, future).await {
-        Ok(result) => Ok(result?),
-        Err(_) => Err(Error::Timeout { during, after }),
+#[cfg(test)]
+mod tests {
+    /// The wire contract quotes the script this crate runs, verbatim.
+    #[test]
+    fn the_contract_document_quotes_the_script() {
+        let contract = include_str!("../STREAM.md");
+        let start = contract.find("```lua\n").expect("a lua block") + "```lua\n".len();
+        let end = start + contract[start..].find("```").expect("the block ends");
+        assert_eq!(&contract[start..end], super::APPEND.trim_start());
     }
 }

@@ -9,9 +9,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use ssr_session::{RevocationList, Session, revocation::RevocationError};
+use ssr_session::{RevocationList, Revoke, Session, revocation::RevocationError};
 use ssr_session_redis::{
-    DEFAULT_KEY, Error, FailureMode, RedisRevocations, RedisRevocationsBuilder,
+    DEFAULT_KEY, FailureMode, RedisRevocations, RedisRevocationsBuilder, RedisRevocationsError,
 };
 use support::servers::{
     Authority, Cluster, PRIMARY_NAME, SentinelSetup, TlsServer, plain_server, program_or_skip,
@@ -70,7 +70,7 @@ async fn revoke_until_accepted(list: &RedisRevocations, session: &Session) -> us
 }
 
 /// The error of a `connect()` that must fail, and how long it took.
-async fn refused(builder: RedisRevocationsBuilder) -> (Error, Duration) {
+async fn refused(builder: RedisRevocationsBuilder) -> (RedisRevocationsError, Duration) {
     let started = Instant::now();
     match builder.connect().await {
         Ok(list) => {
@@ -269,7 +269,7 @@ async fn tls_failures_are_clear_errors_within_the_connect_timeout() {
     ];
     for (case, builder, says) in &cases {
         let started = Instant::now();
-        let Err(Error::Config(why)) = builder().connect().await else {
+        let Err(RedisRevocationsError::Config(why)) = builder().connect().await else {
             panic!("{case}: connect() must refuse the settings");
         };
         assert!(
@@ -277,7 +277,7 @@ async fn tls_failures_are_clear_errors_within_the_connect_timeout() {
             "{case}: at once"
         );
         assert!(why.contains(says), "{case}: {why}");
-        let Err(Error::Config(_)) = builder().spawn() else {
+        let Err(RedisRevocationsError::Config(_)) = builder().spawn() else {
             panic!("{case}: spawn() must refuse the settings");
         };
     }
@@ -300,7 +300,7 @@ async fn tls_failures_are_clear_errors_within_the_connect_timeout() {
         .unwrap_err();
     assert!(
         matches!(&refusal, RevocationError::Custom(inner)
-            if matches!(inner.downcast_ref::<Error>(), Some(Error::NotLoaded))),
+            if matches!(inner.downcast_ref::<RedisRevocationsError>(), Some(RedisRevocationsError::NotLoaded))),
         "{refusal:?}"
     );
     list.shutdown().await;
@@ -492,9 +492,9 @@ async fn a_cluster_resharding_and_node_restart_under_load_keep_revocations_flowi
     // last entry the lists saw, as a node with another clock (or a
     // promoted replica) could hold it: reading on from the last seen id
     // would skip it; only the full reload after the reconnect finds it.
-    let older_json = serde_json::to_string(&ssr_session::Revocation::Session {
-        handle: older.session_handle().unwrap().into(),
-    })
+    let older_json = serde_json::to_string(&ssr_session::Revocation::session(
+        older.session_handle().unwrap(),
+    ))
     .unwrap();
     let _: String = redis::cmd("XADD")
         .arg(DEFAULT_KEY)

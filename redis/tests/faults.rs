@@ -9,11 +9,11 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
-use ssr_session::{Revocation, RevocationList, Session, revocation::RevocationError};
+use ssr_session::{Revocation, RevocationList, Revoke, Session, revocation::RevocationError};
 use ssr_session_redis::{
-    DEFAULT_KEY, Error, FailureMode, RedisRevocations, RedisRevocationsBuilder,
+    DEFAULT_KEY, FailureMode, RedisRevocations, RedisRevocationsBuilder, RedisRevocationsError,
 };
-use support::{RedisServer, Sessions, eventually, redis_or_skip};
+use support::{RedisServer, Sessions, eventually, redis_error, redis_or_skip};
 
 const POLL: Duration = Duration::from_millis(200);
 const CONNECT_TIMEOUT: Duration = Duration::from_millis(500);
@@ -33,9 +33,9 @@ fn answer(list: &RedisRevocations, session: &Session) -> Result<bool, Revocation
     list.is_revoked(session, ssr_session::testing::now_secs())
 }
 
-fn our_error(error: &RevocationError) -> Option<&Error> {
+fn our_error(error: &RevocationError) -> Option<&RedisRevocationsError> {
     match error {
-        RevocationError::Custom(inner) => inner.downcast_ref::<Error>(),
+        RevocationError::Custom(inner) => inner.downcast_ref::<RedisRevocationsError>(),
         _ => None,
     }
 }
@@ -156,7 +156,8 @@ async fn fail_open_serves_the_last_known_set_through_a_restart_and_reloads_in_fu
     let started = Instant::now();
     let failed = a.revoke_session(during.session_handle().unwrap()).await;
     assert!(
-        matches!(failed, Err(Error::Queued(_))),
+        matches!(&failed, Err(error) if error.is_queued()
+            && matches!(redis_error(error), Some(RedisRevocationsError::Queued(_)))),
         "a revoke with Redis down is not a success, and is queued: {failed:?}"
     );
     assert!(
@@ -179,10 +180,8 @@ async fn fail_open_serves_the_last_known_set_through_a_restart_and_reloads_in_fu
     // before the last entry `b` saw, as a failed-over Redis with another
     // clock would hold it: reading on from the last seen id would skip
     // it; only the full reload after the reconnect finds it.
-    let older_json = serde_json::to_string(&Revocation::Session {
-        handle: older.session_handle().unwrap().into(),
-    })
-    .unwrap();
+    let older_json =
+        serde_json::to_string(&Revocation::session(older.session_handle().unwrap())).unwrap();
     let _: String = redis::cmd("XADD")
         .arg(DEFAULT_KEY)
         .arg(format!("{}-0", written_ms - 2000))
@@ -348,7 +347,7 @@ async fn fail_closed_refuses_from_the_first_failure_until_reloaded() {
     // The broken connection is seen at once, well before the staleness
     // limit would have caught it.
     assert!(
-        matches!(our_error(&error), Some(Error::Disconnected)),
+        matches!(our_error(&error), Some(RedisRevocationsError::Disconnected)),
         "{error:?} after {:?}",
         killed.elapsed()
     );
@@ -533,7 +532,7 @@ async fn a_list_started_without_redis_refuses_until_it_loads() {
     let list = builder(&redis, FailureMode::default()).spawn().unwrap();
     let error = answer(&list, &revoked).unwrap_err();
     assert!(
-        matches!(our_error(&error), Some(Error::NotLoaded)),
+        matches!(our_error(&error), Some(RedisRevocationsError::NotLoaded)),
         "nothing is vouched for before the first load: {error:?}"
     );
     assert!(list.staleness().is_none() && list.last_sync().is_none());
@@ -602,7 +601,7 @@ async fn shutdown_and_dropping_the_last_handle_stop_the_follower() {
     assert!(
         matches!(
             closed.health().as_ref().map_err(our_error),
-            Err(Some(Error::Disconnected))
+            Err(Some(RedisRevocationsError::Disconnected))
         ),
         "a fail-closed list no longer followed refuses"
     );

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use ssr_session::testing::{TestKey, TokenBuilder, jwks, now_secs};
 use ssr_session::{
-    RevocationList, Session, SessionOutcome, Verifier, keys::Algorithm, keys::StaticKeys,
+    RevocationList, Revoke, Session, SessionOutcome, Verifier, keys::Algorithm, keys::StaticKeys,
 };
 use ssr_session_redis::RedisRevocations;
 use support::{connection, eventually, redis_or_skip};

@@ -10,9 +10,11 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use ssr_session::{RevocationList, Session};
-use ssr_session_redis::{Error, FailureMode, RedisRevocations, RedisRevocationsBuilder};
-use support::{RedisServer, Sessions, eventually, redis_or_skip};
+use ssr_session::{RevocationList, Revoke, Session};
+use ssr_session_redis::{
+    FailureMode, RedisRevocations, RedisRevocationsBuilder, RedisRevocationsError,
+};
+use support::{RedisServer, Sessions, eventually, redis_error, redis_or_skip};
 
 const POLL: Duration = Duration::from_millis(200);
 const CONNECT_TIMEOUT: Duration = Duration::from_millis(500);
@@ -78,9 +80,24 @@ async fn a_full_queue_is_said_so_and_nothing_queued_is_pushed_out() {
     for session in &all {
         let started = Instant::now();
         match a.revoke_session(handle(session)).await {
-            Err(Error::Queued(_)) => queued += 1,
-            Err(error @ Error::QueueFull { .. }) => {
-                assert!(error.is_applied_locally() && !error.is_queued());
+            Err(error) if error.is_queued() => {
+                assert!(
+                    matches!(redis_error(&error), Some(RedisRevocationsError::Queued(_))),
+                    "{error:?}"
+                );
+                queued += 1;
+            }
+            Err(error) if error.is_applied_locally() => {
+                assert!(
+                    matches!(
+                        redis_error(&error),
+                        Some(RedisRevocationsError::QueueFull {
+                            capacity: CAPACITY,
+                            ..
+                        })
+                    ),
+                    "{error:?}"
+                );
                 full += 1;
             }
             other => panic!("with Redis down a revoke is never Ok: {other:?}"),
@@ -154,7 +171,11 @@ async fn a_paused_redis_queues_the_revoke_and_the_duplicate_is_harmless() {
     let started = Instant::now();
     let answer = a.revoke_session(handle(&paused)).await;
     let took = started.elapsed();
-    assert!(matches!(answer, Err(Error::Queued(_))), "{answer:?}");
+    assert!(
+        matches!(&answer, Err(error) if error.is_queued()
+            && matches!(redis_error(error), Some(RedisRevocationsError::Queued(_)))),
+        "{answer:?}"
+    );
     assert!(
         took < CONNECT_TIMEOUT + COMMAND_TIMEOUT + MARGIN,
         "{took:?}"

@@ -13,7 +13,8 @@ use std::time::{Duration, Instant, SystemTime};
 
 use ssr_session::testing::now_secs;
 use ssr_session::{
-    RevocationList, Session, SessionOutcome, Verifier, error::InvalidKind, source::HeaderList,
+    RevocationList, Revoke, Session, SessionOutcome, Verifier, error::InvalidKind,
+    source::HeaderList,
 };
 use ssr_session_redis::{RedisRevocations, RedisRevocationsBuilder};
 use support::{Rng, Sessions, eventually, quantile, redis_or_skip};

@@ -199,7 +199,7 @@ pub use outcome::{NeedsRefreshReason, SessionOutcome, Unavailable};
 pub use props::SessionProps;
 pub use requirement::Requirement;
 pub use respond::{DefaultResponses, Respond};
-pub use revocation::{MemoryRevocations, Revocation, RevocationList};
+pub use revocation::{MemoryRevocations, Revocation, RevocationList, Revoke};
 pub use session::Session;
 pub use source::TokenSource;
 pub use verify::Verifier;

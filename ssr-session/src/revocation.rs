@@ -5,13 +5,16 @@
 //! pages only when the token expires. A [`RevocationList`] is consulted
 //! after a token verifies **and on every verified-token cache hit**; the
 //! check is synchronous on purpose: it must answer from memory, never with
-//! a network call per request. [`MemoryRevocations`] is the in-memory set
-//! for one process (and the building block of shared implementations such
-//! as `ssr-session-redis`, which keep one in step across replicas).
+//! a network call per request. [`Revoke`] is the one way to revoke,
+//! whichever list: [`MemoryRevocations`] is the in-memory set for one
+//! process (and the building block of shared implementations such as
+//! `ssr-session-redis`, which keep one in step across replicas).
 
 use std::collections::HashMap;
-use std::sync::{PoisonError, RwLock};
-use std::time::Duration;
+use std::sync::{Arc, PoisonError, RwLock};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use async_trait::async_trait;
 
 use crate::session::Session;
 
@@ -39,6 +42,25 @@ pub enum Revocation {
     },
 }
 
+impl Revocation {
+    /// Revokes the session `handle` (SuperTokens' `sessionHandle`).
+    pub fn session(handle: impl Into<String>) -> Self {
+        Self::Session {
+            handle: handle.into(),
+        }
+    }
+
+    /// Revokes every token of `user_id` issued strictly before `before`
+    /// (seconds since the Unix epoch). [`Revoke::revoke_user`] dates it
+    /// with the current time.
+    pub fn user(user_id: impl Into<String>, before: i64) -> Self {
+        Self::User {
+            user_id: user_id.into(),
+            before,
+        }
+    }
+}
+
 /// A revocation list could not answer: the session cannot be checked.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -51,9 +73,44 @@ pub enum RevocationError {
         /// The configured maximum staleness.
         limit: Duration,
     },
+    /// A [revoke](Revoke::revoke) that holds in this process but that the
+    /// list's shared store (Redis, say) did not acknowledge: the other
+    /// replicas may not know it yet. Not a success: tell the user it is not
+    /// done everywhere yet. Revoking again is harmless.
+    #[error("{}", if *.queued {
+        "the revocation holds on this replica and is queued for the other replicas"
+    } else {
+        "the revocation holds on this replica only"
+    })]
+    AppliedLocally {
+        /// `true` when it is queued to be shared, and reaches the other
+        /// replicas with no further call; `false` when it holds here only
+        /// (revoke again later).
+        queued: bool,
+        /// Why the store did not take it (for `ssr-session-redis`, its
+        /// `RedisRevocationsError`).
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     /// The list's own failure.
     #[error("the revocation list failed")]
     Custom(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl RevocationError {
+    /// `true` for a revocation that is in force in this process although
+    /// the shared store did not take it
+    /// ([`AppliedLocally`](Self::AppliedLocally)), as opposed to a plain
+    /// failure.
+    pub fn is_applied_locally(&self) -> bool {
+        matches!(self, Self::AppliedLocally { .. })
+    }
+
+    /// `true` for a revocation in force in this process and queued to be
+    /// shared: it reaches every replica with no further call.
+    pub fn is_queued(&self) -> bool {
+        matches!(self, Self::AppliedLocally { queued: true, .. })
+    }
 }
 
 /// Answers "is this verified session revoked?", from memory.
@@ -98,10 +155,139 @@ pub trait RevocationList<C>: Send + Sync + 'static {
     fn is_revoked(&self, session: &Session<C>, now: i64) -> Result<bool, RevocationError>;
 }
 
-impl<C, L: RevocationList<C> + ?Sized> RevocationList<C> for std::sync::Arc<L> {
+impl<C, L: RevocationList<C> + ?Sized> RevocationList<C> for Arc<L> {
     fn is_revoked(&self, session: &Session<C>, now: i64) -> Result<bool, RevocationError> {
         (**self).is_revoked(session, now)
     }
+}
+
+/// Revokes sessions: the one way to write to a revocation list, whichever
+/// it is ([`MemoryRevocations`] in one process, `RedisRevocations` from
+/// `ssr-session-redis` across replicas).
+///
+/// Async and object-safe, so that a sign-out handler holds an
+/// `Arc<dyn Revoke>` and never needs to know which list is behind it. The
+/// same value is the verifier's [`RevocationList`]: give the verifier one
+/// clone and keep the other.
+///
+/// ```
+/// use std::sync::Arc;
+/// use std::time::{Duration, SystemTime, UNIX_EPOCH};
+/// use ssr_session::{
+///     JwksKeyProvider, MemoryRevocations, Revoke, RevocationList, SuperTokensClaims, Verifier,
+/// };
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let memory = Arc::new(MemoryRevocations::new(Duration::from_secs(3600)));
+/// // With Redis (`ssr-session-redis`), an `Arc<RedisRevocations>` takes the
+/// // memory list's place in the two lines below and nothing else changes:
+/// //     let redis = Arc::new(RedisRevocations::builder(url).connect().await?);
+/// // An app that makes Redis optional picks one of the two here.
+/// let list: Arc<dyn RevocationList<SuperTokensClaims>> = memory.clone();
+/// let revocations: Arc<dyn Revoke> = memory.clone();
+///
+/// let keys = JwksKeyProvider::for_supertokens("https://api.example.com").build()?;
+/// let verifier = Verifier::builder(keys).revocation_list(list).build()?;
+///
+/// // A sign-out handler needs only the `Arc<dyn Revoke>`.
+/// revocations.revoke_session("the-session-handle").await?;
+/// revocations.revoke_user("user-1").await?;
+///
+/// // Which the verifier's list now answers, from memory.
+/// let now = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs() as i64;
+/// assert!(memory.is_session_revoked("the-session-handle", now));
+/// assert!(memory.is_user_token_revoked("user-1", Some(now - 60), now));
+/// # drop(verifier);
+/// # Ok(())
+/// # }
+/// ```
+///
+/// A complete implementation, for a list of your own that records
+/// revocations in a table and in the set it answers from:
+///
+/// ```
+/// use std::sync::Mutex;
+/// use ssr_session::{async_trait, MemoryRevocations, Revocation, revocation::RevocationError, Revoke};
+///
+/// struct Audited {
+///     /// What `is_revoked` answers from.
+///     memory: MemoryRevocations,
+///     /// Stands for a table in a database.
+///     table: Mutex<Vec<Revocation>>,
+/// }
+///
+/// #[async_trait]
+/// impl Revoke for Audited {
+///     async fn revoke(&self, revocation: &Revocation) -> Result<(), RevocationError> {
+///         self.table.lock().map_err(|_| {
+///             RevocationError::Custom("the table is poisoned".into())
+///         })?.push(revocation.clone());
+///         self.memory.revoke(revocation).await
+///     }
+/// }
+///
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// let list = Audited {
+///     memory: MemoryRevocations::new(std::time::Duration::from_secs(3600)),
+///     table: Mutex::new(Vec::new()),
+/// };
+/// list.revoke_session("h1").await.unwrap();
+/// assert_eq!(*list.table.lock().unwrap(), [Revocation::session("h1")]);
+/// # });
+/// ```
+#[async_trait]
+pub trait Revoke: Send + Sync + 'static {
+    /// Records `revocation`; from then on a session it matches is
+    /// *invalid* (kind `revoked`). Revoking again is harmless.
+    ///
+    /// `Err` when it may not hold everywhere it should:
+    /// [`is_applied_locally`](RevocationError::is_applied_locally) tells a
+    /// revocation in force in this process but not shared (yet) from a
+    /// plain failure.
+    async fn revoke(&self, revocation: &Revocation) -> Result<(), RevocationError>;
+
+    /// Revokes the session `handle` (SuperTokens' `sessionHandle`): every
+    /// access token of that sign-in.
+    async fn revoke_session(&self, handle: &str) -> Result<(), RevocationError> {
+        self.revoke(&Revocation::session(handle)).await
+    }
+
+    /// Revokes every session of `user_id` ("sign out everywhere", a
+    /// password change, a ban): every token issued up to and including
+    /// this second, by this machine's clock. A token issued later (the user
+    /// signs in again) is not affected.
+    async fn revoke_user(&self, user_id: &str) -> Result<(), RevocationError> {
+        // Rounded up: a token issued earlier in this second, before the
+        // call, must not survive it.
+        let before = unix_now().saturating_add(1);
+        self.revoke(&Revocation::user(user_id, before)).await
+    }
+}
+
+#[async_trait]
+impl<R: Revoke + ?Sized> Revoke for Arc<R> {
+    async fn revoke(&self, revocation: &Revocation) -> Result<(), RevocationError> {
+        (**self).revoke(revocation).await
+    }
+
+    async fn revoke_session(&self, handle: &str) -> Result<(), RevocationError> {
+        (**self).revoke_session(handle).await
+    }
+
+    async fn revoke_user(&self, user_id: &str) -> Result<(), RevocationError> {
+        (**self).revoke_user(user_id).await
+    }
+}
+
+/// The wall clock in seconds since the Unix epoch, as token claims count
+/// time. Read here rather than through the verifier: a revocation is dated
+/// when it is made, and no verifier need be at hand.
+fn unix_now() -> i64 {
+    let since = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    i64::try_from(since.as_secs()).unwrap_or(i64::MAX)
 }
 
 /// The revocations of one process, in memory, each kept for `retention`
@@ -109,12 +295,18 @@ impl<C, L: RevocationList<C> + ?Sized> RevocationList<C> for std::sync::Arc<L> {
 /// is still valid), so memory is bounded by the revocations of one token
 /// lifetime.
 ///
+/// Revoke through [`Revoke`] (made now, by the system clock; never fails),
+/// as with any list. [`apply`](Self::apply) is the low-level record of a
+/// revocation made at a time you give: for a shared list that learns of
+/// revocations after they were made (`ssr-session-redis` dates each by
+/// Redis' clock), and for tests on a clock of their own.
+///
 /// ```
 /// use std::time::Duration;
 /// use ssr_session::{MemoryRevocations, Revocation};
 ///
 /// let revocations = MemoryRevocations::new(Duration::from_secs(3600));
-/// revocations.apply(&Revocation::Session { handle: "h1".into() }, 1_700_000_000);
+/// revocations.apply(&Revocation::session("h1"), 1_700_000_000);
 /// assert!(revocations.is_session_revoked("h1", 1_700_000_100));
 /// assert!(!revocations.is_session_revoked("h1", 1_700_003_601)); // past the retention
 /// assert_eq!(revocations.len(), 1); // dropped at the next sweep
@@ -190,9 +382,10 @@ impl MemoryRevocations {
         }
     }
 
-    /// Records `revocation`, made at `at` (seconds since the Unix epoch);
-    /// entries past their retention are dropped now and then (see
-    /// [`sweep_interval`](Self::sweep_interval)).
+    /// Records `revocation`, made at `at` (seconds since the Unix epoch):
+    /// kept until `at` plus the retention. Entries past their retention are
+    /// dropped now and then (see [`sweep_interval`](Self::sweep_interval)).
+    /// [`Revoke::revoke`] is this at the current time.
     pub fn apply(&self, revocation: &Revocation, at: i64) {
         let mut state = self.state.write().unwrap_or_else(PoisonError::into_inner);
         let until = at.saturating_add(self.retention);
@@ -277,6 +470,16 @@ impl<C> RevocationList<C> for MemoryRevocations {
     /// [`is_revoked_at`](Self::is_revoked_at) the verifier's `now`.
     fn is_revoked(&self, session: &Session<C>, now: i64) -> Result<bool, RevocationError> {
         Ok(self.is_revoked_at(session, now))
+    }
+}
+
+#[async_trait]
+impl Revoke for MemoryRevocations {
+    /// [`apply`](Self::apply) at the current time (the system clock).
+    /// Never fails.
+    async fn revoke(&self, revocation: &Revocation) -> Result<(), RevocationError> {
+        self.apply(revocation, unix_now());
+        Ok(())
     }
 }
 
@@ -387,6 +590,99 @@ mod tests {
         assert_eq!(
             MemoryRevocations::new(Duration::ZERO).sweep_interval(),
             Duration::from_secs(1)
+        );
+    }
+
+    fn block_on<F: std::future::Future>(future: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("a runtime")
+            .block_on(future)
+    }
+
+    #[test]
+    fn revoke_applies_now_and_revoke_user_covers_this_second_only() {
+        let memory = Arc::new(MemoryRevocations::new(Duration::from_secs(100)));
+        let list: Arc<dyn Revoke> = memory.clone();
+        let before = unix_now();
+        block_on(list.revoke_session("h")).unwrap();
+        block_on(list.revoke_user("u")).unwrap();
+        let after = unix_now();
+        assert!(memory.is_session_revoked("h", after));
+        assert!(!memory.is_session_revoked("other", after));
+        // Applied at the current time: kept for the retention from then.
+        assert!(memory.is_session_revoked("h", before + 99));
+        assert!(!memory.is_session_revoked("h", after + 100));
+        // Tokens of this second (and older) are revoked; the next second's
+        // sign-in is not.
+        assert!(memory.is_user_token_revoked("u", Some(before), after));
+        assert!(!memory.is_user_token_revoked("u", Some(after + 1), after));
+        assert!(!memory.is_user_token_revoked("v", Some(before), after));
+    }
+
+    #[test]
+    fn every_method_of_an_arc_reaches_the_list_inside() {
+        /// Counts which method was called, and fails as a shared list does
+        /// when its store does not acknowledge.
+        #[derive(Default)]
+        struct Counting(std::sync::Mutex<Vec<&'static str>>);
+
+        #[async_trait]
+        impl Revoke for Counting {
+            async fn revoke(&self, _: &Revocation) -> Result<(), RevocationError> {
+                self.0.lock().unwrap().push("revoke");
+                Err(RevocationError::AppliedLocally {
+                    queued: true,
+                    source: "no answer".into(),
+                })
+            }
+            async fn revoke_user(&self, _: &str) -> Result<(), RevocationError> {
+                self.0.lock().unwrap().push("revoke_user");
+                Err(RevocationError::AppliedLocally {
+                    queued: false,
+                    source: "no room".into(),
+                })
+            }
+        }
+
+        let inner = Arc::new(Counting::default());
+        let list: Arc<dyn Revoke> = Arc::new(inner.clone());
+        let queued = block_on(list.revoke_session("h")).unwrap_err();
+        assert!(queued.is_applied_locally() && queued.is_queued());
+        let local = block_on(list.revoke_user("u")).unwrap_err();
+        assert!(local.is_applied_locally() && !local.is_queued());
+        assert_eq!(*inner.0.lock().unwrap(), ["revoke", "revoke_user"]);
+        assert_eq!(
+            local.to_string(),
+            "the revocation holds on this replica only"
+        );
+        let source = std::error::Error::source(&queued).map(ToString::to_string);
+        assert_eq!(source.as_deref(), Some("no answer"));
+    }
+
+    #[test]
+    fn a_plain_failure_is_not_applied_locally() {
+        let failed = RevocationError::Custom("down".into());
+        assert!(!failed.is_applied_locally() && !failed.is_queued());
+        let stale = RevocationError::Stale {
+            age: Duration::from_secs(2),
+            limit: Duration::from_secs(1),
+        };
+        assert!(!stale.is_applied_locally());
+    }
+
+    #[test]
+    fn the_constructors_make_the_variants() {
+        assert_eq!(
+            Revocation::session("h"),
+            Revocation::Session { handle: "h".into() }
+        );
+        assert_eq!(
+            Revocation::user("u", 7),
+            Revocation::User {
+                user_id: "u".into(),
+                before: 7
+            }
         );
     }
 

@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use futures_util::future::join_all;
+use ssr_session::Revoke;
 use ssr_session_example_support::dev_issuer::{DevIssuer, DevIssuerConfig};
 use ssr_session_example_support::process::{Server, redis_or_skip};
 use ssr_session_redis::RedisRevocations;

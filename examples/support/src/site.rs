@@ -9,18 +9,14 @@ use std::time::Duration;
 use axum::body::Body;
 use ssr_session::{
     DefaultResponses, InvalidToken, JwksKeyProvider, MemoryRevocations, NeedsRefreshReason,
-    Respond, Session, SessionConfig, SessionOutcome, SuperTokensClaims, Unavailable, Verifier,
-    adapter::Memo, adapter::RequestView, requirement::RequirementFailure, respond::RequestInfo,
-    respond::ResponseData, source::HeaderList,
+    Respond, RevocationList, Revoke, Session, SessionConfig, SessionOutcome, SuperTokensClaims,
+    Unavailable, Verifier, adapter::Memo, adapter::RequestView, requirement::RequirementFailure,
+    respond::RequestInfo, respond::ResponseData, source::HeaderList,
 };
 use ssr_session_redis::RedisRevocations;
 use tower::ServiceExt as _;
 
-use crate::dev_issuer::{DevIssuer, DevIssuerConfig, NotRecorded};
-
-/// `Retry-After` of a sign-out Redis did not acknowledge: about when the retry queue,
-/// which tries again every 2 s at most, has written it once Redis is back.
-const SIGN_OUT_RETRY_AFTER_SECS: u64 = 3;
+use crate::dev_issuer::{DevIssuer, DevIssuerConfig};
 
 /// Options shared by all example apps (flag or environment variable).
 #[derive(Debug, Clone, clap::Parser)]
@@ -132,6 +128,8 @@ impl Site {
                     .refresh_url(format!("{api_domain}/auth/session/refresh"))
                     .login_url(format!("{api_domain}/auth"));
                 let mut verifier = Verifier::builder(keys).issuer(format!("{api_domain}/auth"));
+                // Revocations are written by the SuperTokens backend (redis/STREAM.md):
+                // only a list shared through Redis sees them.
                 if let Some(redis) = &redis {
                     verifier = verifier.revocation_list(redis.clone());
                 }
@@ -150,38 +148,25 @@ impl Site {
                     JwksKeyProvider::builder(&format!("{origin}/auth/jwt/jwks.json")).build()?;
                 // Sign-outs reach pages at once: the issuer records each revocation in
                 // the list the verifier consults on every request (shared through
-                // Redis with `--redis-url`, else in this process).
-                let verifier = Verifier::builder(keys).issuer(issuer.issuer());
-                let verifier = match &redis {
+                // Redis with `--redis-url`, else in this process). One value, both
+                // roles, whichever list it is.
+                let (list, revocations): (
+                    Arc<dyn RevocationList<SuperTokensClaims>>,
+                    Arc<dyn Revoke>,
+                ) = match &redis {
                     Some(redis) => {
-                        let shared = redis.clone();
-                        issuer.set_revocation_sink(Arc::new(move |revocation| {
-                            let shared = shared.clone();
-                            Box::pin(async move {
-                                // Ok only once Redis acknowledged it; else it holds on
-                                // this replica (and is queued for Redis, unless the
-                                // queue is full), and the sign-out answers 503.
-                                shared.revoke(&revocation).await.map_err(|error| {
-                                    eprintln!("a revocation is not in Redis yet: {error}");
-                                    NotRecorded {
-                                        retry_after_secs: SIGN_OUT_RETRY_AFTER_SECS,
-                                        queued: error.is_queued(),
-                                    }
-                                })
-                            })
-                        }));
-                        verifier.revocation_list(redis.clone())
+                        let redis = Arc::new(redis.clone());
+                        (redis.clone(), redis)
                     }
                     None => {
                         let memory = Arc::new(MemoryRevocations::new(retention));
-                        let sink = memory.clone();
-                        issuer.set_revocation_sink(Arc::new(move |revocation| {
-                            sink.apply(&revocation, ssr_session::testing::now_secs());
-                            Box::pin(std::future::ready(Ok(())))
-                        }));
-                        verifier.revocation_list(memory)
+                        (memory.clone(), memory)
                     }
                 };
+                issuer.set_revocations(revocations);
+                let verifier = Verifier::builder(keys)
+                    .issuer(issuer.issuer())
+                    .revocation_list(list);
                 (verifier.build()?, Some(issuer))
             }
         };

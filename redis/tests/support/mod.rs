@@ -6,11 +6,20 @@
 use std::time::{Duration, Instant};
 
 use ssr_session::testing::{TestKey, TokenBuilder, jwks};
-use ssr_session::{Session, SessionOutcome, Verifier, keys::Algorithm, keys::StaticKeys};
+use ssr_session::{
+    Session, SessionOutcome, Verifier, keys::Algorithm, keys::StaticKeys,
+    revocation::RevocationError,
+};
+use ssr_session_redis::RedisRevocationsError;
 
 pub mod servers;
 
 pub use ssr_session_example_support::process::{RedisServer, redis_or_skip};
+
+/// This crate's error inside the core's (its source), if it holds one.
+pub fn redis_error(error: &RevocationError) -> Option<&RedisRevocationsError> {
+    std::error::Error::source(error)?.downcast_ref()
+}
 
 /// A plain synchronous connection to `server`, for the test's own commands.
 pub fn connection(server: &RedisServer) -> redis::Connection {

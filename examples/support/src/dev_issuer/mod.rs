@@ -13,7 +13,7 @@
 //! | `GET /auth/dev/signin?userId=&redirectTo=` | `303` to `redirectTo`, session cookies set |
 //! | `POST /auth/dev/signin` (JSON or form `userId`) | `200 {"status":"OK","userId":..}`, cookies set |
 //! | `POST /auth/session/refresh` | `200 {}` + new cookies, or `401 {"message":"unauthorised"}` |
-//! | `POST /auth/signout` | `200 {"status":"OK"}`, session revoked (refresh tokens, and the access token through the revocation sink), cookies cleared; `503` with `Retry-After` when the sink could not record it everywhere (see [`NotRecorded`]) |
+//! | `POST /auth/signout` | `200 {"status":"OK"}`, session revoked (refresh tokens, and the access token through the app's revocation list), cookies cleared; `503` with `Retry-After` when the list could not record it everywhere (see [`NotRecorded`]) |
 //! | `POST /auth/signout-everywhere` | `200 {"status":"OK"}`: every session of the request's user revoked, cookies cleared; `503` with `Retry-After` as for `/auth/signout` |
 //! | `GET /auth?redirectToPath=` | a login page: user id, roles, permissions, verified email, tenant |
 //!
@@ -54,6 +54,7 @@ use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
 use ssr_session::keys::Algorithm;
 use ssr_session::testing::{self, TestKey, TokenBuilder};
+use ssr_session::{Revoke, revocation::RevocationError};
 use tokio::net::{TcpListener, ToSocketAddrs};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -194,17 +195,10 @@ pub enum ClaimsOnRefresh {
     Refetch,
 }
 
-/// Where the issuer reports revocations (sign-out, sign-out everywhere): the app's
-/// revocation list. The future completes once the revocation is recorded, or with
-/// [`NotRecorded`] when it could not be recorded everywhere.
-pub type RevocationSink = Arc<
-    dyn Fn(
-            ssr_session::Revocation,
-        )
-            -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), NotRecorded>> + Send>>
-        + Send
-        + Sync,
->;
+/// `Retry-After` of a sign-out the revocation list did not share (Redis did not
+/// acknowledge it): about when `ssr-session-redis`' retry queue, which tries again every
+/// 2 s at most, has written it once Redis is back.
+const SIGN_OUT_RETRY_AFTER_SECS: u64 = 3;
 
 /// A revocation the sink could not confirm everywhere (the shared store did not
 /// acknowledge it): the sign-out is not a success. The routes answer `503` with
@@ -260,7 +254,7 @@ struct Inner {
     /// While set, the JWKS route answers 503 (an injected outage).
     jwks_outage: AtomicBool,
     refetch_claims: AtomicBool,
-    revocations: Mutex<Option<RevocationSink>>,
+    revocations: Mutex<Option<Arc<dyn Revoke>>>,
 }
 
 struct State {
@@ -389,27 +383,24 @@ impl DevIssuer {
         }
     }
 
-    /// Sends every revocation (sign-out, sign-out everywhere) to `sink` from now on.
-    pub fn set_revocation_sink(&self, sink: RevocationSink) {
+    /// Records every revocation (sign-out, sign-out everywhere) in `revocations` from
+    /// now on: the app's revocation list, whichever it is (in memory, or shared
+    /// through Redis).
+    pub fn set_revocations(&self, revocations: Arc<dyn Revoke>) {
         *self
             .inner
             .revocations
             .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(sink);
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(revocations);
     }
 
-    /// Reports `revocation` to the sink, if there is one, and waits for it.
-    async fn report(&self, revocation: ssr_session::Revocation) -> Result<(), NotRecorded> {
-        let sink = self
-            .inner
+    /// The app's revocation list, if it gave one.
+    fn revocations(&self) -> Option<Arc<dyn Revoke>> {
+        self.inner
             .revocations
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .clone();
-        match sink {
-            Some(sink) => sink(revocation).await,
-            None => Ok(()),
-        }
+            .clone()
     }
 
     /// A new session's record: `claims` stored as the user's if given.
@@ -548,28 +539,30 @@ impl DevIssuer {
     }
 
     /// Ends the session `session_handle`: its refresh tokens, and its access tokens at the
-    /// app through the revocation sink.
+    /// app through its revocation list.
     async fn sign_out_session(&self, session_handle: &str) -> Result<(), NotRecorded> {
         self.state()
             .refresh_tokens
             .retain(|_, record| record.handle != session_handle);
-        let revocation = ssr_session::Revocation::Session {
-            handle: session_handle.to_owned(),
-        };
-        self.report(revocation).await
+        match self.revocations() {
+            Some(list) => list
+                .revoke_session(session_handle)
+                .await
+                .map_err(not_recorded),
+            None => Ok(()),
+        }
     }
 
-    /// Ends every session of `user_id`: refresh tokens, and (through the revocation sink)
+    /// Ends every session of `user_id`: refresh tokens, and (through the revocation list)
     /// every access token issued up to now, this second included.
     async fn sign_out_everywhere(&self, user_id: &str) -> Result<(), NotRecorded> {
         self.state()
             .refresh_tokens
             .retain(|_, record| record.user_id != user_id);
-        let revocation = ssr_session::Revocation::User {
-            user_id: user_id.to_owned(),
-            before: now_ms() / 1000 + 1,
-        };
-        self.report(revocation).await
+        match self.revocations() {
+            Some(list) => list.revoke_user(user_id).await.map_err(not_recorded),
+            None => Ok(()),
+        }
     }
 
     /// The session handle a refresh token belongs to, if it is live.
@@ -694,6 +687,17 @@ impl RunningIssuer {
             Some(task) => task.await.map_err(io::Error::other)?,
             None => Ok(()),
         }
+    }
+}
+
+/// What the sign-out routes answer when the list did not record a revocation
+/// everywhere: held on this server (and queued for the others, or not), or a plain
+/// failure, which the routes answer the same way, as not shared.
+fn not_recorded(error: RevocationError) -> NotRecorded {
+    eprintln!("a revocation is not recorded everywhere yet: {error}");
+    NotRecorded {
+        retry_after_secs: SIGN_OUT_RETRY_AFTER_SECS,
+        queued: error.is_queued(),
     }
 }
 
