@@ -320,7 +320,7 @@ pub fn b64url(bytes: &[u8]) -> String {
 /// The current time in whole seconds since the Unix epoch (the system
 /// clock a verifier reads unless given its own).
 pub fn now_secs() -> i64 {
-    crate::verify::now_secs() as i64
+    crate::clock::now_secs() as i64
 }
 
 /// `num_bytes` random bytes as lowercase hex (e.g. for opaque refresh tokens).
