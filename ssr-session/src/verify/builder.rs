@@ -10,11 +10,28 @@ use super::Verifier;
 use super::policy::{DEFAULT_MAX_TOKEN_BYTES, Policy, TokenStructure, UnknownKeyPolicy};
 use crate::algorithm::{Algorithm, AlgorithmSet};
 use crate::cache::{DEFAULT_TOKEN_CACHE_CAPACITY, TokenCache};
+use crate::claims::SuperTokensClaims;
 use crate::error::ConfigError;
 use crate::keys::KeyProvider;
 use crate::requirement::Requirement;
 use crate::revocation::RevocationList;
 use crate::source::{SourceChain, TokenSource};
+
+// The constructors live beside the builder they return, so that the
+// verifier itself does not depend on its builder (the builder depends on it).
+impl Verifier<SuperTokensClaims> {
+    /// A builder for a verifier with SuperTokens' claims.
+    pub fn builder(keys: impl KeyProvider) -> VerifierBuilder<SuperTokensClaims> {
+        VerifierBuilder::new(keys)
+    }
+}
+
+impl<C: DeserializeOwned + Send + Sync + 'static> Verifier<C> {
+    /// A builder for a verifier whose claims deserialize into `C`.
+    pub fn builder_for(keys: impl KeyProvider) -> VerifierBuilder<C> {
+        VerifierBuilder::new(keys)
+    }
+}
 
 /// Configures a [`Verifier`]. Every default is the secure one.
 pub struct VerifierBuilder<C> {
@@ -27,7 +44,7 @@ pub struct VerifierBuilder<C> {
 }
 
 impl<C: DeserializeOwned + Send + Sync + 'static> VerifierBuilder<C> {
-    pub(super) fn new(keys: impl KeyProvider) -> Self {
+    fn new(keys: impl KeyProvider) -> Self {
         Self {
             keys: Arc::new(keys),
             source: Box::new(SourceChain::supertokens()),

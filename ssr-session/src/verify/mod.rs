@@ -96,19 +96,7 @@ impl<C> std::fmt::Debug for Verifier<C> {
     }
 }
 
-impl Verifier<SuperTokensClaims> {
-    /// A builder for a verifier with SuperTokens' claims.
-    pub fn builder(keys: impl KeyProvider) -> VerifierBuilder<SuperTokensClaims> {
-        VerifierBuilder::new(keys)
-    }
-}
-
 impl<C: DeserializeOwned + Send + Sync + 'static> Verifier<C> {
-    /// A builder for a verifier whose claims deserialize into `C`.
-    pub fn builder_for(keys: impl KeyProvider) -> VerifierBuilder<C> {
-        VerifierBuilder::new(keys)
-    }
-
     /// Verifies the session of a request, given its headers.
     ///
     /// The tokens are read, and looked up in the verified-token cache,
