@@ -172,7 +172,7 @@ impl JwksKeyProviderBuilder {
     /// The most lookups that may wait for a fetch at once, per provider and
     /// its clones (default 10,000): tokens with unknown `kid`s waiting for
     /// the next fetch, and lookups waiting for keys while none are cached.
-    /// One more gets [`KeySourceError::TooManyWaiting`] at once (a 503 with
+    /// One more gets [`KeySourceError::TooManyWaiting`](crate::error::KeySourceError::TooManyWaiting) at once (a 503 with
     /// `Retry-After`, never a sign-out). Must be more than zero.
     pub fn max_waiting_lookups(mut self, limit: usize) -> Self {
         self.settings.max_waiting_lookups = limit;
