@@ -1,6 +1,10 @@
 //! [`JwksKeyProvider`]: keys fetched from JWKS URLs, cached as one set,
 //! refreshed by a single in-flight request, served stale while the
 //! endpoint is slow or down.
+//!
+//! One file a job: the provider and its cache (here), its builder
+//! (`builder`), the settings it runs with (`settings`), OpenID discovery
+//! (`discovery`) and the HTTP fetch (`fetch`).
 
 mod builder;
 mod discovery;

@@ -4,6 +4,10 @@
 //! Sources work on [`Headers`], a tiny framework-neutral view of a request's
 //! headers, so that every framework's adapter can feed them in a few lines
 //! whatever `http` version it uses.
+//!
+//! One file a job: the header view (`headers`), the source trait and what
+//! it returns (here), and one file per built-in source (`cookie`, `bearer`,
+//! `named_header`, `chain`).
 
 mod bearer;
 mod chain;

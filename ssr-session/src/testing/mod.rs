@@ -4,6 +4,9 @@
 //! [`TokenBuilder`] deliberately produces hostile tokens too (a foreign `alg`, no `kid`,
 //! `alg: none`, a payload that is not an object) so verifiers can be tested against them.
 //!
+//! One file a job: keys (`key`), tokens (`token`) and the verified-token
+//! cache probe for benchmarks (`cache_probe`).
+//!
 //! ```
 //! use ssr_session::keys::Algorithm;
 //! use ssr_session::testing::{TestKey, TokenBuilder, jwks};
