@@ -1,4 +1,11 @@
-//! [`SessionConfig`]: what every entry point needs from the app.
+//! [`SessionConfig`]: what every entry point needs from the app, and how
+//! the app sets it up (the verifier, the responses, the requirements, the
+//! forgery checks).
+//!
+//! What a request runs through it (`extract`, `guard`, `outcome`,
+//! `reject`) lives in `pipeline.rs`, beside the request view, memo and
+//! rejection those methods take and give: this file is set up once, that
+//! one runs per request.
 
 use std::sync::Arc;
 

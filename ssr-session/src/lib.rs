@@ -161,6 +161,7 @@ pub mod adapter;
 mod algorithm;
 mod cache;
 mod claims;
+mod clock;
 mod config;
 pub mod csrf;
 pub mod error;

@@ -7,6 +7,9 @@
 //! the request, the method and the path-and-query. It converts the
 //! [`Rejection`]'s [`ResponseData`] into its framework's response. Nothing
 //! else.
+//!
+//! The pipeline is [`SessionConfig`]'s per-request methods; the struct, its
+//! constructors and setters are in `config.rs` (set up once, not per request).
 
 use std::borrow::Cow;
 use std::fmt;

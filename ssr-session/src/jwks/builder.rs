@@ -1,127 +1,48 @@
-//! [`JwksKeyProviderBuilder`]: the settings of a [`JwksKeyProvider`] and
-//! their validation.
+//! [`JwksKeyProviderBuilder`]: where a [`JwksKeyProvider`] fetches its keys
+//! from (URLs, a SuperTokens backend) and the settings it runs with.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use url::Url;
 
-use super::fetch::{self, Limits};
-use super::{DiscoveryError, JwksKeyProvider};
-use crate::error::{ConfigError, KeySourceError};
-
-/// The longest any duration setting may be (one year), so that cache
-/// deadlines never overflow.
-const MAX_SETTING: Duration = Duration::from_secs(365 * 24 * 60 * 60);
-
-/// Added to a lookup's longest wait (see [`Settings::longest_wait`]).
-const WAIT_SLACK: Duration = Duration::from_millis(250);
+use super::settings::{Settings, setting};
+use super::{JwksKeyProvider, fetch};
+use crate::error::ConfigError;
 
 /// The path SuperTokens mounts its API under unless told otherwise.
 const SUPERTOKENS_BASE_PATH: &str = "/auth";
 
-/// The validated settings a provider runs with.
-#[derive(Debug, Clone, Copy)]
-pub(super) struct Settings {
-    pub(super) timeout: Duration,
-    pub(super) max_body_bytes: usize,
-    pub(super) min_ttl: Duration,
-    pub(super) max_ttl: Duration,
-    pub(super) default_ttl: Duration,
-    pub(super) unknown_kid_interval: Duration,
-    pub(super) max_waiting_lookups: usize,
-    pub(super) retry_interval: Duration,
-    pub(super) stale_if_error: Duration,
-    pub(super) failure_backoff: Duration,
-}
-
-impl Default for Settings {
-    fn default() -> Self {
-        Self {
-            timeout: Duration::from_secs(5),
-            max_body_bytes: 1024 * 1024,
-            min_ttl: Duration::from_secs(30),
-            max_ttl: Duration::from_secs(10 * 60),
-            default_ttl: Duration::from_secs(5 * 60),
-            unknown_kid_interval: Duration::from_secs(1),
-            max_waiting_lookups: 10_000,
-            retry_interval: Duration::from_secs(30),
-            stale_if_error: Duration::from_secs(60 * 60),
-            failure_backoff: Duration::from_secs(1),
-        }
-    }
-}
-
-impl Settings {
-    /// How long a fetched set is fresh: the answer's `max-age` (or the
-    /// default TTL without one), clamped into `[min_ttl, max_ttl]`.
-    pub(super) fn ttl(&self, max_age: Option<Duration>) -> Duration {
-        max_age
-            .unwrap_or(self.default_ttl)
-            .clamp(self.min_ttl, self.max_ttl)
-    }
-
-    /// The longest a lookup waits for keys: the next unknown-`kid` fetch
-    /// may start up to one interval after the lookup arrives and may then
-    /// take the whole timeout. The slack lets such a fetch end with its own
-    /// error rather than the wait's.
-    pub(super) fn longest_wait(&self) -> Duration {
-        self.unknown_kid_interval + self.timeout + WAIT_SLACK
-    }
-
-    pub(super) fn limits(&self) -> Limits {
-        Limits {
-            timeout: self.timeout,
-            max_body_bytes: self.max_body_bytes,
-        }
-    }
-
-    fn validate(&self) -> Result<(), ConfigError> {
-        let durations = [
-            ("timeout", self.timeout),
-            ("min_ttl", self.min_ttl),
-            ("max_ttl", self.max_ttl),
-            ("default_ttl", self.default_ttl),
-            ("unknown_kid_interval", self.unknown_kid_interval),
-            ("retry_interval", self.retry_interval),
-            ("stale_if_error", self.stale_if_error),
-            ("failure_backoff", self.failure_backoff),
-        ];
-        if let Some((name, _)) = durations.iter().find(|(_, d)| *d > MAX_SETTING) {
-            return Err(setting(format!("{name} may be at most one year")));
-        }
-        if self.timeout.is_zero() {
-            return Err(setting("timeout must be more than zero"));
-        }
-        if self.max_body_bytes == 0 {
-            return Err(setting("max_body_bytes must be more than zero"));
-        }
-        if self.max_waiting_lookups == 0 {
-            return Err(setting("max_waiting_lookups must be more than zero"));
-        }
-        if self.min_ttl > self.max_ttl {
-            return Err(setting(format!(
-                "min_ttl ({:?}) is more than max_ttl ({:?})",
-                self.min_ttl, self.max_ttl
-            )));
-        }
-        Ok(())
-    }
-}
-
-fn setting(reason: impl Into<String>) -> ConfigError {
-    ConfigError::Setting(reason.into())
-}
-
 /// Where the first JWKS URL comes from.
 #[derive(Debug, Clone)]
-enum Target {
+pub(super) enum Target {
     Url(String),
     SuperTokens {
         api_domain: String,
     },
     /// [`JwksKeyProvider::from_oidc_issuer`], before discovery.
     Discovery,
+}
+
+// The constructors live beside the builder they return, so that the
+// provider itself does not depend on its builder (the builder depends on it).
+impl JwksKeyProvider {
+    /// Starts configuring a provider for one JWKS URL (checked by
+    /// [`build`](JwksKeyProviderBuilder::build)).
+    pub fn builder(jwks_url: &str) -> JwksKeyProviderBuilder {
+        JwksKeyProviderBuilder::new(Target::Url(jwks_url.to_owned()))
+    }
+
+    /// Starts configuring a provider for a SuperTokens backend: the keys at
+    /// `{api_domain}{api_base_path}/jwt/jwks.json`, with the base path
+    /// `/auth` unless [`api_base_path`](JwksKeyProviderBuilder::api_base_path)
+    /// says otherwise. `api_domain` is an origin such as
+    /// `https://api.example.com` (no path).
+    pub fn for_supertokens(api_domain: &str) -> JwksKeyProviderBuilder {
+        JwksKeyProviderBuilder::new(Target::SuperTokens {
+            api_domain: api_domain.to_owned(),
+        })
+    }
 }
 
 /// Configures a [`JwksKeyProvider`]; made by [`JwksKeyProvider::builder`]
@@ -147,26 +68,17 @@ enum Target {
 #[derive(Debug, Clone)]
 #[must_use = "a builder does nothing until `build()`"]
 pub struct JwksKeyProviderBuilder {
-    target: Target,
+    // Discovery (discovery.rs) sets the target and the client it used.
+    pub(super) target: Target,
     also: Vec<String>,
     api_base_path: Option<String>,
-    client: Option<reqwest::Client>,
+    pub(super) client: Option<reqwest::Client>,
     issuer: Option<Arc<str>>,
-    settings: Settings,
+    pub(super) settings: Settings,
 }
 
 impl JwksKeyProviderBuilder {
-    pub(super) fn for_url(url: &str) -> Self {
-        Self::new(Target::Url(url.to_owned()))
-    }
-
-    pub(super) fn for_supertokens(api_domain: &str) -> Self {
-        Self::new(Target::SuperTokens {
-            api_domain: api_domain.to_owned(),
-        })
-    }
-
-    fn new(target: Target) -> Self {
+    pub(super) fn new(target: Target) -> Self {
         Self {
             target,
             also: Vec::new(),
@@ -260,7 +172,7 @@ impl JwksKeyProviderBuilder {
     /// The most lookups that may wait for a fetch at once, per provider and
     /// its clones (default 10,000): tokens with unknown `kid`s waiting for
     /// the next fetch, and lookups waiting for keys while none are cached.
-    /// One more gets [`KeySourceError::TooManyWaiting`] at once (a 503 with
+    /// One more gets [`KeySourceError::TooManyWaiting`](crate::error::KeySourceError::TooManyWaiting) at once (a 503 with
     /// `Retry-After`, never a sign-out). Must be more than zero.
     pub fn max_waiting_lookups(mut self, limit: usize) -> Self {
         self.settings.max_waiting_lookups = limit;
@@ -362,55 +274,9 @@ impl JwksKeyProviderBuilder {
             self.settings,
         ))
     }
-
-    /// Runs OpenID discovery for `issuer` and builds with the `jwks_uri`
-    /// found. See [`JwksKeyProvider::from_oidc_issuer`].
-    pub(super) async fn discover(
-        issuer: &str,
-        configure: impl FnOnce(Self) -> Self,
-    ) -> Result<JwksKeyProvider, DiscoveryError> {
-        #[derive(serde::Deserialize)]
-        struct Configuration {
-            issuer: String,
-            jwks_uri: String,
-        }
-        parse_url(issuer)?;
-        let discovery_url = parse_url(&format!(
-            "{}/.well-known/openid-configuration",
-            issuer.trim_end_matches('/')
-        ))?;
-        let mut builder = configure(Self::new(Target::Discovery));
-        builder.settings.validate()?;
-        let client = match &builder.client {
-            Some(client) => client.clone(),
-            None => fetch::default_client()?,
-        };
-        builder.client = Some(client.clone());
-        let fetched = fetch::get(&client, &discovery_url, builder.settings.limits()).await?;
-        let configuration: Configuration =
-            serde_json::from_slice(&fetched.body).map_err(|source| KeySourceError::Parse {
-                url: discovery_url.to_string(),
-                expected: "an OpenID configuration",
-                source,
-            })?;
-        if configuration.issuer != issuer {
-            return Err(DiscoveryError::IssuerMismatch {
-                expected: issuer.to_owned(),
-                found: configuration.issuer,
-            });
-        }
-        tracing::debug!(
-            target: "ssr_session::jwks",
-            issuer,
-            jwks_uri = %configuration.jwks_uri,
-            "discovered the JWKS URL"
-        );
-        builder.target = Target::Url(configuration.jwks_uri);
-        Ok(builder.build()?)
-    }
 }
 
-fn parse_url(raw: &str) -> Result<Url, ConfigError> {
+pub(super) fn parse_url(raw: &str) -> Result<Url, ConfigError> {
     let refuse = |reason: &str| ConfigError::Url {
         url: raw.to_owned(),
         reason: reason.to_owned(),
@@ -481,63 +347,6 @@ mod tests {
         );
         assert!(supertokens_jwks_url("https://a.example/auth", "/auth").is_err());
         assert!(supertokens_jwks_url("api.example.com", "/auth").is_err());
-    }
-
-    #[test]
-    fn ttl_is_clamped_and_defaults() {
-        let settings = Settings::default();
-        assert_eq!(settings.ttl(None), Duration::from_secs(300));
-        assert_eq!(settings.ttl(Some(Duration::ZERO)), Duration::from_secs(30));
-        assert_eq!(
-            settings.ttl(Some(Duration::from_secs(90))),
-            Duration::from_secs(90)
-        );
-        assert_eq!(
-            settings.ttl(Some(Duration::from_secs(86_400))),
-            Duration::from_secs(600)
-        );
-        let narrow = Settings {
-            max_ttl: Duration::from_secs(60),
-            ..Settings::default()
-        };
-        assert_eq!(narrow.ttl(None), Duration::from_secs(60));
-    }
-
-    #[test]
-    fn settings_are_validated() {
-        let ok = Settings::default();
-        assert!(ok.validate().is_ok());
-        for bad in [
-            Settings {
-                timeout: Duration::ZERO,
-                ..ok
-            },
-            Settings {
-                max_body_bytes: 0,
-                ..ok
-            },
-            Settings {
-                max_waiting_lookups: 0,
-                ..ok
-            },
-            Settings {
-                unknown_kid_interval: Duration::MAX,
-                ..ok
-            },
-            Settings {
-                min_ttl: Duration::from_secs(601),
-                ..ok
-            },
-            Settings {
-                stale_if_error: Duration::MAX,
-                ..ok
-            },
-        ] {
-            assert!(
-                matches!(bad.validate(), Err(ConfigError::Setting(_))),
-                "{bad:?}"
-            );
-        }
     }
 
     #[test]

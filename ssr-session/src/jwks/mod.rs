@@ -1,9 +1,15 @@
 //! [`JwksKeyProvider`]: keys fetched from JWKS URLs, cached as one set,
 //! refreshed by a single in-flight request, served stale while the
 //! endpoint is slow or down.
+//!
+//! One file a job: the provider and its cache (here), its builder
+//! (`builder`), the settings it runs with (`settings`), OpenID discovery
+//! (`discovery`) and the HTTP fetch (`fetch`).
 
 mod builder;
+mod discovery;
 mod fetch;
+mod settings;
 
 use std::fmt;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -16,7 +22,8 @@ use tokio::time::Instant;
 use url::Url;
 
 pub use self::builder::JwksKeyProviderBuilder;
-use self::builder::Settings;
+pub use self::discovery::DiscoveryError;
+use self::settings::Settings;
 use crate::error::{ConfigError, KeySourceError};
 use crate::keys::{KeyLookupError, KeyProvider, KeyRequest, KeySelection, KeySet, VerifyingKey};
 
@@ -144,72 +151,7 @@ pub struct JwksKeyProvider {
     inner: Arc<Inner>,
 }
 
-/// Why [`JwksKeyProvider::from_oidc_issuer`] failed.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum DiscoveryError {
-    /// The issuer, the discovered `jwks_uri` or a setting is invalid.
-    #[error(transparent)]
-    Config(#[from] ConfigError),
-    /// The OpenID configuration could not be fetched, or is not a JSON
-    /// object with string members `issuer` and `jwks_uri`
-    /// ([`KeySourceError::Parse`]).
-    #[error("OpenID discovery failed")]
-    Source(#[from] KeySourceError),
-    /// The configuration names another issuer than the one asked for
-    /// (OpenID Connect Discovery §4.3 requires them to be identical).
-    #[error("the OpenID configuration names issuer {found:?}, not {expected:?}")]
-    IssuerMismatch {
-        /// The issuer passed to `from_oidc_issuer`.
-        expected: String,
-        /// The `issuer` of the configuration.
-        found: String,
-    },
-}
-
 impl JwksKeyProvider {
-    /// Starts configuring a provider for one JWKS URL (checked by
-    /// [`build`](JwksKeyProviderBuilder::build)).
-    pub fn builder(jwks_url: &str) -> JwksKeyProviderBuilder {
-        JwksKeyProviderBuilder::for_url(jwks_url)
-    }
-
-    /// Starts configuring a provider for a SuperTokens backend: the keys at
-    /// `{api_domain}{api_base_path}/jwt/jwks.json`, with the base path
-    /// `/auth` unless [`api_base_path`](JwksKeyProviderBuilder::api_base_path)
-    /// says otherwise. `api_domain` is an origin such as
-    /// `https://api.example.com` (no path).
-    pub fn for_supertokens(api_domain: &str) -> JwksKeyProviderBuilder {
-        JwksKeyProviderBuilder::for_supertokens(api_domain)
-    }
-
-    /// OpenID Connect discovery: fetches
-    /// `{issuer}/.well-known/openid-configuration` (a trailing `/` of the
-    /// issuer removed first), checks that its `issuer` is exactly `issuer`,
-    /// and builds a provider for its `jwks_uri`. `configure` adjusts the
-    /// builder (client, timeout, body cap, more URLs…) before the
-    /// discovery request, which uses the same client, timeout and body cap;
-    /// it is not counted by [`fetch_count`](Self::fetch_count).
-    ///
-    /// ```no_run
-    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-    /// use std::time::Duration;
-    /// use ssr_session::JwksKeyProvider;
-    ///
-    /// let keys = JwksKeyProvider::from_oidc_issuer("https://auth.example.com/auth", |builder| {
-    ///     builder.timeout(Duration::from_secs(2))
-    /// })
-    /// .await?;
-    /// assert_eq!(keys.urls().len(), 1);
-    /// # Ok(()) }
-    /// ```
-    pub async fn from_oidc_issuer(
-        issuer: &str,
-        configure: impl FnOnce(JwksKeyProviderBuilder) -> JwksKeyProviderBuilder,
-    ) -> Result<Self, DiscoveryError> {
-        JwksKeyProviderBuilder::discover(issuer, configure).await
-    }
-
     /// The keys lookups would use now: the cached set if it may still be
     /// served (starting a background refresh if it is past its TTL), else
     /// the result of a fetch (shared with concurrent lookups). For tools

@@ -2,7 +2,7 @@
 //! a modulus and an exponent, and read back from PEM.
 
 /// The big-endian integer without its leading zero bytes.
-pub(super) fn strip_leading_zeros(bytes: &[u8]) -> &[u8] {
+pub(crate) fn strip_leading_zeros(bytes: &[u8]) -> &[u8] {
     let first = bytes.iter().position(|&b| b != 0).unwrap_or(bytes.len());
     &bytes[first..]
 }
@@ -42,7 +42,7 @@ pub(super) fn rsa_public_key_der(modulus: &[u8], exponent: &[u8]) -> Vec<u8> {
 }
 
 /// Reads modulus and exponent back out of PKCS#1 `RSAPublicKey` DER.
-pub(super) fn parse_rsa_public_key_der(der: &[u8]) -> Option<(&[u8], &[u8])> {
+pub(crate) fn parse_rsa_public_key_der(der: &[u8]) -> Option<(&[u8], &[u8])> {
     fn read_len(input: &[u8]) -> Option<(usize, &[u8])> {
         let (&first, rest) = input.split_first()?;
         if first < 0x80 {

@@ -4,7 +4,8 @@
 //! the DER an RSA JWK needs (`der`), the [`KeySet`] that picks a key for a
 //! token (`key_set`) and the [`StaticKeys`] provider (`static_keys`).
 
-mod der;
+// Also read by `testing` (its keys' RSA modulus and exponent).
+pub(crate) mod der;
 mod jwk;
 mod key_set;
 mod static_keys;

@@ -321,3 +321,113 @@ impl Respond for DefaultResponses {
         response.with_header("retry-after", self.retry_after_secs.to_string())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::InvalidKind;
+    use crate::source::HeaderList;
+
+    fn html() -> HeaderList {
+        HeaderList::new().with("accept", "text/html")
+    }
+
+    const PATH: &str = "/dashboard?x=1&y=%2F";
+
+    #[test]
+    fn login_redirect_keeps_path_and_query() {
+        let responses = DefaultResponses::default();
+        assert_eq!(
+            responses.login_redirect("/dashboard?x=1"),
+            "/auth?redirectToPath=%2Fdashboard%3Fx%3D1"
+        );
+        let custom = DefaultResponses::default()
+            .login_url("/login?next=1")
+            .redirect_param("to");
+        assert_eq!(custom.login_redirect("/a"), "/login?next=1&to=%2Fa");
+    }
+
+    #[test]
+    fn bridge_is_self_contained_and_escapes_its_configuration() {
+        let responses = DefaultResponses::default()
+            .refresh_url("/r</script><script>alert(1)</script>")
+            .csp_nonce("n\"onerror=\"x");
+        let headers = html();
+        let request = RequestInfo::new(&headers, "GET", PATH);
+        let page = responses.needs_refresh(&request, NeedsRefreshReason::Expired);
+        let body = String::from_utf8(page.body.clone()).unwrap();
+        assert_eq!(page.status, 401);
+        assert_eq!(body.matches("<script").count(), 1, "{body}");
+        assert!(!body.contains("src="));
+        assert!(body.contains("nonce=\"n&quot;onerror=&quot;x\""), "{body}");
+        assert!(body.contains("<noscript>"));
+        assert!(body.contains("href=\"/auth?redirectToPath=%2Fdashboard%3Fx%3D1%26y%3D%252F\""));
+        assert_eq!(page.header("cache-control"), Some("no-store"));
+    }
+
+    #[test]
+    fn csp_hash_matches_the_inline_script() {
+        use base64::Engine as _;
+        let responses = DefaultResponses::default();
+        let digest = aws_lc_rs::digest::digest(
+            &aws_lc_rs::digest::SHA256,
+            responses.bridge_script().as_bytes(),
+        );
+        let expected = format!(
+            "'sha256-{}'",
+            base64::engine::general_purpose::STANDARD.encode(digest.as_ref())
+        );
+        assert_eq!(responses.bridge_script_csp_hash(), expected);
+    }
+
+    #[test]
+    fn older_cookie_domain_is_expired_on_refresh_and_invalid_answers() {
+        let responses = DefaultResponses::default().older_cookie_domain("example.com");
+        let invalid = InvalidToken::new(InvalidKind::BadSignature, "x");
+        for headers in [html(), HeaderList::new()] {
+            let request = RequestInfo::new(&headers, "GET", PATH);
+            for response in [
+                responses.needs_refresh(&request, NeedsRefreshReason::Expired),
+                responses.invalid(&request, &invalid),
+            ] {
+                let older = response.headers.iter().any(|(k, v)| {
+                    k == "set-cookie"
+                        && v.starts_with("sAccessToken=;")
+                        && v.contains("Domain=example.com")
+                        && v.contains("Max-Age=0")
+                });
+                assert!(older, "{:?}", response.headers);
+            }
+        }
+        let headers = html();
+        let plain = DefaultResponses::default().needs_refresh(
+            &RequestInfo::new(&headers, "GET", PATH),
+            NeedsRefreshReason::Expired,
+        );
+        assert!(plain.header("set-cookie").is_none());
+    }
+
+    #[test]
+    fn a_submission_is_never_reloaded() {
+        let responses = DefaultResponses::default();
+        let headers = html();
+        let page = |method| {
+            let response = responses.needs_refresh(
+                &RequestInfo::new(&headers, method, PATH),
+                NeedsRefreshReason::Expired,
+            );
+            String::from_utf8(response.body).unwrap()
+        };
+        assert!(page("GET").contains("data-ssr-session-resume=\"reload\""));
+        assert!(page("POST").contains("data-ssr-session-resume=\"back\""));
+        // One script for both, so one CSP hash covers both.
+        let script = |body: String| body.split("<script>").nth(1).map(str::to_owned);
+        assert_eq!(script(page("GET")), script(page("POST")));
+        let json = HeaderList::new().with("accept", "application/json");
+        let data = responses.needs_refresh(
+            &RequestInfo::new(&json, "POST", PATH),
+            NeedsRefreshReason::Expired,
+        );
+        assert_eq!(data.body, br#"{"message":"try refresh token"}"#);
+    }
+}

@@ -1,4 +1,4 @@
-//! [`VerifierBuilder`]: the verifier's policy, every default the secure one.
+//! [`VerifierBuilder`]: sets the verifier's policy, every default the secure one.
 
 use std::marker::PhantomData;
 use std::sync::Arc;
@@ -6,80 +6,30 @@ use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 
-use super::{Clock, Verifier, now_secs};
+use super::Verifier;
+use super::policy::{DEFAULT_MAX_TOKEN_BYTES, Policy, TokenStructure, UnknownKeyPolicy};
 use crate::algorithm::{Algorithm, AlgorithmSet};
 use crate::cache::{DEFAULT_TOKEN_CACHE_CAPACITY, TokenCache};
+use crate::claims::SuperTokensClaims;
 use crate::error::ConfigError;
 use crate::keys::KeyProvider;
 use crate::requirement::Requirement;
 use crate::revocation::RevocationList;
 use crate::source::{SourceChain, TokenSource};
 
-/// Default cap on a token's size.
-pub const DEFAULT_MAX_TOKEN_BYTES: usize = 16 * 1024;
-
-/// Which tokens count as sessions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum TokenStructure {
-    /// Only SuperTokens session access tokens, checked as `supertokens-node`
-    /// checks them: `stt` absent or 0 (so OAuth2-provider tokens signed by
-    /// the same keys are refused), and for the header's `version` (a
-    /// string, absent means 3; v1/v2 are not supported) the session claims:
-    /// `sub`, `sessionHandle`, `refreshTokenHash1` strings, `iat` a number,
-    /// and `rsub` a string from v5. Any other signed JWT of the same issuer
-    /// (e.g. from the JWT recipe's `createJWT`) is invalid (*claim*).
-    #[default]
-    SuperTokensSession,
-    /// Any JWT with a string `sub` and a numeric `exp` (for OIDC issuers
-    /// and other non-SuperTokens sources). Only choose this when every JWT
-    /// the keys sign is meant to be a session.
-    AnyJwt,
-}
-
-/// What to answer for a token whose `kid` is unknown even after a refetch.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum UnknownKeyPolicy {
-    /// Invalid (kind [`InvalidKind::UnknownKey`](crate::error::InvalidKind::UnknownKey)): the safe default.
-    #[default]
-    Invalid,
-    /// Needs refresh (reason [`NeedsRefreshReason::UnknownKey`](crate::NeedsRefreshReason::UnknownKey)). Helps
-    /// when the auth server's keys changed in a way the key source has not
-    /// caught up with (a refresh brings a token of a known key), but costs
-    /// every forged token with a random `kid` one refresh round-trip, and a
-    /// lasting key mismatch becomes a refresh loop that only the browser's
-    /// loop guard stops.
-    NeedsRefresh,
-}
-
-#[derive(Clone)]
-pub(super) struct Policy {
-    pub(super) issuer: Option<String>,
-    pub(super) audience: Option<String>,
-    pub(super) leeway_secs: u64,
-    pub(super) algorithms: Option<AlgorithmSet>,
-    pub(super) max_token_bytes: usize,
-    pub(super) unknown_key: UnknownKeyPolicy,
-    pub(super) structure: TokenStructure,
-    pub(super) clock: Option<Clock>,
-}
-
-impl std::fmt::Debug for Policy {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Policy")
-            .field("issuer", &self.issuer)
-            .field("audience", &self.audience)
-            .field("leeway_secs", &self.leeway_secs)
-            .field("algorithms", &self.algorithms)
-            .field("max_token_bytes", &self.max_token_bytes)
-            .field("unknown_key", &self.unknown_key)
-            .field("structure", &self.structure)
-            .finish_non_exhaustive()
+// The constructors live beside the builder they return, so that the
+// verifier itself does not depend on its builder (the builder depends on it).
+impl Verifier<SuperTokensClaims> {
+    /// A builder for a verifier with SuperTokens' claims.
+    pub fn builder(keys: impl KeyProvider) -> VerifierBuilder<SuperTokensClaims> {
+        VerifierBuilder::new(keys)
     }
 }
 
-impl Policy {
-    pub(super) fn now(&self) -> f64 {
-        self.clock.as_ref().map_or_else(now_secs, |clock| clock())
+impl<C: DeserializeOwned + Send + Sync + 'static> Verifier<C> {
+    /// A builder for a verifier whose claims deserialize into `C`.
+    pub fn builder_for(keys: impl KeyProvider) -> VerifierBuilder<C> {
+        VerifierBuilder::new(keys)
     }
 }
 
@@ -94,7 +44,7 @@ pub struct VerifierBuilder<C> {
 }
 
 impl<C: DeserializeOwned + Send + Sync + 'static> VerifierBuilder<C> {
-    pub(super) fn new(keys: impl KeyProvider) -> Self {
+    fn new(keys: impl KeyProvider) -> Self {
         Self {
             keys: Arc::new(keys),
             source: Box::new(SourceChain::supertokens()),

@@ -1,6 +1,7 @@
 //! The [`Verifier`]: one request's headers in, one [`SessionOutcome`] out.
 
 mod builder;
+mod policy;
 mod structure;
 
 pub use crate::cache::DEFAULT_TOKEN_CACHE_CAPACITY;
@@ -9,16 +10,15 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 use std::marker::PhantomData;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
-use self::builder::Policy;
-pub use self::builder::{
-    DEFAULT_MAX_TOKEN_BYTES, TokenStructure, UnknownKeyPolicy, VerifierBuilder,
-};
+pub use self::builder::VerifierBuilder;
+use self::policy::Policy;
+pub use self::policy::{DEFAULT_MAX_TOKEN_BYTES, TokenStructure, UnknownKeyPolicy};
 use self::structure::{Registered, supertokens_structure};
 use crate::algorithm::Algorithm;
 use crate::cache::{TokenCache, Verified};
 use crate::claims::SuperTokensClaims;
+pub use crate::clock::Clock;
 use crate::error::{ClaimFailure, InvalidKind, InvalidToken};
 use crate::keys::{KeyLookupError, KeyProvider, KeyRequest, VerifyingKey};
 use crate::outcome::{NeedsRefreshReason, SessionOutcome, Unavailable};
@@ -28,9 +28,6 @@ use crate::revocation::RevocationList;
 use crate::session::{Session, SessionFacts};
 use crate::source::{Headers, TokenCarrier, TokenSource, Tokens};
 use crate::token;
-
-/// A source of the current time, in seconds since the Unix epoch.
-pub type Clock = Arc<dyn Fn() -> f64 + Send + Sync>;
 
 /// Verifies requests' sessions. Cheap to clone (shared inside).
 ///
@@ -99,19 +96,7 @@ impl<C> std::fmt::Debug for Verifier<C> {
     }
 }
 
-impl Verifier<SuperTokensClaims> {
-    /// A builder for a verifier with SuperTokens' claims.
-    pub fn builder(keys: impl KeyProvider) -> VerifierBuilder<SuperTokensClaims> {
-        VerifierBuilder::new(keys)
-    }
-}
-
 impl<C: DeserializeOwned + Send + Sync + 'static> Verifier<C> {
-    /// A builder for a verifier whose claims deserialize into `C`.
-    pub fn builder_for(keys: impl KeyProvider) -> VerifierBuilder<C> {
-        VerifierBuilder::new(keys)
-    }
-
     /// Verifies the session of a request, given its headers.
     ///
     /// The tokens are read, and looked up in the verified-token cache,
@@ -491,17 +476,6 @@ fn log<C>(outcome: &SessionOutcome<C>, token: &[u8]) {
             outcome = "unavailable", error = %unavailable, token = %Fingerprint(token)
         ),
     }
-}
-
-/// The system clock, seconds since the Unix epoch: the one place the core
-/// reads it. Everything that judges a token (expiry, `nbf`, the claim
-/// validators, the revocation list, the token cache) reads the verifier's
-/// clock instead ([`Verifier::now`]), which is this unless
-/// [`VerifierBuilder::clock`] replaced it.
-pub(crate) fn now_secs() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0.0, |d| d.as_secs_f64())
 }
 
 fn invalid<C>(kind: InvalidKind, detail: &'static str) -> SessionOutcome<C> {

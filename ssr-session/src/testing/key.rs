@@ -1,29 +1,18 @@
-//! Test support: signing keys, JWKS documents and tokens of any shape.
-//!
-//! Compiled only with the `testing` feature. Keys live in memory and are generated per call;
-//! [`TokenBuilder`] deliberately produces hostile tokens too (a foreign `alg`, no `kid`,
-//! `alg: none`, a payload that is not an object) so verifiers can be tested against them.
-//!
-//! ```
-//! use ssr_session::keys::Algorithm;
-//! use ssr_session::testing::{TestKey, TokenBuilder, jwks};
-//!
-//! let key = TestKey::generate(Algorithm::ES256, "d-1700000000000");
-//! let token = TokenBuilder::supertokens("alice", 3600).sign(&key);
-//! assert_eq!(token.split('.').count(), 3);
-//! assert_eq!(jwks(&[&key])["keys"][0]["kid"], "d-1700000000000");
-//! ```
+//! [`TestKey`]: signing keys of every algorithm, their public forms (JWK,
+//! PEM, DER, raw) and their JWKS document.
 
 use std::fmt;
 use std::sync::Arc;
 
-use crate::keys::Algorithm;
 use aws_lc_rs::encoding::{AsDer, PublicKeyX509Der};
 use aws_lc_rs::signature::{self, EcdsaKeyPair, Ed25519KeyPair, KeyPair as _, RsaKeyPair};
 use aws_lc_rs::{hmac, rand, rsa};
 use base64::Engine as _;
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use serde_json::{Map, Value, json};
+use base64::engine::general_purpose::STANDARD;
+use serde_json::{Value, json};
+
+use super::{alg_value, b64url, random_bytes};
+use crate::keys::{Algorithm, der};
 
 /// A signing key for tests, with its `kid` and the algorithm it was generated for.
 ///
@@ -82,8 +71,10 @@ impl TestKey {
             | Algorithm::PS384
             | Algorithm::PS512 => {
                 let pair = RsaKeyPair::generate(rsa::KeySize::Rsa2048).expect("RSA keygen");
-                let (n, e) = rsa_public_components(pair.public_key().as_ref())
+                let (n, e) = der::parse_rsa_public_key_der(pair.public_key().as_ref())
                     .expect("aws-lc-rs returns a PKCS#1 RSAPublicKey");
+                let unsigned = |int| der::strip_leading_zeros(int).to_vec();
+                let (n, e) = (unsigned(n), unsigned(e));
                 Material::Rsa { pair, n, e }
             }
             Algorithm::ES256 => Material::Ec {
@@ -312,272 +303,11 @@ pub fn jwks(keys: &[&TestKey]) -> Value {
     json!({ "keys": keys.iter().map(|key| key.public_jwk()).collect::<Vec<_>>() })
 }
 
-/// Base64url without padding, as JWS and JWK use.
-pub fn b64url(bytes: &[u8]) -> String {
-    URL_SAFE_NO_PAD.encode(bytes)
-}
-
-/// The current time in whole seconds since the Unix epoch (the system
-/// clock a verifier reads unless given its own).
-pub fn now_secs() -> i64 {
-    crate::verify::now_secs() as i64
-}
-
-/// `num_bytes` random bytes as lowercase hex (e.g. for opaque refresh tokens).
-pub fn random_hex(num_bytes: usize) -> String {
-    random_bytes(num_bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-/// Builds tokens of any shape, including hostile ones.
-#[derive(Clone, Debug, Default)]
-pub struct TokenBuilder {
-    header: Map<String, Value>,
-    claims: Map<String, Value>,
-    /// `alg` / `kid` are filled from the key at signing unless set or removed explicitly.
-    fill_alg: bool,
-    fill_kid: bool,
-}
-
-impl TokenBuilder {
-    /// Empty header and claims. When signing, `alg` and `kid` still come from the key unless
-    /// set or removed explicitly.
-    pub fn new() -> Self {
-        TokenBuilder {
-            fill_alg: true,
-            fill_kid: true,
-            ..Default::default()
-        }
-    }
-
-    /// A SuperTokens v5 access token: header `{"alg":…,"typ":"JWT","kid":…,"version":"5"}`
-    /// (`alg` and `kid` from the key at signing); claims `sub`, `exp` (now + `lifetime_secs`), `iat`,
-    /// `sessionHandle`, `refreshTokenHash1`, `parentRefreshTokenHash1: null`,
-    /// `antiCsrfToken: null`, `tId: "public"`, `rsub` (= `sub`) and
-    /// `iss: "http://localhost:3000/auth"` (override with [`claim`](Self::claim)).
-    pub fn supertokens(sub: &str, lifetime_secs: i64) -> Self {
-        let now = now_secs();
-        let handle = random_hex(16);
-        let session_handle = format!(
-            "{}-{}-{}-{}-{}",
-            &handle[..8],
-            &handle[8..12],
-            &handle[12..16],
-            &handle[16..20],
-            &handle[20..]
-        );
-        Self::new()
-            .header("typ", "JWT")
-            .header("version", "5")
-            .claim("sub", sub)
-            .claim("exp", now + lifetime_secs)
-            .claim("iat", now)
-            .claim("sessionHandle", session_handle)
-            .claim("refreshTokenHash1", random_hex(32))
-            .claim("parentRefreshTokenHash1", Value::Null)
-            .claim("antiCsrfToken", Value::Null)
-            .claim("tId", "public")
-            .claim("rsub", sub)
-            .claim("iss", "http://localhost:3000/auth")
-    }
-
-    /// Sets a header member (an explicit `alg` or `kid` is kept as is when signing).
-    pub fn header(mut self, name: &str, value: impl Into<Value>) -> Self {
-        self.not_filled(name);
-        self.header.insert(name.to_owned(), value.into());
-        self
-    }
-
-    /// Removes a header member (a removed `alg` or `kid` stays absent when signing).
-    pub fn without_header(mut self, name: &str) -> Self {
-        self.not_filled(name);
-        self.header.remove(name);
-        self
-    }
-
-    /// Sets a claim.
-    pub fn claim(mut self, name: &str, value: impl Into<Value>) -> Self {
-        self.claims.insert(name.to_owned(), value.into());
-        self
-    }
-
-    /// Removes a claim.
-    pub fn without_claim(mut self, name: &str) -> Self {
-        self.claims.remove(name);
-        self
-    }
-
-    /// Sets `exp` to now + `secs` (negative: in the past).
-    pub fn expires_in(self, secs: i64) -> Self {
-        self.claim("exp", now_secs() + secs)
-    }
-
-    /// The claims as they will be serialized.
-    pub fn claims(&self) -> &Map<String, Value> {
-        &self.claims
-    }
-
-    /// Signs with `key`. The header gets the key's `alg` and `kid` unless they were set or
-    /// removed explicitly; the signature uses the header's `alg` if the key can produce it
-    /// ([`TestKey::can_sign`]), else the key's own algorithm.
-    pub fn sign(&self, key: &TestKey) -> String {
-        let claims = serde_json::to_vec(&self.claims).expect("claims serialize");
-        self.sign_payload_bytes(&claims, key)
-    }
-
-    /// Like [`sign`](Self::sign) with `payload` as the raw payload bytes instead of the claims
-    /// (e.g. JSON that is not an object, or invalid UTF-8).
-    pub fn sign_payload_bytes(&self, payload: &[u8], key: &TestKey) -> String {
-        // Members in SuperTokens' order, `{"alg","typ","kid","version"}`: serde_json keeps
-        // insertion order in this workspace, and minted tokens should look like the core's.
-        let mut header = Map::new();
-        if self.fill_alg {
-            header.insert("alg".to_owned(), alg_value(key.algorithm()));
-        }
-        for (name, value) in &self.header {
-            if name == "version" && self.fill_kid {
-                header.insert("kid".to_owned(), key.kid().into());
-            }
-            header.insert(name.clone(), value.clone());
-        }
-        if self.fill_kid && !header.contains_key("kid") {
-            header.insert("kid".to_owned(), key.kid().into());
-        }
-        let alg = header
-            .get("alg")
-            .and_then(|alg| serde_json::from_value::<Algorithm>(alg.clone()).ok())
-            .filter(|alg| key.can_sign(*alg))
-            .unwrap_or_else(|| key.algorithm());
-        let header = serde_json::to_vec(&header).expect("header serializes");
-        let signing_input = format!("{}.{}", b64url(&header), b64url(payload));
-        let signature = key.sign_raw(alg, signing_input.as_bytes());
-        format!("{signing_input}.{}", b64url(&signature))
-    }
-
-    /// `header.payload.signature` from the header and claims as set (no `alg`/`kid` filled
-    /// in) and the given signature bytes, e.g. empty for `alg: none`.
-    pub fn with_signature(&self, signature: &[u8]) -> String {
-        let header = serde_json::to_vec(&self.header).expect("header serializes");
-        let claims = serde_json::to_vec(&self.claims).expect("claims serialize");
-        format!(
-            "{}.{}.{}",
-            b64url(&header),
-            b64url(&claims),
-            b64url(signature)
-        )
-    }
-
-    fn not_filled(&mut self, name: &str) {
-        match name {
-            "alg" => self.fill_alg = false,
-            "kid" => self.fill_kid = false,
-            _ => {}
-        }
-    }
-}
-
-fn alg_value(alg: Algorithm) -> Value {
-    serde_json::to_value(alg).expect("Algorithm serializes to its JWA name")
-}
-
-fn random_bytes(len: usize) -> Vec<u8> {
-    let mut bytes = vec![0; len];
-    rand::fill(&mut bytes).expect("system randomness");
-    bytes
-}
-
-/// `(n, e)` from a PKCS#1 `RSAPublicKey ::= SEQUENCE { n INTEGER, e INTEGER }`.
-fn rsa_public_components(der: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
-    let (sequence, _) = der_element(der, 0x30)?;
-    let (n, rest) = der_element(sequence, 0x02)?;
-    let (e, _) = der_element(rest, 0x02)?;
-    let unsigned = |int: &[u8]| int.iter().skip_while(|b| **b == 0).copied().collect();
-    Some((unsigned(n), unsigned(e)))
-}
-
-/// Splits one DER element with `tag` off `input`: `(contents, rest)`.
-fn der_element(input: &[u8], tag: u8) -> Option<(&[u8], &[u8])> {
-    let (&found, rest) = input.split_first()?;
-    let (&first, rest) = rest.split_first()?;
-    if found != tag {
-        return None;
-    }
-    let (len, rest) = if first < 0x80 {
-        (usize::from(first), rest)
-    } else {
-        let count = usize::from(first & 0x7f);
-        if count == 0 || count > 4 || rest.len() < count {
-            return None;
-        }
-        let (len, rest) = rest.split_at(count);
-        (
-            len.iter().fold(0, |acc, b| (acc << 8) | usize::from(*b)),
-            rest,
-        )
-    };
-    (rest.len() >= len).then(|| rest.split_at(len))
-}
-
-/// The verifier's verified-token cache on its own (the same code a
-/// [`Verifier`](crate::Verifier) runs), for benchmarks that compare it
-/// with other designs. Every entry holds a session of user `u` and the
-/// probe's one key (weakly, as in a verifier); time is the caller's, in
-/// seconds.
-pub struct TokenCacheProbe {
-    cache: crate::cache::TokenCache<()>,
-    key: Arc<crate::keys::VerifyingKey>,
-}
-
-impl TokenCacheProbe {
-    /// An empty cache of `capacity` weight units.
-    pub fn new(capacity: u64) -> Self {
-        let key = crate::keys::VerifyingKey::from_symmetric_secret(&[7; 32], Algorithm::HS256)
-            .expect("a 32-byte HMAC secret");
-        Self {
-            cache: crate::cache::TokenCache::new(capacity),
-            key: Arc::new(key),
-        }
-    }
-
-    /// Caches `token` as verified at `now`, valid until `exp`.
-    pub fn insert(&self, token: &[u8], exp: f64, now: f64) {
-        let facts = crate::session::SessionFacts {
-            expires_at: exp as i64,
-            issued_at: None,
-            session_handle: None,
-            anti_csrf_token: None,
-        };
-        let verified = crate::cache::Verified {
-            session: crate::Session::new("u".into(), (), facts),
-            exp,
-            nbf: None,
-            key: Arc::downgrade(&self.key),
-        };
-        self.cache.insert(token, verified, now);
-    }
-
-    /// The cached session of `token` at `now` (no leeway), as a hit gives it.
-    pub fn get(&self, token: &[u8], now: f64) -> Option<crate::Session<()>> {
-        self.cache.get(token, now, 0.0)
-    }
-
-    /// How many tokens are cached.
-    pub fn len(&self) -> u64 {
-        self.cache.len()
-    }
-
-    /// `true` when nothing is cached.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use aws_lc_rs::signature::{RsaPublicKeyComponents, UnparsedPublicKey, VerificationAlgorithm};
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
     const INPUT: &[u8] = b"eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9";
 
@@ -732,98 +462,6 @@ mod tests {
         let secret = hmac.hmac_secret().unwrap();
         let hex: String = secret.iter().map(|b| format!("{b:02x}")).collect();
         assert!(!debug.contains(&hex) && !debug.contains(&b64url(secret)));
-    }
-
-    fn decode_segment(token: &str, index: usize) -> Value {
-        let segment = token.split('.').nth(index).unwrap();
-        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(segment).unwrap()).unwrap()
-    }
-
-    #[test]
-    fn supertokens_token_has_v5_header_and_claims() {
-        let key = TestKey::generate(Algorithm::ES256, "d-1");
-        let token = TokenBuilder::supertokens("alice", 60)
-            .claim("st-role", json!({"v": ["admin"]}))
-            .sign(&key);
-        let header = decode_segment(&token, 0);
-        assert_eq!(
-            header,
-            json!({"alg": "ES256", "typ": "JWT", "kid": "d-1", "version": "5"})
-        );
-        // The core's member order too (JSON maps compare without it).
-        let header_bytes = URL_SAFE_NO_PAD
-            .decode(token.split('.').next().unwrap())
-            .unwrap();
-        assert_eq!(
-            header_bytes,
-            br#"{"alg":"ES256","typ":"JWT","kid":"d-1","version":"5"}"#
-        );
-        let claims = decode_segment(&token, 1);
-        assert_eq!(
-            (claims["sub"].as_str(), claims["rsub"].as_str()),
-            (Some("alice"), Some("alice"))
-        );
-        assert_eq!(
-            claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(),
-            60
-        );
-        assert_eq!(claims["tId"], "public");
-        assert!(claims["parentRefreshTokenHash1"].is_null() && claims["antiCsrfToken"].is_null());
-        assert_eq!(claims["sessionHandle"].as_str().unwrap().len(), 36);
-        assert_eq!(claims["st-role"], json!({"v": ["admin"]}));
-        let (input, sig) = token.rsplit_once('.').unwrap();
-        let sig = URL_SAFE_NO_PAD.decode(sig).unwrap();
-        let raw = key.public_key_bytes().unwrap();
-        let public = UnparsedPublicKey::new(&signature::ECDSA_P256_SHA256_FIXED, &raw);
-        assert!(public.verify(input.as_bytes(), &sig).is_ok());
-    }
-
-    #[test]
-    fn hostile_shapes() {
-        let rsa = TestKey::generate(Algorithm::RS256, "r");
-        // Header alg HS256 on an RSA key: HMAC keyed with the public PEM (confusion attack).
-        let token = TokenBuilder::supertokens("mallory", 60)
-            .header("alg", "HS256")
-            .sign(&rsa);
-        assert_eq!(decode_segment(&token, 0)["alg"], "HS256");
-        let (input, sig) = token.rsplit_once('.').unwrap();
-        let pem = rsa.public_key_pem().unwrap();
-        let expected = hmac::sign(
-            &hmac::Key::new(hmac::HMAC_SHA256, pem.as_bytes()),
-            input.as_bytes(),
-        );
-        assert_eq!(URL_SAFE_NO_PAD.decode(sig).unwrap(), expected.as_ref());
-        // An alg the key cannot produce is named in the header but signed with the key's own.
-        let token = TokenBuilder::new().header("alg", "ES256").sign(&rsa);
-        assert_eq!(
-            URL_SAFE_NO_PAD
-                .decode(token.rsplit('.').next().unwrap())
-                .unwrap()
-                .len(),
-            256
-        );
-        // Removed kid stays removed; alg none with an empty signature.
-        let token = TokenBuilder::supertokens("a", 60)
-            .without_header("kid")
-            .sign(&rsa);
-        assert!(decode_segment(&token, 0).get("kid").is_none());
-        let none = TokenBuilder::supertokens("a", 60)
-            .header("alg", "none")
-            .with_signature(b"");
-        assert!(none.ends_with('.'));
-        assert_eq!(decode_segment(&none, 0)["alg"], "none");
-        // Raw payload bytes and expiry in the past.
-        let token = TokenBuilder::new().sign_payload_bytes(b"[1,2]", &rsa);
-        assert_eq!(decode_segment(&token, 1), json!([1, 2]));
-        let past = TokenBuilder::supertokens("a", 60).expires_in(-5);
-        assert!(past.claims()["exp"].as_i64().unwrap() < now_secs());
-        assert!(
-            TokenBuilder::supertokens("a", 1)
-                .without_claim("sub")
-                .claims()
-                .get("sub")
-                .is_none()
-        );
     }
 
     #[test]

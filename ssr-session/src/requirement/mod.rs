@@ -7,9 +7,9 @@
 //! every request, a verified-token cache hit included: the cache saves the
 //! signature check, never a policy decision.
 
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
+mod failure;
 
+pub use self::failure::RequirementFailure;
 use crate::error::InvalidToken;
 use crate::outcome::{NeedsRefreshReason, SessionOutcome};
 use crate::session::Session;
@@ -36,47 +36,6 @@ impl RequirementContext {
     /// (the unit of SuperTokens' claim fetch times `t`).
     pub fn now_millis(&self) -> i64 {
         (self.now * 1000.0) as i64
-    }
-}
-
-/// One failed claim check, as SuperTokens reports it in
-/// `claimValidationErrors`: `{"id": …, "reason": …}`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RequirementFailure {
-    /// The claim's id, e.g. `st-ev`.
-    pub id: String,
-    /// Why it failed, as JSON (e.g. `{"message":"wrong value","expectedValue":true}`).
-    pub reason: Value,
-    /// A refresh may bring a value that passes (see
-    /// [`refresh_may_help`](Self::refresh_may_help)); not sent.
-    #[serde(skip)]
-    refresh_may_help: bool,
-}
-
-impl RequirementFailure {
-    /// A failure of claim `id` for `reason`.
-    pub fn new(id: impl Into<String>, reason: impl Into<Value>) -> Self {
-        Self {
-            id: id.into(),
-            reason: reason.into(),
-            refresh_may_help: false,
-        }
-    }
-
-    /// Marks the failure as one a refresh may fix (the value is missing or
-    /// too old, and the backend fetches claims again while refreshing).
-    /// When every failure of a request is so marked, the answer is *needs
-    /// refresh* (reason [`NeedsRefreshReason::Claim`])
-    /// instead of a 403; the refresh bridge's loop guard ends a refresh
-    /// that does not help on the login page.
-    pub fn refresh_may_help(mut self) -> Self {
-        self.refresh_may_help = true;
-        self
-    }
-
-    /// `true` when a refresh may fix this failure.
-    pub fn is_refreshable(&self) -> bool {
-        self.refresh_may_help
     }
 }
 
