@@ -54,22 +54,28 @@ impl<'a> KeyRequest<'a> {
 }
 
 /// Why a key provider gave no key.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
 pub enum KeyLookupError {
     /// No key has this `kid`, even after the provider refreshed its keys:
     /// the token is invalid (unknown key).
+    #[error("no key has the token's kid")]
     UnknownKey,
     /// Keys with this `kid` exist but none may verify the token's `alg`.
+    #[error("no key with the token's kid may verify its alg")]
     AlgorithmMismatch,
     /// Several keys fit: the token is invalid (ambiguous key).
+    #[error("several keys fit the token")]
     Ambiguous,
     /// The token's `iss` is not an issuer this provider accepts (not on
     /// its allow-list, refused by its approval hook, or unknown to the
     /// issuer's own discovery): the token is invalid (claim *issuer*).
+    #[error("the token's issuer is not accepted")]
     IssuerNotAllowed,
     /// The key source failed and no usable cached key exists: the
     /// verification is unavailable (a server-side failure).
-    Unavailable(Arc<KeySourceError>),
+    #[error("the key source is unavailable")]
+    Unavailable(#[source] Arc<KeySourceError>),
 }
 
 impl KeyLookupError {
@@ -168,5 +174,29 @@ impl<P: KeyProvider + ?Sized> KeyProvider for Arc<P> {
 
     fn selects_by_issuer(&self) -> bool {
         (**self).selects_by_issuer()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::error::Error as _;
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn a_lookup_error_says_what_failed_and_keeps_its_cause() {
+        assert_eq!(
+            KeyLookupError::UnknownKey.to_string(),
+            "no key has the token's kid"
+        );
+        assert!(KeyLookupError::UnknownKey.source().is_none());
+        let down = KeyLookupError::Unavailable(Arc::new(KeySourceError::Timeout {
+            url: "https://auth.example/jwks.json".into(),
+            timeout: Duration::from_secs(5),
+        }));
+        assert_eq!(down.to_string(), "the key source is unavailable");
+        let cause = down.source().expect("the key source's error").to_string();
+        assert!(cause.contains("timed out after 5s"), "{cause}");
     }
 }
