@@ -338,6 +338,14 @@ pub struct SessionService<S, C = SuperTokensClaims> {
     middleware: SessionMiddleware<C>,
 }
 
+impl<S, C> std::fmt::Debug for SessionService<S, C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionService")
+            .field("middleware", &self.middleware)
+            .finish_non_exhaustive()
+    }
+}
+
 impl<S, B, C> Service<ServiceRequest> for SessionService<S, C>
 where
     S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error> + 'static,

@@ -172,6 +172,7 @@ impl Requirement<SuperTokensClaims> for SdkClaims {
 pub use forgery::{ANTI_CSRF_MODES, run_forgery};
 
 /// Keys and tokens of the suite.
+#[derive(Debug)]
 pub struct Fixture {
     key: TestKey,
     stranger: TestKey,

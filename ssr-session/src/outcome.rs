@@ -106,6 +106,7 @@ impl<C> SessionOutcome<C> {
 
 /// Why a request needs a refresh before its session can be used.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum NeedsRefreshReason {
     /// The request carried no access token (or an empty one).
     Missing,

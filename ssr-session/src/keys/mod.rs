@@ -54,6 +54,7 @@ impl<'a> KeyRequest<'a> {
 
 /// Why a key provider gave no key.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub enum KeyLookupError {
     /// No key has this `kid`, even after the provider refreshed its keys:
     /// the token is invalid (unknown key).

@@ -20,6 +20,7 @@ pub const DEFAULT_MAX_TOKEN_BYTES: usize = 16 * 1024;
 
 /// Which tokens count as sessions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum TokenStructure {
     /// Only SuperTokens session access tokens, checked as `supertokens-node`
     /// checks them: `stt` absent or 0 (so OAuth2-provider tokens signed by
@@ -38,6 +39,7 @@ pub enum TokenStructure {
 
 /// What to answer for a token whose `kid` is unknown even after a refetch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum UnknownKeyPolicy {
     /// Invalid (kind [`InvalidKind::UnknownKey`](crate::error::InvalidKind::UnknownKey)): the safe default.
     #[default]
@@ -84,6 +86,7 @@ impl Policy {
 }
 
 /// Configures a [`Verifier`]. Every default is the secure one.
+#[must_use = "a builder does nothing until `build()`"]
 pub struct VerifierBuilder<C> {
     keys: Arc<dyn KeyProvider>,
     source: Box<dyn TokenSource>,
@@ -91,6 +94,18 @@ pub struct VerifierBuilder<C> {
     validators: Vec<Box<dyn Requirement<C>>>,
     revocations: Option<Box<dyn RevocationList<C>>>,
     cache_capacity: Option<u64>,
+}
+
+// By hand: the key provider, source, validators and revocation list are
+// trait objects; what they are is told by how many there are.
+impl<C> std::fmt::Debug for VerifierBuilder<C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VerifierBuilder")
+            .field("validators", &self.validators.len())
+            .field("revocations", &self.revocations.is_some())
+            .field("cache_capacity", &self.cache_capacity)
+            .finish_non_exhaustive()
+    }
 }
 
 impl<C: DeserializeOwned + Send + Sync + 'static> VerifierBuilder<C> {
