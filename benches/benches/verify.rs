@@ -136,7 +136,7 @@ fn benches(c: &mut Criterion) {
             .build()
             .expect("provider");
         let verifier = Verifier::builder(keys)
-            .claim_validator(ssr_session::supertokens::has_role(
+            .require(ssr_session::supertokens::has_role(
                 ssr_session_benches::apps::ROLE,
             ))
             .build()

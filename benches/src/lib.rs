@@ -41,6 +41,17 @@ pub struct Case {
     pub token: String,
 }
 
+// By hand: the token is never printed.
+impl std::fmt::Debug for Case {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Case")
+            .field("name", &self.name)
+            .field("algorithm", &self.algorithm)
+            .field("key", &self.key)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Case {
     /// A fresh key and token for `algorithm`.
     pub fn generate(name: &'static str, algorithm: Algorithm) -> Self {
@@ -71,6 +82,7 @@ impl Case {
 }
 
 /// RS256, ES256 and EdDSA cases, with one JWKS holding all three keys.
+#[derive(Debug)]
 pub struct Fixture {
     /// The cases, in the order `rs256`, `es256`, `eddsa`.
     pub cases: Vec<Case>,
@@ -150,6 +162,7 @@ pub fn cookie_header(token: &str) -> String {
 
 /// A JWKS server on 127.0.0.1 (an ephemeral port) that serves one document
 /// with `Cache-Control: max-age=600` and counts the requests it answers.
+#[derive(Debug)]
 pub struct JwksServer {
     addr: SocketAddr,
     requests: Arc<AtomicU64>,
@@ -346,6 +359,7 @@ pub fn paired(rounds: usize, block: Duration, a: &mut dyn FnMut(), b: &mut dyn F
 /// OpenID issuers on 127.0.0.1 for any tenant: `/{tenant}/.well-known/openid-configuration`
 /// names the issuer `{base}/{tenant}` and the JWKS `{base}/{tenant}/jwks.json`, which
 /// serves `jwks_json` for every tenant. Discovery and JWKS requests are counted apart.
+#[derive(Debug)]
 pub struct IssuersServer {
     addr: SocketAddr,
     discoveries: Arc<AtomicU64>,

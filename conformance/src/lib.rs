@@ -172,6 +172,7 @@ impl Requirement<SuperTokensClaims> for SdkClaims {
 pub use forgery::{ANTI_CSRF_MODES, run_forgery};
 
 /// Keys and tokens of the suite.
+#[derive(Debug)]
 pub struct Fixture {
     key: TestKey,
     stranger: TestKey,
@@ -214,7 +215,7 @@ impl Fixture {
     }
 
     /// The configuration every adapter's test app must use: the fixture's
-    /// key, an outage for `kid` [`UNAVAILABLE_KID`], a claim validator
+    /// key, an outage for `kid` [`UNAVAILABLE_KID`], a requirement
     /// refusing `"role": "banned"`, and a revocation list holding
     /// [`REVOKED_HANDLE`].
     pub fn session_config(&self) -> SessionConfig<SuperTokensClaims> {
@@ -225,7 +226,7 @@ impl Fixture {
         // Dated by the fixture's clock, as the verifier judges it.
         revocations.apply(&Revocation::session(REVOKED_HANDLE), now);
         let verifier = Verifier::builder(FixtureKeys { keys })
-            .claim_validator(|claims: &SuperTokensClaims, _: &RequirementContext| {
+            .require(|claims: &SuperTokensClaims, _: &RequirementContext| {
                 if claims.get("role") == Some(&json!("banned")) {
                     Err(RequirementFailure::new(
                         "role",

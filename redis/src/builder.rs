@@ -74,6 +74,7 @@ impl RedisRevocations {
 /// | [`retry_queue`](Self::retry_queue) | 10,000 revocations |
 ///
 /// Every replica must use the same key and retention.
+#[must_use = "a builder does nothing until `connect()`"]
 pub struct RedisRevocationsBuilder {
     topology: Topology,
     tls: TlsFiles,

@@ -310,7 +310,7 @@
 //! A revocation is judged at the verifier's time (the `now` that
 //! [`RevocationList::is_revoked`](ssr_session::RevocationList::is_revoked)
 //! is given: [`VerifierBuilder::clock`](ssr_session::verify::VerifierBuilder::clock),
-//! else the system clock), the moment `exp` and the claim validators are
+//! else the system clock), the moment `exp` and the requirements are
 //! judged at. The staleness of the set is a matter of this process and
 //! Redis, measured on the monotonic clock; revocations are dated by
 //! Redis' clock (the entry id), or by this machine's for one applied

@@ -33,7 +33,7 @@ impl InvalidToken {
         &self.detail
     }
 
-    /// The claim validators' failures, when only they refused an otherwise
+    /// The requirements' failures, when only they refused an otherwise
     /// valid token (SuperTokens answers such a request with 403).
     pub fn claim_validation_errors(&self) -> Option<&[RequirementFailure]> {
         match &self.kind {
@@ -49,11 +49,11 @@ impl InvalidToken {
         matches!(self.kind, InvalidKind::CrossOrigin | InvalidKind::AntiCsrf)
     }
 
-    /// A rejection by claim validators.
+    /// A rejection by requirements.
     pub(crate) fn validators(errors: Vec<RequirementFailure>) -> Self {
         Self::new(
             InvalidKind::Claim(ClaimFailure::Validators(errors)),
-            "a claim validator refused the token",
+            "a requirement refused the token",
         )
     }
 }
@@ -137,7 +137,7 @@ pub enum ClaimFailure {
     /// Not a SuperTokens session access token (wrong `stt`, `version`, or
     /// session claims missing); see [`TokenStructure`](crate::verify::TokenStructure).
     SessionStructure,
-    /// User-supplied claim validators refused the token.
+    /// User-supplied requirements refused the token.
     Validators(Vec<RequirementFailure>),
 }
 

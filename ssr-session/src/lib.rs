@@ -41,24 +41,11 @@
 //!
 //! # The contract
 //!
-//! [`Verifier`] documents the order of checks. In short:
-//!
-//! | situation | outcome |
-//! |---|---|
-//! | no token, or an empty one | needs refresh (*missing*) |
-//! | larger than 16 KiB, not a compact JWS, any `crit` header | invalid (*too large*, *malformed*) |
-//! | `alg` `none`, HMAC with a public key, not allowed by the key or the allow-list | invalid (*algorithm not allowed*) |
-//! | `kid` unknown in a key set fetched after the request arrived / several keys fit | invalid (*unknown key* / *ambiguous key*) |
-//! | signature wrong | invalid (*bad signature*), even when also expired |
-//! | `iss` / `aud` / `nbf` / `sub` / `exp` type wrong | invalid (*claim*) |
-//! | valid but for `exp` | needs refresh (*expired*) |
-//! | the session was revoked ([`RevocationList`]) | invalid (*revoked*) |
-//! | a claim validator or requirement refuses | invalid (*claim*, validators): SuperTokens' 403 |
-//! | an unsafe request with a cookie session from another origin's page; a required anti-CSRF check fails | invalid (*cross origin*, *anti-CSRF*), judged by the pipeline ([`CsrfProtection`]) |
-//! | key source down, no usable cached key; revocation list too stale | unavailable |
-//!
 //! Keys come only from your [`KeyProvider`]; the token's `jku`, `x5u`,
 //! `jwk` and `x5c` are never used. The algorithm is decided by the key.
+//! [`Verifier`] documents the order of checks; what every situation
+//! gives, and what is answered for it, is the one table of
+//! [Outcomes and responses](#outcomes-and-responses) below.
 //!
 //! # Entry points
 //!
@@ -71,83 +58,20 @@
 //! and converts the answer; [`DefaultResponses`] renders SuperTokens'
 //! answers, choosing HTML (a navigation: `Accept: text/html`) or JSON.
 //!
-//! # Defaults
-//!
-//! | setting | default |
-//! |---|---|
-//! | token sources | `sAccessToken` cookie, then `Authorization: Bearer` ([`SourceChain::supertokens`](crate::source::SourceChain::supertokens)) |
-//! | token size cap | 16 KiB |
-//! | leeway on `exp` / `nbf` | 0 s |
-//! | `iss` / `aud` | not checked unless [`VerifierBuilder::issuer`](crate::verify::VerifierBuilder::issuer) / [`VerifierBuilder::audience`](crate::verify::VerifierBuilder::audience) |
-//! | unknown `kid` | invalid ([`UnknownKeyPolicy`](crate::verify::UnknownKeyPolicy)) |
-//! | JWKS cache TTL | `Cache-Control: max-age` clamped to the builder's bounds (max 10 min) |
-//! | JWKS refetch on unknown `kid` | `kid` unknown only when a set fetched after the lookup arrived lacks it; such fetches at most one per 1 s ([`JwksKeyProviderBuilder::unknown_kid_interval`](crate::jwks::JwksKeyProviderBuilder::unknown_kid_interval)), single-flight; a lookup waits at most 1 s + the fetch timeout |
-//! | JWKS lookups waiting for a fetch | at most 10,000 per provider, then unavailable ([`JwksKeyProviderBuilder::max_waiting_lookups`](crate::jwks::JwksKeyProviderBuilder::max_waiting_lookups)) |
-//! | JWKS retry after a failed fetch (keys cached) | every 30 s ([`JwksKeyProviderBuilder::retry_interval`](crate::jwks::JwksKeyProviderBuilder::retry_interval)) |
-//! | JWKS stale-if-error | 1 h |
-//! | JWKS fetch timeout / body cap | 5 s / 1 MiB |
-//! | verified-token cache | on, 10,000 tokens ([`VerifierBuilder::token_cache_capacity`](crate::verify::VerifierBuilder::token_cache_capacity)) |
-//! | claim validators, requirements | none; each runs on every request |
-//! | revocation | none ([`VerifierBuilder::revocation_list`](crate::verify::VerifierBuilder::revocation_list)) |
-//! | many issuers ([`IssuerKeyProvider`](crate::issuers::IssuerKeyProvider)) | allow-list only; template tenants `A-Z a-z 0-9 - _`, ≤ 64 chars |
-//! | issuer cache | 1,000 issuers, LRU, 1 h idle; setup single-flight |
-//! | issuers refused / failed | remembered 5 min / 5 s (≤ 10,000) |
-//! | new template issuers | 100 at once, one more per 100 ms |
-//! | responses | [`DefaultResponses`] (SuperTokens-compatible) |
-//! | cross-site request forgery | [`CsrfProtection::default`]: an unsafe request with a cookie session must come from the app's own origin (`Sec-Fetch-Site`, else `Origin`); [`AntiCsrf::None`](crate::csrf::AntiCsrf::None) |
-//!
-//! # The verified-token cache
-//!
-//! SSR pages see the same access token on every navigation until it
-//! expires, so a verifier keeps a bounded cache of tokens whose signature
-//! and registered claims verified, and a repeat visit skips that work. It
-//! is on by default ([`VerifierBuilder::without_token_cache`](crate::verify::VerifierBuilder::without_token_cache) turns it off).
-//!
-//! **What a hit reuses**: the signature check, the key lookup (as long as
-//! the key is still in the key set), and the parsed claims. **What a hit
-//! never reuses**: `exp` and `nbf` (checked against the current time and
-//! leeway on every hit), the [`RevocationList`], the claim validators and
-//! every route or group requirement (all run on every request with the
-//! verification time, [`RequirementContext`](crate::requirement::RequirementContext)). The cache saves the
-//! signature check, never a policy decision.
-//!
-//! Why it is safe:
-//!
-//! - **Keyed by the exact token.** The key is the token's full bytes;
-//!   entries are found by comparing all of them, so no other token, however
-//!   similar, can hit an entry. (The table's bucketing hash, over the
-//!   token's length and last 32 bytes, which are signature, only spreads
-//!   entries; it never decides a match.)
-//! - **Only verified tokens are cached**, after the signature and every
-//!   registered-claim check passed. Expired, forged and unavailable
-//!   outcomes always take the full path.
-//! - **Time is re-checked on every hit**, so an entry can never outlive
-//!   its token; the entry's TTL is also at most the token's remaining
-//!   lifetime.
-//! - **Key removal drops entries.** An entry remembers its key weakly; when
-//!   the key leaves the key set (rotation or revocation at the auth server,
-//!   seen at the next JWKS refresh), the key is dropped and every entry it
-//!   verified misses from then on. (So a [`KeyProvider`] must hand out the
-//!   same `Arc` for a key; see its docs.)
-//! - **Policy changes drop entries.** A verifier's policy (issuer, audience,
-//!   algorithms) is fixed at build time and the cache belongs to one
-//!   verifier, so a changed policy means a new verifier with an empty cache.
-//! - **Bounded.** At most `capacity` weight units (default 10,000); an entry
-//!   weighs 1 plus 1 per KiB of token, and tokens are capped (16 KiB by
-//!   default), so memory stays bounded whatever the tokens.
-//! - A [`Session`] is one shared allocation: a hit is a reference count,
-//!   the claims are never cloned per hit.
-//!
 //! # Features
 //!
 //! | feature | default | what it gives |
 //! |---|---|---|
 //! | `aws-lc-rs` | yes | signature verification with aws-lc-rs on keys parsed once (required: the only backend) |
-//! | `testing` | no | the `testing` module: keys, JWKS documents and signed tokens of any shape, for your own tests |
+//! | `testing` | no | the `testing` module: keys, JWKS documents and signed tokens of any shape (with typed setters for roles, permissions and a verified email), for your own tests and your app's: each adapter's `tests/recipe.rs` shows an app tested with it |
 //!
 //! Tokens never appear in logs or `Debug` output: a short [`Fingerprint`](crate::verify::Fingerprint)
 //! stands for them. Outcomes are logged at debug level under the
 //! `ssr_session::verify` target, rejections under `ssr_session::rejection`.
+//!
+#![doc = include_str!("../docs/outcomes.md")]
+#![doc = include_str!("../docs/defaults.md")]
+#![doc = include_str!("../docs/token-cache.md")]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]

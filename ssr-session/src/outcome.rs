@@ -19,7 +19,7 @@ pub enum SessionOutcome<C = SuperTokensClaims> {
     /// should call the refresh endpoint and try again.
     NeedsRefresh(NeedsRefreshReason),
     /// The token is wrong in a way a refresh cannot fix (the user is
-    /// unauthorised, or a claim validator refused it).
+    /// unauthorised, or a requirement refused it).
     Invalid(InvalidToken),
     /// The key source failed and no usable cached key exists: our failure,
     /// never the user's.
@@ -106,6 +106,7 @@ impl<C> SessionOutcome<C> {
 
 /// Why a request needs a refresh before its session can be used.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum NeedsRefreshReason {
     /// The request carried no access token (or an empty one).
     Missing,

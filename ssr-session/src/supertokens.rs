@@ -1,6 +1,6 @@
 //! SuperTokens' own session claims (roles, permissions, email verification,
 //! tenants) and checks on them that answer exactly as supertokens-node's
-//! claim validators do.
+//! requirements do.
 //!
 //! A SuperTokens backend puts each SDK claim in the access token's payload
 //! as `"<key>": {"v": <value>, "t": <fetched at, ms>}`: `st-role` (array of

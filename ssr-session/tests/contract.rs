@@ -794,7 +794,7 @@ async fn oversized_tokens_are_refused_without_work() {
 async fn claim_validators_run_only_on_valid_unexpired_tokens() {
     let key = TestKey::generate(Algorithm::RS256, "k");
     let verifier = Verifier::builder(keys_for(&[&key]))
-        .claim_validator(
+        .require(
             |claims: &SuperTokensClaims, _: &ssr_session::requirement::RequirementContext| {
                 match claims.get("st-ev.v") {
                     Some(serde_json::Value::Bool(true)) => Ok(()),

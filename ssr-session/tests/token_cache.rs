@@ -338,7 +338,7 @@ async fn validators_run_on_every_hit_with_the_verification_time() {
     let (now, clock) = manual_clock(start);
     let verifier = Verifier::builder(keys.clone())
         .clock(clock)
-        .claim_validator(fresh_until)
+        .require(fresh_until)
         .build()
         .unwrap();
     let token = TokenBuilder::supertokens("alice", 3600)

@@ -20,6 +20,7 @@ use fantoccini::Client;
 use crate::browser::{Result, eventually, text_of};
 
 /// The attacker's web server, on `127.0.0.1:<free port>`; stops on drop.
+#[derive(Debug)]
 pub struct Attacker {
     origin: String,
     server: tokio::task::JoinHandle<()>,

@@ -92,6 +92,7 @@ fn free_port() -> std::io::Result<u16> {
 }
 
 /// A chromedriver process on a loopback port, killed on drop.
+#[derive(Debug)]
 pub struct Driver {
     _child: Child,
     url: String,

@@ -17,6 +17,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 /// The running example.
+#[derive(Debug)]
 pub struct Server {
     child: Child,
     base: String,
@@ -91,6 +92,7 @@ const START_WITHIN: Duration = Duration::from_secs(10);
 /// A `redis-server` child process on 127.0.0.1, killed on drop. No
 /// persistence unless [`with_append_only_file`](Self::with_append_only_file):
 /// a restart starts empty, like a Redis that lost its data.
+#[derive(Debug)]
 pub struct RedisServer {
     binary: PathBuf,
     child: Option<Child>,

@@ -73,6 +73,7 @@ pub fn fresh_admin() -> ssr_session::supertokens::ClaimRequirement {
 }
 
 /// The session setup of a running example.
+#[derive(Debug)]
 pub struct Site {
     /// What the framework adapter needs.
     pub session: SessionConfig,

@@ -11,6 +11,7 @@ use crate::error::KeyError;
 
 /// What a key set gives for one token's `kid` and `alg`.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub enum KeySelection {
     /// Exactly one key fits.
     Found(Arc<VerifyingKey>),

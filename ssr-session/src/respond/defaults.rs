@@ -14,7 +14,7 @@ use crate::requirement::RequirementFailure;
 /// |---|---|---|
 /// | needs refresh | refresh bridge page (status 401 by default, configurable) | `401 {"message":"try refresh token"}` |
 /// | invalid (revoked included) | `303` to the login URL with the redirect-back parameter, `sAccessToken` expired | `401 {"message":"unauthorised"}` |
-/// | claim validator failed | `403 {"message":"invalid claim","claimValidationErrors":[…]}` | same |
+/// | requirement failed | `403 {"message":"invalid claim","claimValidationErrors":[…]}` | same |
 /// | unavailable | `503`, `Retry-After`, a short page | `503 {"message":"session verification unavailable"}` |
 ///
 /// A navigation is a request whose `Accept` includes `text/html`. All

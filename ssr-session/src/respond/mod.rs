@@ -98,7 +98,7 @@ impl ResponseData {
 pub trait Respond: Send + Sync + 'static {
     /// No token, or an expired one: make the browser refresh and retry.
     fn needs_refresh(&self, request: &RequestInfo<'_>, reason: NeedsRefreshReason) -> ResponseData;
-    /// An invalid token, a revoked session included (claim validator
+    /// An invalid token, a revoked session included (requirement
     /// failures go to [`Respond::claim_validation_failed`], forged requests
     /// to [`Respond::forged`]).
     fn invalid(&self, request: &RequestInfo<'_>, error: &InvalidToken) -> ResponseData;
@@ -115,7 +115,7 @@ pub trait Respond: Send + Sync + 'static {
     fn forged(&self, request: &RequestInfo<'_>, error: &InvalidToken) -> ResponseData {
         forged_request(request, error)
     }
-    /// Claim validators or requirements refused an otherwise valid token.
+    /// Requirements or requirements refused an otherwise valid token.
     /// Defaults to SuperTokens' `403 {"message":"invalid claim","claimValidationErrors":[…]}`
     /// ([`invalid_claim_body`]).
     fn claim_validation_failed(

@@ -28,6 +28,7 @@ pub const MAX_TOKENS_PER_REQUEST: usize = 4;
 /// How a token reached the server, which decides whether a cross-origin
 /// request could have sent it without the user's intent.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum TokenCarrier {
     /// A credential the browser attaches by itself to every request to the
     /// site (a cookie), so a page of another origin can make the browser

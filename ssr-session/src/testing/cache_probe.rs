@@ -16,6 +16,15 @@ pub struct TokenCacheProbe {
     key: Arc<VerifyingKey>,
 }
 
+// By hand: the cache holds tokens, which are never printed.
+impl std::fmt::Debug for TokenCacheProbe {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenCacheProbe")
+            .field("len", &self.cache.len())
+            .finish_non_exhaustive()
+    }
+}
+
 impl TokenCacheProbe {
     /// An empty cache of `capacity` weight units.
     pub fn new(capacity: u64) -> Self {

@@ -7,6 +7,13 @@ use super::{alg_value, b64url, now_secs, random_hex};
 use crate::keys::Algorithm;
 
 /// Builds tokens of any shape, including hostile ones.
+///
+/// SuperTokens' SDK claims (roles, permissions, a verified email, or your
+/// own) have typed setters that write the SDK's payload shape
+/// `{"v": …, "t": <now, ms>}`: [`roles`](Self::roles),
+/// [`permissions`](Self::permissions), [`email_verified`](Self::email_verified),
+/// [`claim_values`](Self::claim_values) and [`claim_value`](Self::claim_value).
+#[must_use = "a builder does nothing until `sign()`"]
 #[derive(Clone, Debug, Default)]
 pub struct TokenBuilder {
     header: Map<String, Value>,
@@ -82,6 +89,107 @@ impl TokenBuilder {
     pub fn without_claim(mut self, name: &str) -> Self {
         self.claims.remove(name);
         self
+    }
+
+    /// Sets the roles claim `st-role` to `{"v": [roles…], "t": <now, ms>}`,
+    /// as supertokens-node's `UserRoleClaim` writes it.
+    ///
+    /// ```
+    /// use ssr_session::SuperTokensClaims;
+    /// use ssr_session::testing::TokenBuilder;
+    ///
+    /// let token = TokenBuilder::supertokens("alice", 3600).roles(["admin", "user"]);
+    /// let claims: SuperTokensClaims = serde_json::from_value(token.claims().clone().into())?;
+    /// assert_eq!(claims.roles(), Some(vec!["admin", "user"]));
+    /// assert_eq!(token.claims()["st-role"]["v"], serde_json::json!(["admin", "user"]));
+    /// # Ok::<(), serde_json::Error>(())
+    /// ```
+    pub fn roles<I>(self, roles: I) -> Self
+    where
+        I: IntoIterator,
+        I::Item: Into<String>,
+    {
+        self.claim_values(crate::supertokens::ROLES.key(), roles)
+    }
+
+    /// Sets the permissions claim `st-perm` to `{"v": [permissions…], "t": <now, ms>}`,
+    /// as supertokens-node's `PermissionClaim` writes it.
+    ///
+    /// ```
+    /// use ssr_session::SuperTokensClaims;
+    /// use ssr_session::testing::TokenBuilder;
+    ///
+    /// let token = TokenBuilder::supertokens("alice", 3600).permissions(["read:billing"]);
+    /// let claims: SuperTokensClaims = serde_json::from_value(token.claims().clone().into())?;
+    /// assert_eq!(claims.permissions(), Some(vec!["read:billing"]));
+    /// # Ok::<(), serde_json::Error>(())
+    /// ```
+    pub fn permissions<I>(self, permissions: I) -> Self
+    where
+        I: IntoIterator,
+        I::Item: Into<String>,
+    {
+        self.claim_values(crate::supertokens::PERMISSIONS.key(), permissions)
+    }
+
+    /// Sets the email-verification claim `st-ev` to `{"v": verified, "t": <now, ms>}`,
+    /// as supertokens-node's `EmailVerificationClaim` writes it.
+    ///
+    /// ```
+    /// use ssr_session::SuperTokensClaims;
+    /// use ssr_session::testing::TokenBuilder;
+    ///
+    /// let token = TokenBuilder::supertokens("alice", 3600).email_verified(true);
+    /// let claims: SuperTokensClaims = serde_json::from_value(token.claims().clone().into())?;
+    /// assert_eq!(claims.email_verified(), Some(true));
+    /// # Ok::<(), serde_json::Error>(())
+    /// ```
+    pub fn email_verified(self, verified: bool) -> Self {
+        self.claim_value(crate::supertokens::EMAIL_VERIFIED.key(), verified)
+    }
+
+    /// Sets the SDK claim `key` to an array, `{"v": [values…], "t": <now, ms>}`:
+    /// your own array claims (read with
+    /// [`ArrayClaim`](crate::supertokens::ArrayClaim)).
+    ///
+    /// ```
+    /// use ssr_session::testing::TokenBuilder;
+    ///
+    /// let token = TokenBuilder::supertokens("alice", 3600).claim_values("app-plan", ["pro"]);
+    /// assert_eq!(token.claims()["app-plan"]["v"], serde_json::json!(["pro"]));
+    /// assert!(token.claims()["app-plan"]["t"].is_u64());
+    /// ```
+    pub fn claim_values<I>(self, key: &str, values: I) -> Self
+    where
+        I: IntoIterator,
+        I::Item: Into<String>,
+    {
+        let values: Vec<Value> = values
+            .into_iter()
+            .map(|value| Value::String(value.into()))
+            .collect();
+        self.claim_value(key, values)
+    }
+
+    /// Sets the SDK claim `key` to `{"v": value, "t": <now, ms>}`: any value
+    /// (a boolean for [`BooleanClaim`](crate::supertokens::BooleanClaim)s).
+    /// For a chosen fetch time (to test `max_age_secs`), set the whole
+    /// member with [`claim`](Self::claim).
+    ///
+    /// ```
+    /// use ssr_session::testing::TokenBuilder;
+    ///
+    /// let token = TokenBuilder::supertokens("alice", 3600).claim_value("app-beta", true);
+    /// assert_eq!(token.claims()["app-beta"]["v"], true);
+    /// ```
+    pub fn claim_value(self, key: &str, value: impl Into<Value>) -> Self {
+        let fetched_at_millis = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |since| since.as_millis() as u64);
+        self.claim(
+            key,
+            serde_json::json!({"v": value.into(), "t": fetched_at_millis}),
+        )
     }
 
     /// Sets `exp` to now + `secs` (negative: in the past).

@@ -34,6 +34,7 @@ impl<C: DeserializeOwned + Send + Sync + 'static> Verifier<C> {
 }
 
 /// Configures a [`Verifier`]. Every default is the secure one.
+#[must_use = "a builder does nothing until `build()`"]
 pub struct VerifierBuilder<C> {
     keys: Arc<dyn KeyProvider>,
     source: Box<dyn TokenSource>,
@@ -41,6 +42,18 @@ pub struct VerifierBuilder<C> {
     validators: Vec<Box<dyn Requirement<C>>>,
     revocations: Option<Box<dyn RevocationList<C>>>,
     cache_capacity: Option<u64>,
+}
+
+// By hand: the key provider, source, requirements and revocation list are
+// trait objects; what they are is told by how many there are.
+impl<C> std::fmt::Debug for VerifierBuilder<C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VerifierBuilder")
+            .field("validators", &self.validators.len())
+            .field("revocations", &self.revocations.is_some())
+            .field("cache_capacity", &self.cache_capacity)
+            .finish_non_exhaustive()
+    }
 }
 
 impl<C: DeserializeOwned + Send + Sync + 'static> VerifierBuilder<C> {
@@ -136,10 +149,10 @@ impl<C: DeserializeOwned + Send + Sync + 'static> VerifierBuilder<C> {
         self
     }
 
-    /// Adds a claim validator: run on every request whose token is
+    /// Adds a requirement: run on every request whose token is
     /// otherwise valid and unexpired, verified-token cache hits included,
     /// with the verification time. See [`Requirement`].
-    pub fn claim_validator(mut self, validator: impl Requirement<C>) -> Self {
+    pub fn require(mut self, validator: impl Requirement<C>) -> Self {
         self.validators.push(Box::new(validator));
         self
     }

@@ -53,7 +53,7 @@ use crate::token;
 /// 8. claims into `C` → else invalid (*malformed*);
 /// 9. on every request from here, cache hit or not: the
 ///    [`RevocationList`], if any → invalid (*revoked*) or, when it cannot
-///    answer, unavailable; the claim validators → invalid (*claim*,
+///    answer, unavailable; the requirements → invalid (*claim*,
 ///    validators);
 /// 10. valid.
 ///
@@ -119,7 +119,7 @@ impl<C: DeserializeOwned + Send + Sync + 'static> Verifier<C> {
 
     /// The outcome of a request whose tokens are all in the verified-token
     /// cache (or which has none): no future, no key lookup, no signature,
-    /// but the revocation list and the claim validators, judged now. `None`
+    /// but the revocation list and the requirements, judged now. `None`
     /// when a token must be checked in full; [`verify`](Self::verify) then
     /// gives the outcome.
     ///
@@ -153,7 +153,7 @@ impl<C: DeserializeOwned + Send + Sync + 'static> Verifier<C> {
     }
 
     /// Judges a session that passed every check of its token, now: the
-    /// revocation list, then the claim validators.
+    /// revocation list, then the requirements.
     pub fn judge(&self, session: Session<C>) -> SessionOutcome<C> {
         self.judge_at(session, &RequirementContext::new(self.now()))
     }

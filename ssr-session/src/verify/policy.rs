@@ -10,6 +10,7 @@ pub const DEFAULT_MAX_TOKEN_BYTES: usize = 16 * 1024;
 
 /// Which tokens count as sessions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum TokenStructure {
     /// Only SuperTokens session access tokens, checked as `supertokens-node`
     /// checks them: `stt` absent or 0 (so OAuth2-provider tokens signed by
@@ -28,6 +29,7 @@ pub enum TokenStructure {
 
 /// What to answer for a token whose `kid` is unknown even after a refetch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum UnknownKeyPolicy {
     /// Invalid (kind [`InvalidKind::UnknownKey`](crate::error::InvalidKind::UnknownKey)): the safe default.
     #[default]

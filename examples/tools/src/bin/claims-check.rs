@@ -15,7 +15,7 @@
 //!   kept for the whole run); `issuer` (optional): the required `iss`;
 //! - `now`: the verification time in milliseconds since the Unix epoch: the verifier's
 //!   clock is fixed there (expiry and claim ages are judged at that instant);
-//! - `checks`, applied in order as the verifier's claim validators, each a
+//! - `checks`, applied in order as the verifier's requirements, each a
 //!   [`ClaimRequirement`] from `ssr_session::supertokens`: `claim` is the payload key (`st-role`,
 //!   `st-perm`, `st-ev`, or any other SDK claim), `kind` one of `includes`, `excludes`,
 //!   `includesAll`, `excludesAll`, `includesAny` (array claims; `value` a value, or an array
@@ -177,7 +177,7 @@ async fn answer(case: Case, keys: &mut Keys, providers: &mut Providers) -> Resul
         builder = builder.issuer(issuer);
     }
     for check in checks {
-        builder = builder.claim_validator(check);
+        builder = builder.require(check);
     }
     let verifier = builder.build().map_err(|error| error.to_string())?;
     let outcome = verifier.verify_token(&case.token).await;
