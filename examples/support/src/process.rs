@@ -131,11 +131,35 @@ fn find_redis_server() -> Option<PathBuf> {
         .find(|candidate| candidate.is_file())
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .expect("a free loopback port")
-        .port()
+/// A loopback port for a server a test starts itself (`redis-server`, a
+/// Sentinel, a cluster node and its bus), free when asked.
+///
+/// Chosen below Linux's ephemeral range (32768–60999): a port the kernel
+/// hands out for `bind(0)` or an outgoing connection can be taken again by
+/// any other connection between the moment it is freed here and the moment
+/// the server binds it (or rebinds it after a restart), and a busy test
+/// opens thousands of connections. Ports below the range are only ever
+/// taken by servers that ask for them; a process-wide counter walks them so
+/// that two servers of one test run never get the same one.
+pub fn loopback_port() -> u16 {
+    const FIRST: u32 = 20_000;
+    const COUNT: u32 = 12_000;
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    // Start each process at its own offset, so that test binaries running
+    // one after the other (or at once) do not walk the same ports.
+    let start = std::process::id().wrapping_mul(7_919) % COUNT;
+    for _ in 0..COUNT {
+        let step = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let port = FIRST + (start + step.wrapping_mul(13)) % COUNT;
+        let port = u16::try_from(port).expect("below 32768");
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!(
+        "no free loopback port between {FIRST} and {}",
+        FIRST + COUNT
+    )
 }
 
 impl RedisServer {
@@ -150,7 +174,7 @@ impl RedisServer {
         let mut server = Self {
             binary,
             child: None,
-            port: free_port(),
+            port: loopback_port(),
             dir,
             append_only: false,
         };

@@ -53,12 +53,7 @@ pub fn redis_server_or_skip(test: &str) -> Option<PathBuf> {
     program_or_skip("redis-server", "SSR_SESSION_REDIS_SERVER", test)
 }
 
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .expect("a free loopback port")
-        .port()
-}
+pub use ssr_session_example_support::process::loopback_port as free_port;
 
 /// A scratch directory, removed by [`Node`]'s drop.
 pub fn scratch(name: &str) -> PathBuf {
@@ -99,22 +94,31 @@ impl Node {
     }
 
     pub fn launch(&mut self) {
+        // Its log (stdout), kept so that a server that does not come up
+        // says why in the failure.
+        let log_path = self.dir.join(format!("redis-{}.log", self.port));
+        let log = std::fs::File::create(&log_path).expect("a log file");
         let child = Command::new(&self.binary)
             .args(&self.args)
             .current_dir(&self.dir)
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
+            .stdout(log)
             .stderr(Stdio::inherit())
             .spawn()
             .expect("redis-server starts");
         self.child = Some(child);
         let started = Instant::now();
         while TcpStream::connect(("127.0.0.1", self.port)).is_err() {
-            assert!(
-                started.elapsed() < START_WITHIN,
-                "redis-server on port {} did not listen within {START_WITHIN:?}",
-                self.port
-            );
+            if started.elapsed() >= START_WITHIN {
+                let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+                let tail: Vec<&str> = log.lines().rev().take(15).collect();
+                panic!(
+                    "redis-server on port {} did not listen within {START_WITHIN:?}; its log \
+                     ends with:\n{}",
+                    self.port,
+                    tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+                );
+            }
             std::thread::sleep(Duration::from_millis(20));
         }
     }
