@@ -150,4 +150,10 @@ impl<C> SessionConfig<C> {
     pub fn responder(&self) -> &dyn Respond {
         &*self.inner.responses
     }
+
+    /// `true` when both are clones of one configuration (a memo judged by
+    /// one is valid for the other).
+    pub(crate) fn ptr_eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
 }
