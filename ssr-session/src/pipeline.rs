@@ -12,6 +12,7 @@ use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 
+use futures_util::future::Either;
 use serde::de::DeserializeOwned;
 use tokio::sync::OnceCell;
 
@@ -89,13 +90,35 @@ enum Known<C> {
     /// polled together (actix's extractors) wait for one verification.
     Verifying(Arc<OnceCell<SessionOutcome<C>>>),
     /// Known at once: the outcome, the verification time (read when a
-    /// session was judged; `None` when nothing needed it), and the outcome
-    /// as the memo's configuration judged it for this request, if it did.
+    /// session was judged; `None` when nothing needed it), and how the
+    /// memo's configuration judged it for this request.
     Judged {
         outcome: SessionOutcome<C>,
         at: Option<f64>,
-        judged: Option<SessionOutcome<C>>,
+        judged: Judgement<C>,
     },
+}
+
+/// How a memo's configuration judged its outcome for the request.
+enum Judgement<C> {
+    /// Not judged by it (a configuration provided after the outcome was
+    /// known).
+    Not,
+    /// The outcome stands: no forgery, the requirements met (the common
+    /// case, so the memo holds one outcome).
+    Same,
+    /// Refused: what the request gets instead.
+    Refused(Box<SessionOutcome<C>>),
+}
+
+impl<C> Clone for Judgement<C> {
+    fn clone(&self) -> Self {
+        match self {
+            Self::Not => Self::Not,
+            Self::Same => Self::Same,
+            Self::Refused(refused) => Self::Refused(refused.clone()),
+        }
+    }
 }
 
 impl<C> Clone for Known<C> {
@@ -153,37 +176,70 @@ impl<C> Memo<C> {
 impl<C: DeserializeOwned + Send + Sync + 'static> Memo<C> {
     /// [`SessionConfig::extract`] with the memo's configuration, for the
     /// memo of this `request` (an extractor behind a layer that provided
-    /// it).
-    pub async fn extract<T, R>(
+    /// it). Decided when called if it can be (the memo, a verified-token
+    /// cache hit): then the future is a ready value.
+    pub fn extract<'a, T, R>(
         self,
-        request: &mut R,
-        requirement: Option<&dyn Requirement<C>>,
-    ) -> Result<T, Rejection>
+        request: &'a mut R,
+        requirement: Option<&'a dyn Requirement<C>>,
+    ) -> impl Future<Output = Result<T, Rejection>> + 'a
     where
-        T: Extract<C>,
+        T: Extract<C> + 'a,
         R: RequestView<C> + ?Sized,
     {
         let config = self.config.clone();
-        config.extract_from(Some(self), request, requirement).await
+        match config.extract_now(Some(self), request, requirement) {
+            Ok(decided) => Either::Left(std::future::ready(decided)),
+            Err(pending) => Either::Right(Box::pin(async move {
+                config.extract_later(pending, request, requirement).await
+            })),
+        }
     }
 }
 
 /// What the request's memo, or the verified-token cache, tells without
 /// waiting.
 enum Found<C> {
-    /// The outcome, judged by this configuration for this request.
+    /// The outcome, judged by this configuration for this request:
+    /// `refused` is what the request gets instead, if anything.
     Judged {
         outcome: SessionOutcome<C>,
         at: Option<f64>,
-        judged: SessionOutcome<C>,
+        refused: Option<Box<SessionOutcome<C>>>,
     },
     /// The outcome, not yet judged by this configuration.
     Outcome {
         outcome: SessionOutcome<C>,
         at: Option<f64>,
     },
-    /// A token to verify in full; the request's memo, if any.
-    Verify(Option<Memo<C>>),
+    /// A token to verify in full.
+    Verify(Pending<C>),
+}
+
+/// What a full verification needs from the request's memo: the cell of
+/// one already under way, else the configuration a layer provided (to
+/// keep in the memo with the new cell).
+struct Pending<C> {
+    cell: Option<Arc<OnceCell<SessionOutcome<C>>>>,
+    config: Option<SessionConfig<C>>,
+}
+
+impl<C> Pending<C> {
+    fn from_memo(memo: Option<Memo<C>>) -> Self {
+        match memo {
+            Some(Memo {
+                known: Known::Verifying(cell),
+                ..
+            }) => Self {
+                cell: Some(cell),
+                config: None,
+            },
+            memo => Self {
+                cell: None,
+                config: memo.map(|memo| memo.config),
+            },
+        }
+    }
 }
 
 /// What an entry point takes from a request's outcome: the value, or the
@@ -360,53 +416,84 @@ impl<C: DeserializeOwned + Send + Sync + 'static> SessionConfig<C> {
     /// # Ok(())
     /// # }
     /// ```
-    pub async fn extract<T, R>(
-        &self,
-        request: &mut R,
-        requirement: Option<&dyn Requirement<C>>,
-    ) -> Result<T, Rejection>
+    pub fn extract<'a, T, R>(
+        &'a self,
+        request: &'a mut R,
+        requirement: Option<&'a dyn Requirement<C>>,
+    ) -> impl Future<Output = Result<T, Rejection>> + 'a
     where
-        T: Extract<C>,
+        T: Extract<C> + 'a,
         R: RequestView<C> + ?Sized,
     {
         let memo = request.memo();
-        self.extract_from(memo, request, requirement).await
+        // Decided now when it can be: the common request's future is a
+        // ready value, and the full verification's state is boxed apart
+        // (frameworks box every handler future, extractors included).
+        match self.extract_now(memo, request, requirement) {
+            Ok(decided) => Either::Left(std::future::ready(decided)),
+            Err(pending) => {
+                Either::Right(Box::pin(self.extract_later(pending, request, requirement)))
+            }
+        }
     }
 
-    /// [`extract`](Self::extract) with the request's memo already read.
-    async fn extract_from<T, R>(
+    /// [`extract`](Self::extract) without waiting, given the request's
+    /// memo: the answer, or what a full verification needs.
+    fn extract_now<T, R>(
         &self,
         memo: Option<Memo<C>>,
-        request: &mut R,
+        request: &R,
         requirement: Option<&dyn Requirement<C>>,
-    ) -> Result<T, Rejection>
+    ) -> Result<Result<T, Rejection>, Pending<C>>
     where
         T: Extract<C>,
         R: RequestView<C> + ?Sized,
     {
         let judged = match self.find(memo, request) {
+            // The group's judgement stands; a route requirement is judged
+            // on a session the group admitted.
             Found::Judged {
                 outcome,
                 mut at,
-                judged,
-            } => match (requirement, judged) {
-                (None, judged) => judged,
-                // The group's requirements passed: only the route's is left.
+                refused: None,
+            } => match (requirement, &outcome) {
                 (Some(requirement), SessionOutcome::Valid(session)) => {
                     let context = RequirementContext::new(self.time(&mut at));
-                    requirement::judge(session, std::iter::once(requirement), &context)
+                    requirement::refusal(session, std::iter::once(requirement), &context)
+                        .unwrap_or(outcome)
                 }
+                _ => outcome,
+            },
+            Found::Judged {
+                refused: Some(refused),
+                outcome,
+                mut at,
+            } => match requirement {
+                None => *refused,
                 // Every failure is reported together, as without a memo.
-                (Some(requirement), _) => self.judge(outcome, Some(requirement), request, &mut at),
+                Some(requirement) => self.judge(outcome, Some(requirement), request, &mut at),
             },
             Found::Outcome { outcome, mut at } => {
                 self.judge(outcome, requirement, request, &mut at)
             }
-            Found::Verify(memo) => {
-                let outcome = self.verified(memo, request).await;
-                self.judge(outcome, requirement, request, &mut None)
-            }
+            Found::Verify(pending) => return Err(pending),
         };
+        Ok(T::extract(judged).map_err(|outcome| self.refuse_request(&outcome, request)))
+    }
+
+    /// [`extract`](Self::extract) once the token is verified in full.
+    async fn extract_later<T, R>(
+        &self,
+        pending: Pending<C>,
+        request: &mut R,
+        requirement: Option<&dyn Requirement<C>>,
+    ) -> Result<T, Rejection>
+    where
+        T: Extract<C>,
+        R: RequestView<C> + ?Sized,
+    {
+        let outcome = self.verified(pending, request).await;
+        let judged = self.judge(outcome, requirement, request, &mut None);
         T::extract(judged).map_err(|outcome| self.refuse_request(&outcome, request))
     }
 
@@ -422,11 +509,11 @@ impl<C: DeserializeOwned + Send + Sync + 'static> SessionConfig<C> {
         if let Some(decided) = self.guard_now(request, mode) {
             return decided;
         }
-        let memo = request.memo();
-        let outcome = self.verified(memo, request).await;
+        let pending = Pending::from_memo(request.memo());
+        let outcome = self.verified(pending, request).await;
         let mut at = None;
-        let judged = self.judge(outcome.clone(), None, request, &mut at);
-        self.decide(outcome, at, judged, mode, request)
+        let refused = self.refusal(&outcome, None, request, &mut at);
+        self.decide(outcome, at, refused, mode, request)
     }
 
     /// [`guard`](Self::guard) when it can decide without waiting (a
@@ -439,10 +526,12 @@ impl<C: DeserializeOwned + Send + Sync + 'static> SessionConfig<C> {
     {
         match self.find(request.memo(), request) {
             // A layer of the same configuration decided already.
-            Found::Judged { judged, .. } => Some(self.admit(&judged, mode, request)),
+            Found::Judged {
+                outcome, refused, ..
+            } => Some(self.admit(refused.as_deref().unwrap_or(&outcome), mode, request)),
             Found::Outcome { outcome, mut at } => {
-                let judged = self.judge(outcome.clone(), None, request, &mut at);
-                Some(self.decide(outcome, at, judged, mode, request))
+                let refused = self.refusal(&outcome, None, request, &mut at);
+                Some(self.decide(outcome, at, refused, mode, request))
             }
             Found::Verify(_) => None,
         }
@@ -464,7 +553,7 @@ impl<C: DeserializeOwned + Send + Sync + 'static> SessionConfig<C> {
             }) => Known::Judged {
                 outcome,
                 at,
-                judged: None,
+                judged: Judgement::Not,
             },
             Some(memo) => memo.known,
             None => Known::Nothing,
@@ -475,27 +564,31 @@ impl<C: DeserializeOwned + Send + Sync + 'static> SessionConfig<C> {
         });
     }
 
-    /// Admits or refuses the request by its `judged` outcome; an admitted
-    /// request keeps the memo, with this configuration, for the extractors
-    /// behind the layer.
+    /// Admits or refuses the request by its outcome as judged (`refused`,
+    /// else `outcome`); an admitted request keeps the memo, with this
+    /// configuration, for the extractors behind the layer.
     fn decide<R>(
         &self,
         outcome: SessionOutcome<C>,
         at: Option<f64>,
-        judged: SessionOutcome<C>,
+        refused: Option<SessionOutcome<C>>,
         mode: GuardMode,
         request: &mut R,
     ) -> Result<(), Rejection>
     where
         R: RequestView<C> + ?Sized,
     {
-        self.admit(&judged, mode, request)?;
+        self.admit(refused.as_ref().unwrap_or(&outcome), mode, request)?;
+        let judged = match refused {
+            None => Judgement::Same,
+            Some(refused) => Judgement::Refused(Box::new(refused)),
+        };
         request.keep_memo(Memo {
             config: self.clone(),
             known: Known::Judged {
                 outcome,
                 at,
-                judged: Some(judged),
+                judged,
             },
         });
         Ok(())
@@ -546,10 +639,15 @@ impl<C: DeserializeOwned + Send + Sync + 'static> SessionConfig<C> {
                     },
             }) => {
                 return match judged {
-                    Some(judged) if config.ptr_eq(self) => Found::Judged {
+                    Judgement::Same if config.ptr_eq(self) => Found::Judged {
                         outcome,
                         at,
-                        judged,
+                        refused: None,
+                    },
+                    Judgement::Refused(refused) if config.ptr_eq(self) => Found::Judged {
+                        outcome,
+                        at,
+                        refused: Some(refused),
                     },
                     _ => Found::Outcome { outcome, at },
                 };
@@ -564,25 +662,22 @@ impl<C: DeserializeOwned + Send + Sync + 'static> SessionConfig<C> {
         }
         match self.verifier().verify_cached_at(request.headers()) {
             Some((outcome, at)) => Found::Outcome { outcome, at },
-            None => Found::Verify(memo),
+            None => Found::Verify(Pending::from_memo(memo)),
         }
     }
 
     /// The outcome verified in full, shared through the request's memo
     /// (kept there now if the request had none being verified).
-    async fn verified<R>(&self, memo: Option<Memo<C>>, request: &mut R) -> SessionOutcome<C>
+    async fn verified<R>(&self, pending: Pending<C>, request: &mut R) -> SessionOutcome<C>
     where
         R: RequestView<C> + ?Sized,
     {
-        let cell = match memo {
-            Some(Memo {
-                known: Known::Verifying(cell),
-                ..
-            }) => cell,
-            memo => {
+        let cell = match pending.cell {
+            Some(cell) => cell,
+            None => {
                 let cell = Arc::new(OnceCell::new());
                 // The configuration stays the one a layer provided.
-                let config = memo.map_or_else(|| self.clone(), |memo| memo.config);
+                let config = pending.config.unwrap_or_else(|| self.clone());
                 let kept = request.keep_memo(Memo {
                     config,
                     known: Known::Verifying(cell.clone()),
@@ -610,7 +705,7 @@ impl<C: DeserializeOwned + Send + Sync + 'static> SessionConfig<C> {
     {
         match self.find(request.memo(), request) {
             Found::Judged { outcome, .. } | Found::Outcome { outcome, .. } => outcome,
-            Found::Verify(memo) => self.verified(memo, request).await,
+            Found::Verify(pending) => self.verified(pending, request).await,
         }
     }
 
@@ -633,6 +728,22 @@ impl<C: DeserializeOwned + Send + Sync + 'static> SessionConfig<C> {
     where
         R: RequestView<C> + ?Sized,
     {
+        self.refusal(&outcome, requirement, request, at)
+            .unwrap_or(outcome)
+    }
+
+    /// What [`judge`](Self::judge) answers instead of `outcome`, if
+    /// anything: `None` when the outcome stands.
+    fn refusal<R>(
+        &self,
+        outcome: &SessionOutcome<C>,
+        requirement: Option<&dyn Requirement<C>>,
+        request: &R,
+        at: &mut Option<f64>,
+    ) -> Option<SessionOutcome<C>>
+    where
+        R: RequestView<C> + ?Sized,
+    {
         // A GET, the common request, pays one comparison here.
         if !request.method().eq_ignore_ascii_case("GET") {
             let host = || request.host();
@@ -642,8 +753,8 @@ impl<C: DeserializeOwned + Send + Sync + 'static> SessionConfig<C> {
                 host: &host,
             };
             let carrier = || self.verifier().token_carrier(request.headers());
-            if let Some(forged) = self.csrf_protection().rejection(&view, &outcome, carrier) {
-                return SessionOutcome::Invalid(forged);
+            if let Some(forged) = self.csrf_protection().rejection(&view, outcome, carrier) {
+                return Some(SessionOutcome::Invalid(forged));
             }
         }
         match outcome {
@@ -652,9 +763,9 @@ impl<C: DeserializeOwned + Send + Sync + 'static> SessionConfig<C> {
             {
                 let context = RequirementContext::new(self.time(at));
                 let all = self.requirements().iter().map(|r| &**r).chain(requirement);
-                requirement::judge(session, all, &context)
+                requirement::refusal(session, all, &context)
             }
-            other => other,
+            _ => None,
         }
     }
 
