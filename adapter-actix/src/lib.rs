@@ -174,7 +174,10 @@
 //! extractors a handler (and the middleware) asks for, even when actix
 //! extracts them concurrently: a computed outcome is kept in the request's
 //! extensions, and a verified-token cache hit is simply looked up again
-//! (which costs what reading the memo would).
+//! (which costs what reading the memo would). A checking middleware keeps
+//! the outcome it decided on, judged by its configuration, with that
+//! configuration (one extensions entry): the extractors behind it read no
+//! token and judge the scope's requirements no second time.
 //!
 //! # Runtimes
 //!
@@ -259,28 +262,29 @@ impl<C: 'static> RequestView<C> for Request<'_> {
         Cow::Borrowed(uri.path_and_query().map_or("/", |p| p.as_str()))
     }
 
-    fn existing_memo(&self) -> Option<Memo<C>> {
+    fn memo(&self) -> Option<Memo<C>> {
         self.request.extensions().get::<Memo<C>>().cloned()
     }
 
-    fn memo(&mut self) -> Memo<C> {
-        let mut extensions = self.request.extensions_mut();
-        if let Some(memo) = extensions.get::<Memo<C>>() {
-            return memo.clone();
-        }
-        let memo = Memo::default();
-        extensions.insert(memo.clone());
-        memo
+    fn keep_memo(&mut self, memo: Memo<C>) -> Option<Memo<C>> {
+        self.request.extensions_mut().insert(memo);
+        None
     }
 }
 
-/// The configuration: the middleware's, else the app's `web::Data`.
-fn config<C: 'static>(request: &HttpRequest) -> Option<SessionConfig<C>> {
-    if let Some(config) = request.extensions().get::<SessionConfig<C>>() {
-        return Some(config.clone());
+/// Where the configuration comes from: the middleware's, kept in the
+/// request's memo, else the app's `web::Data`.
+enum Setup<C> {
+    Memo(Memo<C>),
+    Data(SessionConfig<C>),
+}
+
+fn setup<C: 'static>(request: &HttpRequest) -> Option<Setup<C>> {
+    if let Some(memo) = request.extensions().get::<Memo<C>>() {
+        return Some(Setup::Memo(memo.clone()));
     }
     let data = request.app_data::<web::Data<SessionConfig<C>>>()?;
-    Some(SessionConfig::clone(data))
+    Some(Setup::Data(SessionConfig::clone(data)))
 }
 
 /// An extractor's future (actix runs extractors on one thread).
@@ -297,7 +301,7 @@ where
 {
     let request = request.clone();
     Box::pin(async move {
-        let Some(config) = config::<C>(&request) else {
+        let Some(setup) = setup::<C>(&request) else {
             tracing::error!(
                 target: "ssr_session_actix",
                 "no `web::Data<{}>` for `{}`: add {SETUP}",
@@ -307,9 +311,12 @@ where
             return Err(Rejection::missing_setup(SETUP).into());
         };
         let requirement = requirement.as_deref();
-        Ok(config
-            .extract(&mut Request::new(&request), requirement)
-            .await?)
+        let view = &mut Request::new(&request);
+        let value = match setup {
+            Setup::Memo(memo) => memo.extract(view, requirement).await?,
+            Setup::Data(config) => config.extract(view, requirement).await?,
+        };
+        Ok(value)
     })
 }
 
@@ -455,17 +462,17 @@ where
 
     fn call(&self, request: ServiceRequest) -> Self::Future {
         let config = self.middleware.config.clone();
-        request.extensions_mut().insert(config.clone());
         let mode = self.middleware.mode;
         let service = Rc::clone(&self.service);
         Box::pin(async move {
-            if let Some(mode) = mode {
-                let refused = config
-                    .guard(&mut Request::new(request.request()), mode)
-                    .await;
-                if let Err(rejection) = refused {
-                    let response = into_response(rejection.into_response_data());
-                    return Ok(request.into_response(response).map_into_right_body());
+            let view = &mut Request::new(request.request());
+            match mode {
+                None => config.provide(view),
+                Some(mode) => {
+                    if let Err(rejection) = config.guard(view, mode).await {
+                        let response = into_response(rejection.into_response_data());
+                        return Ok(request.into_response(response).map_into_right_body());
+                    }
                 }
             }
             Ok(service.call(request).await?.map_into_left_body())

@@ -16,7 +16,8 @@
 //! | [`SessionLayer::observe`] | always run; the outcome is recorded for [`Verification`] | never |
 //! | [`SessionLayer::new`] | always run; nothing is checked until an extractor asks | never |
 //!
-//! Every layer puts the [`SessionConfig`] in the request's extensions, so
+//! Every layer puts the [`SessionConfig`] in the request's extensions (in
+//! the request's memo, one entry), so
 //! handlers need nothing in their state: the extractors behind it read it
 //! from there. All policy lives in [`ssr_session`](mod@ssr_session): this
 //! crate reads the request, runs the core's pipeline and converts its
@@ -150,8 +151,12 @@
 //!
 //! # Once per request
 //!
-//! A layer and the extractors behind it share one outcome: a computed
-//! outcome is memoised in the request's extensions, and a verified-token
+//! A layer and the extractors behind it share one outcome: a checking
+//! layer keeps the outcome it decided on, as its configuration judged it,
+//! in the request's memo (one extensions entry, with the configuration),
+//! so the extractors behind it read no token and judge the group's
+//! requirements no second time (a `Require<V>` judges only `V`). Without
+//! a checking layer, a computed outcome is memoised, and a verified-token
 //! cache hit is simply looked up again (which costs what reading the memo
 //! would). The redirect-back parameter is the full original URI, also
 //! under [`Router::nest`](https://docs.rs/axum/0.8/axum/struct.Router.html#method.nest)
@@ -219,12 +224,13 @@ impl<C: Send + Sync + 'static> RequestView<C> for Request<'_> {
         host(&self.0.headers, &self.0.uri)
     }
 
-    fn existing_memo(&self) -> Option<Memo<C>> {
+    fn memo(&self) -> Option<Memo<C>> {
         self.0.extensions.get::<Memo<C>>().cloned()
     }
 
-    fn memo(&mut self) -> Memo<C> {
-        self.0.extensions.get_or_insert_default::<Memo<C>>().clone()
+    fn keep_memo(&mut self, memo: Memo<C>) -> Option<Memo<C>> {
+        self.0.extensions.insert(memo);
+        None
     }
 }
 
@@ -232,11 +238,6 @@ impl<C: Send + Sync + 'static> RequestView<C> for Request<'_> {
 struct View<'a, B>(&'a mut http::Request<B>);
 
 impl<C: Send + Sync + 'static, B> RequestView<C> for View<'_, B> {
-    fn memo(&mut self) -> Memo<C> {
-        let extensions = self.0.extensions_mut();
-        extensions.get_or_insert_default::<Memo<C>>().clone()
-    }
-
     fn headers(&self) -> &dyn Headers {
         self.0.headers()
     }
@@ -253,8 +254,13 @@ impl<C: Send + Sync + 'static, B> RequestView<C> for View<'_, B> {
         host(self.0.headers(), self.0.uri())
     }
 
-    fn existing_memo(&self) -> Option<Memo<C>> {
+    fn memo(&self) -> Option<Memo<C>> {
         self.0.extensions().get::<Memo<C>>().cloned()
+    }
+
+    fn keep_memo(&mut self, memo: Memo<C>) -> Option<Memo<C>> {
+        self.0.extensions_mut().insert(memo);
+        None
     }
 }
 
@@ -277,7 +283,8 @@ fn host<'a>(headers: &'a http::HeaderMap, uri: &'a http::Uri) -> Option<Cow<'a, 
         .map(Cow::Borrowed)
 }
 
-/// Runs the core's pipeline with the configuration the layer provided.
+/// Runs the core's pipeline with the configuration the layer provided (in
+/// the request's memo).
 async fn extract<T, C>(
     parts: &mut Parts,
     requirement: Option<&dyn Requirement<C>>,
@@ -286,7 +293,7 @@ where
     T: Extract<C>,
     C: DeserializeOwned + Send + Sync + 'static,
 {
-    let Some(config) = parts.extensions.get::<SessionConfig<C>>().cloned() else {
+    let Some(memo) = parts.extensions.get::<Memo<C>>().cloned() else {
         tracing::error!(
             target: "ssr_session_axum",
             "no `{}` for {}: add {SETUP}",
@@ -295,7 +302,7 @@ where
         );
         return Err(Rejection::missing_setup(SETUP).into());
     };
-    let value = config.extract(&mut Request(parts), requirement).await?;
+    let value = memo.extract(&mut Request(parts), requirement).await?;
     Ok(value)
 }
 
@@ -486,10 +493,12 @@ where
     fn call(&mut self, mut request: http::Request<B>) -> Self::Future {
         let config = &self.layer.config;
         let decided = match self.layer.mode {
-            None => Some(Ok(())),
+            None => {
+                config.provide(&mut View(&mut request));
+                Some(Ok(()))
+            }
             Some(mode) => config.guard_now(&mut View(&mut request), mode),
         };
-        request.extensions_mut().insert(config.clone());
         match decided {
             Some(Ok(())) => {
                 // Called at once, so the service made ready takes the request.

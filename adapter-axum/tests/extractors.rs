@@ -386,3 +386,113 @@ async fn an_http2_request_is_compared_with_its_authority() {
         r#"{"message":"cross-origin request refused"}"#
     );
 }
+
+/// A group requirement that counts its checks (and passes).
+fn counting_requirement(
+    checks: &Arc<AtomicUsize>,
+) -> impl ssr_session::Requirement<ssr_session::SuperTokensClaims> + use<> {
+    let checks = checks.clone();
+    move |_: &ssr_session::SuperTokensClaims, _: &ssr_session::requirement::RequirementContext| {
+        checks.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_groups_requirements_are_judged_once_per_request_cache_hits_included() {
+    async fn page(session: Session, Verification(outcome): Verification) -> String {
+        assert!(outcome.session().unwrap().ptr_eq(&session));
+        format!("user:{}", session.user_id())
+    }
+    let key = TestKey::generate(Algorithm::RS256, "k1");
+    let keys = StaticKeys::from_jwks_json(jwks(&[&key]).to_string()).unwrap();
+    let clock_reads = Arc::new(AtomicUsize::new(0));
+    let reads = clock_reads.clone();
+    // The verifier's clock, counted: a decision reads it once.
+    let verifier = Verifier::builder(keys)
+        .clock(move || {
+            reads.fetch_add(1, Ordering::SeqCst);
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_secs_f64()
+        })
+        .build()
+        .unwrap();
+    let checks = Arc::new(AtomicUsize::new(0));
+    let config = SessionConfig::new(verifier).require(counting_requirement(&checks));
+    let app = Router::new()
+        .route("/", get(page))
+        .layer(SessionLayer::required(config));
+    let token = TokenBuilder::supertokens("dana", 300).sign(&key);
+
+    // A first visit fills the verified-token cache.
+    let response = get_with_cookie(app.clone(), "/", &token).await;
+    assert_eq!(body_text(response).await, "user:dana");
+    assert_eq!(checks.load(Ordering::SeqCst), 1);
+
+    // A hit: the layer judges, the two extractors behind it reuse that.
+    for request in 2..=4 {
+        let reads_before = clock_reads.load(Ordering::SeqCst);
+        let response = get_with_cookie(app.clone(), "/", &token).await;
+        assert_eq!(body_text(response).await, "user:dana");
+        assert_eq!(checks.load(Ordering::SeqCst), request, "once per request");
+        assert_eq!(clock_reads.load(Ordering::SeqCst) - reads_before, 1);
+    }
+}
+
+ssr_session::requirement!(
+    IsEditor = |claims: &ssr_session::SuperTokensClaims,
+                _: &ssr_session::requirement::RequirementContext| {
+        match claims.get("editor") {
+            Some(editor) if editor == true => Ok(()),
+            _ => Err(ssr_session::requirement::RequirementFailure::new(
+                "editor",
+                serde_json::json!({"message": "wrong value"}),
+            )),
+        }
+    }
+);
+
+#[tokio::test]
+async fn a_layer_of_another_configuration_judges_again() {
+    async fn page(session: Session) -> String {
+        format!("user:{}", session.user_id())
+    }
+    async fn editor(session: Require<IsEditor>) -> String {
+        format!("editor:{}", session.user_id())
+    }
+    let setup = setup();
+    let admins = setup.config.clone().require(IsAdmin);
+    let user = TokenBuilder::supertokens("erin", 300).sign(&setup.key);
+
+    // An outer layer judged the session valid for its configuration; an
+    // inner one requiring more judges it again, and refuses.
+    let app = Router::new()
+        .route("/", get(page))
+        .layer(SessionLayer::required(admins.clone()))
+        .layer(SessionLayer::required(setup.config.clone()));
+    let refused = get_with_cookie(app, "/", &user).await;
+    assert_eq!(refused.status(), 403);
+
+    // The other way round: the outer group's requirement failed (observed),
+    // and the configuration provided inside it requires nothing.
+    let app = Router::new()
+        .route("/", get(page))
+        .layer(SessionLayer::new(setup.config.clone()))
+        .layer(SessionLayer::observe(admins.clone()));
+    let admitted = get_with_cookie(app, "/", &user).await;
+    assert_eq!(body_text(admitted).await, "user:erin");
+
+    // A route requirement behind a group whose requirement failed: every
+    // failure is reported, as without a layer.
+    let app = Router::new()
+        .route("/", get(editor))
+        .layer(SessionLayer::observe(admins));
+    let refused = get_with_cookie(app, "/", &user).await;
+    assert_eq!(refused.status(), 403);
+    assert_eq!(
+        body_text(refused).await,
+        r#"{"message":"invalid claim","claimValidationErrors":[{"id":"role","reason":{"message":"wrong value"}},{"id":"editor","reason":{"message":"wrong value"}}]}"#
+    );
+}

@@ -347,13 +347,15 @@ impl<C: Send + Sync + 'static> RequestView<C> for RocketRequest<'_, '_> {
         Cow::Owned(self.request.uri().to_string())
     }
 
-    fn existing_memo(&self) -> Option<Memo<C>> {
-        // Rocket's request-local cache cannot be read without filling it.
+    fn memo(&self) -> Option<Memo<C>> {
+        // Rocket's request-local cache cannot be read without filling it:
+        // the memo is found through `keep_memo`.
         None
     }
 
-    fn memo(&mut self) -> Memo<C> {
-        self.request.local_cache(Memo::<C>::default).clone()
+    fn keep_memo(&mut self, memo: Memo<C>) -> Option<Memo<C>> {
+        // Written once: the first guard's memo is the request's.
+        Some(self.request.local_cache(|| memo).clone())
     }
 }
 

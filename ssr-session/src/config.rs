@@ -65,17 +65,13 @@ impl<C> std::fmt::Debug for SessionConfig<C> {
 }
 
 impl<C> SessionConfig<C> {
-    /// The verifier with SuperTokens-compatible [`DefaultResponses`].
+    /// The verifier with SuperTokens-compatible [`DefaultResponses`]
+    /// (others: [`responses`](Self::responses)).
     pub fn new(verifier: Verifier<C>) -> Self {
-        Self::with_responses(verifier, DefaultResponses::default())
-    }
-
-    /// The verifier with other responses.
-    pub fn with_responses(verifier: Verifier<C>, responses: impl Respond) -> Self {
         Self {
             inner: Arc::new(Parts {
                 verifier,
-                responses: Arc::new(responses),
+                responses: Arc::new(DefaultResponses::default()),
                 requirements: Vec::new(),
                 csrf: CsrfProtection::default(),
             }),
@@ -114,7 +110,7 @@ impl<C> SessionConfig<C> {
     }
 
     /// The cross-site request forgery protection every entry point applies.
-    pub fn csrf_protection(&self) -> &CsrfProtection {
+    pub(crate) fn csrf_protection(&self) -> &CsrfProtection {
         &self.inner.csrf
     }
 
@@ -153,8 +149,15 @@ impl<C> SessionConfig<C> {
         &self.inner.verifier
     }
 
-    /// The responder.
-    pub fn responder(&self) -> &dyn Respond {
+    /// The responses set by [`responses`](Self::responses): read by the
+    /// pipeline only, so that one name sets them.
+    pub(crate) fn rendering(&self) -> &dyn Respond {
         &*self.inner.responses
+    }
+
+    /// `true` when both are clones of one configuration (a memo judged by
+    /// one is valid for the other).
+    pub(crate) fn ptr_eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
     }
 }

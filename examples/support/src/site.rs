@@ -312,12 +312,13 @@ impl RequestView<SuperTokensClaims> for IssuerRequest<'_> {
     fn path_and_query(&self) -> std::borrow::Cow<'_, str> {
         self.path_and_query.into()
     }
-    fn existing_memo(&self) -> Option<Memo> {
+    fn memo(&self) -> Option<Memo> {
         self.memo.clone()
     }
 
-    fn memo(&mut self) -> Memo {
-        self.memo.get_or_insert_with(Memo::default).clone()
+    fn keep_memo(&mut self, memo: Memo) -> Option<Memo> {
+        self.memo = Some(memo);
+        None
     }
 }
 

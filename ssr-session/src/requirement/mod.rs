@@ -90,16 +90,29 @@ pub(crate) fn judge<'v, C: 'static>(
     validators: impl IntoIterator<Item = &'v dyn Requirement<C>>,
     context: &RequirementContext,
 ) -> SessionOutcome<C> {
-    let failures: Vec<_> = validators
-        .into_iter()
-        .filter_map(|validator| validator.validate(session.claims(), context).err())
-        .collect();
+    refusal(&session, validators, context).unwrap_or(SessionOutcome::Valid(session))
+}
+
+/// What [`judge`] answers instead of valid, if anything: `None` when every
+/// validator passes.
+pub(crate) fn refusal<'v, C: 'static>(
+    session: &Session<C>,
+    validators: impl IntoIterator<Item = &'v dyn Requirement<C>>,
+    context: &RequirementContext,
+) -> Option<SessionOutcome<C>> {
+    // Allocated only for a failure: a requirement runs on every request.
+    let mut failures = Vec::new();
+    for validator in validators {
+        if let Err(failure) = validator.validate(session.claims(), context) {
+            failures.push(failure);
+        }
+    }
     if failures.is_empty() {
-        SessionOutcome::Valid(session)
+        None
     } else if failures.iter().all(RequirementFailure::is_refreshable) {
-        SessionOutcome::NeedsRefresh(NeedsRefreshReason::Claim)
+        Some(SessionOutcome::NeedsRefresh(NeedsRefreshReason::Claim))
     } else {
-        SessionOutcome::Invalid(InvalidToken::validators(failures))
+        Some(SessionOutcome::Invalid(InvalidToken::validators(failures)))
     }
 }
 

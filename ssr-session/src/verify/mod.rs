@@ -109,7 +109,7 @@ impl<C: DeserializeOwned + Send + Sync + 'static> Verifier<C> {
     ) -> impl Future<Output = SessionOutcome<C>> + Send + 'a {
         let tokens = self.inner.source.tokens(headers);
         match self.cached_outcome(&tokens) {
-            Some(outcome) => Either::Left(std::future::ready(outcome)),
+            Some((outcome, _)) => Either::Left(std::future::ready(outcome)),
             // Boxed, so that the hit's future stays small: frameworks box
             // every handler future, and the full check's state would make
             // that allocation several hundred bytes larger on every request.
@@ -126,6 +126,16 @@ impl<C: DeserializeOwned + Send + Sync + 'static> Verifier<C> {
     /// The request pipeline calls this before it memoises anything: a hit
     /// costs what reading a memo costs, so only computed outcomes need one.
     pub fn verify_cached(&self, headers: &dyn Headers) -> Option<SessionOutcome<C>> {
+        self.verify_cached_at(headers).map(|(outcome, _)| outcome)
+    }
+
+    /// [`verify_cached`](Self::verify_cached), with the verification time
+    /// when the clock was read (a cached token): the pipeline judges the
+    /// route's requirements at that time, reading the clock once.
+    pub(crate) fn verify_cached_at(
+        &self,
+        headers: &dyn Headers,
+    ) -> Option<(SessionOutcome<C>, Option<f64>)> {
         self.cached_outcome(&self.inner.source.tokens(headers))
     }
 
@@ -178,12 +188,16 @@ impl<C: DeserializeOwned + Send + Sync + 'static> Verifier<C> {
 
     /// The cache's answer for the request's tokens: the first cached token
     /// judged valid; else, when every token is cached, the first one's
-    /// outcome (no token at all is *missing*); else `None`.
-    fn cached_outcome(&self, tokens: &Tokens<'_>) -> Option<SessionOutcome<C>> {
+    /// outcome (no token at all is *missing*); else `None`. With the time
+    /// the tokens were judged at, when the clock was read.
+    fn cached_outcome(&self, tokens: &Tokens<'_>) -> Option<(SessionOutcome<C>, Option<f64>)> {
         let tokens = tokens.as_slice();
         if tokens.is_empty() {
             tracing::debug!(target: "ssr_session::verify", outcome = "needs_refresh", reason = "missing");
-            return Some(SessionOutcome::NeedsRefresh(NeedsRefreshReason::Missing));
+            return Some((
+                SessionOutcome::NeedsRefresh(NeedsRefreshReason::Missing),
+                None,
+            ));
         }
         let cache = self.inner.cache.as_ref()?;
         let now = self.now();
@@ -198,11 +212,15 @@ impl<C: DeserializeOwned + Send + Sync + 'static> Verifier<C> {
             };
             let outcome = self.judge_at(session, &context);
             if outcome.is_valid() {
-                return Some(outcome);
+                return Some((outcome, Some(now)));
             }
             first.get_or_insert(outcome);
         }
-        if all_cached { first } else { None }
+        if all_cached {
+            first.map(|outcome| (outcome, Some(now)))
+        } else {
+            None
+        }
     }
 
     /// The request's tokens: the first valid one wins, else the first

@@ -83,12 +83,13 @@ impl RequestView<SuperTokensClaims> for Request {
         Cow::Borrowed(&self.path)
     }
 
-    fn existing_memo(&self) -> Option<Memo> {
+    fn memo(&self) -> Option<Memo> {
         self.memo.clone()
     }
 
-    fn memo(&mut self) -> Memo {
-        self.memo.get_or_insert_with(Memo::default).clone()
+    fn keep_memo(&mut self, memo: Memo) -> Option<Memo> {
+        self.memo = Some(memo);
+        None
     }
 }
 
