@@ -110,7 +110,7 @@ impl<C> SessionConfig<C> {
     }
 
     /// The cross-site request forgery protection every entry point applies.
-    pub(crate) fn csrf_protection(&self) -> &CsrfProtection {
+    pub fn csrf_protection(&self) -> &CsrfProtection {
         &self.inner.csrf
     }
 
