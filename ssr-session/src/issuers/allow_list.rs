@@ -5,9 +5,8 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use url::Url;
-
 use crate::error::ConfigError;
+use crate::jwks::parse_url;
 
 /// The placeholder an issuer template (and its JWKS URL template) holds.
 pub const TENANT_PLACEHOLDER: &str = "{tenant}";
@@ -59,7 +58,7 @@ impl AllowList {
     ) -> Result<Self, ConfigError> {
         let mut checked = HashMap::new();
         for (issuer, keys) in exact {
-            check_url(&issuer)?;
+            parse_url(&issuer)?;
             check_keys(&keys, false)?;
             if checked.insert(Arc::from(issuer.as_str()), keys).is_some() {
                 return Err(ConfigError::Url {
@@ -106,21 +105,6 @@ fn valid_tenant(tenant: &str, max_len: usize) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
-fn check_url(raw: &str) -> Result<Url, ConfigError> {
-    let refuse = |reason: &str| ConfigError::Url {
-        url: raw.to_owned(),
-        reason: reason.to_owned(),
-    };
-    let url = Url::parse(raw).map_err(|error| refuse(&error.to_string()))?;
-    if !matches!(url.scheme(), "http" | "https") {
-        return Err(refuse("only http and https are supported"));
-    }
-    if url.host().is_none() {
-        return Err(refuse("no host"));
-    }
-    Ok(url)
-}
-
 /// A JWKS URL must be a URL (with `{tenant}` replaced, for a template).
 fn check_keys(keys: &IssuerKeys, template: bool) -> Result<(), ConfigError> {
     if let IssuerKeys::JwksUrl(url) = keys {
@@ -133,7 +117,7 @@ fn check_keys(keys: &IssuerKeys, template: bool) -> Result<(), ConfigError> {
         if template {
             check_placement(url)?;
         }
-        check_url(&url.replace(TENANT_PLACEHOLDER, "tenant"))?;
+        parse_url(&url.replace(TENANT_PLACEHOLDER, "tenant"))?;
     }
     Ok(())
 }
@@ -146,7 +130,7 @@ fn parse_template(raw: String, keys: IssuerKeys) -> Result<Template, ConfigError
         });
     }
     check_placement(&raw)?;
-    check_url(&raw.replace(TENANT_PLACEHOLDER, "tenant"))?;
+    parse_url(&raw.replace(TENANT_PLACEHOLDER, "tenant"))?;
     check_keys(&keys, true)?;
     let (prefix, suffix) = raw
         .split_once(TENANT_PLACEHOLDER)

@@ -276,7 +276,7 @@ impl JwksKeyProviderBuilder {
     }
 }
 
-pub(super) fn parse_url(raw: &str) -> Result<Url, ConfigError> {
+pub(crate) fn parse_url(raw: &str) -> Result<Url, ConfigError> {
     let refuse = |reason: &str| ConfigError::Url {
         url: raw.to_owned(),
         reason: reason.to_owned(),

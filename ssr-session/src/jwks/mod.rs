@@ -23,6 +23,8 @@ use url::Url;
 
 pub use self::builder::JwksKeyProviderBuilder;
 pub use self::discovery::DiscoveryError;
+// One rule for every URL a provider fetches from, the issuers' included.
+pub(crate) use self::builder::parse_url;
 use self::settings::Settings;
 use crate::error::{ConfigError, KeySourceError};
 use crate::keys::{KeyLookupError, KeyProvider, KeyRequest, KeySelection, KeySet, VerifyingKey};
