@@ -19,6 +19,7 @@
 
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
+use ssr_session_leptos_client::{SessionClient, SessionError};
 
 /// What the pages show of a session.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -60,9 +61,27 @@ impl From<&ssr_session::Session> for UserView {
 }
 
 /// The request's session. Behind `SessionLayer::required`: over HTTP, a
-/// request without a valid session never reaches this body.
-#[server(prefix = "/api/session", endpoint = "whoami")]
-pub async fn whoami() -> Result<UserView, ServerFnError> {
+/// request without a valid session never reaches this body. From the
+/// browser, [`SessionClient`] refreshes an expired session and calls again.
+#[server(prefix = "/api/session", endpoint = "whoami", client = SessionClient)]
+pub async fn whoami() -> Result<UserView, SessionError> {
+    let session: ssr_session_axum::Session = leptos_axum::extract().await?;
+    Ok(UserView::from(&session.0))
+}
+
+/// [`whoami`] with Leptos' own client (no session handling): what a call
+/// meets without [`SessionClient`], for the browser tests to compare.
+#[server(prefix = "/api/session", endpoint = "whoami_plain")]
+pub async fn whoami_plain() -> Result<UserView, ServerFnError> {
+    let session: ssr_session_axum::Session = leptos_axum::extract().await?;
+    Ok(UserView::from(&session.0))
+}
+
+/// The session of an administrator. Behind `SessionLayer::required` with
+/// the `admin` role: without it the layer answers SuperTokens' `403 invalid
+/// claim`, which the client turns into [`SessionError::ClaimsFailed`].
+#[server(prefix = "/api/admin", endpoint = "whoami", client = SessionClient)]
+pub async fn admin_whoami() -> Result<UserView, SessionError> {
     let session: ssr_session_axum::Session = leptos_axum::extract().await?;
     Ok(UserView::from(&session.0))
 }
@@ -70,8 +89,8 @@ pub async fn whoami() -> Result<UserView, ServerFnError> {
 /// The request's session, or `None` without an access token. Behind
 /// `SessionLayer::optional`: expired and invalid tokens are answered by the
 /// layer.
-#[server(prefix = "/api/optional", endpoint = "current_user")]
-pub async fn current_user() -> Result<Option<UserView>, ServerFnError> {
+#[server(prefix = "/api/optional", endpoint = "current_user", client = SessionClient)]
+pub async fn current_user() -> Result<Option<UserView>, SessionError> {
     let session: ssr_session_axum::OptionalSession = leptos_axum::extract().await?;
     Ok(session.0.as_ref().map(UserView::from))
 }
@@ -93,8 +112,8 @@ fn site() -> Result<std::sync::Arc<ssr_session_example_support::site::Site>, Ser
 }
 
 /// The request's user and the theme they saved.
-#[server(prefix = "/api/session", endpoint = "account")]
-pub async fn account() -> Result<AccountView, ServerFnError> {
+#[server(prefix = "/api/session", endpoint = "account", client = SessionClient)]
+pub async fn account() -> Result<AccountView, SessionError> {
     let session: ssr_session_axum::Session = leptos_axum::extract().await?;
     let theme = site()?.theme_of(session.user_id());
     Ok(AccountView {
@@ -106,11 +125,11 @@ pub async fn account() -> Result<AccountView, ServerFnError> {
 /// Saves the request's user's theme: a server function that changes
 /// something, posted by the settings page's plain HTML form (Leptos then
 /// redirects back to the page) or by the hydrated client.
-#[server(prefix = "/api/session", endpoint = "save_theme")]
+#[server(prefix = "/api/session", endpoint = "save_theme", client = SessionClient)]
 pub async fn save_theme(
     /// The theme to save (the form's `theme` field).
     theme: String,
-) -> Result<(), ServerFnError> {
+) -> Result<(), SessionError> {
     let session: ssr_session_axum::Session = leptos_axum::extract().await?;
     site()?.save_theme(session.user_id(), &theme);
     Ok(())

@@ -10,10 +10,13 @@ use leptos_router::{SsrMode, path};
 
 use leptos::server_fn::ServerFn as _;
 
-use crate::api::{SaveTheme, UserView, account, current_user, whoami};
+use ssr_session_leptos_client::SessionError;
+
+use crate::api::{SaveTheme, UserView, account, admin_whoami, current_user, whoami, whoami_plain};
 
 /// The whole HTML document around [`App`]. When `hydrate` is set, the page
-/// links the client bundle (`/pkg/…`) built with `cargo leptos`.
+/// links the client bundle (`/pkg/…`) that `scripts/build-leptos-bundle.sh`
+/// builds.
 #[cfg(feature = "ssr")]
 pub fn shell(options: LeptosOptions, hydrate: bool) -> impl IntoView {
     let scripts = hydrate.then(|| view! { <HydrationScripts options/> });
@@ -34,22 +37,31 @@ pub fn shell(options: LeptosOptions, hydrate: bool) -> impl IntoView {
 }
 
 /// The site: navigation and routes.
+///
+/// Once hydrated, the navigation links are client-side: the page's data
+/// then comes from server functions, each behind the layer its route group
+/// needs (so `/admin`'s data needs the `admin` role however the page is
+/// reached). Links to the dev issuer (`/auth/…`) stay full navigations.
 #[component]
 pub fn App() -> impl IntoView {
+    // Effects run only in the browser, once the page is hydrated: the
+    // marker tells a reader (and the browser tests) that the app is live.
+    let hydrated = RwSignal::new(false);
+    Effect::new(move |_| hydrated.set(true));
     view! {
         <Router>
-            // `rel="external"`: a full navigation, so that every page goes
-            // through the session layer (also once hydrated).
             <nav>
-                <a href="/" rel="external">"Home"</a>
+                <a href="/">"Home"</a>
                 " · "
-                <a href="/dashboard" rel="external">"Dashboard"</a>
+                <a href="/dashboard">"Dashboard"</a>
                 " · "
-                <a href="/optional" rel="external">"Optional"</a>
+                <a href="/optional">"Optional"</a>
                 " · "
-                <a href="/admin" rel="external">"Admin"</a>
+                <a href="/admin">"Admin"</a>
                 " · "
-                <a href="/account/settings" rel="external">"Settings"</a>
+                <a href="/account/settings">"Settings"</a>
+                " "
+                <span id="hydration" data-state=move || if hydrated.get() { "hydrated" } else { "server" }></span>
             </nav>
             <main>
                 <Routes fallback=|| view! { <h1>"Not found"</h1> }>
@@ -112,10 +124,93 @@ fn UserDetails(user: UserView) -> impl IntoView {
     }
 }
 
-/// What a server function's error looks like on a page (only reached when
-/// the page is rendered without its layer).
-fn failure(error: &ServerFnError) -> AnyView {
-    view! { <p id="error">"The session could not be read: " {error.to_string()}</p> }.into_any()
+/// What a server function's error looks like on a page: a missing claim
+/// lists the SDK-format failures; anything else says what happened.
+fn failure(error: &SessionError) -> AnyView {
+    match error {
+        SessionError::ClaimsFailed(failures) => view! {
+            <div id="claim-error">
+                <p>"This needs more than your session has:"</p>
+                <ul>
+                    {failures
+                        .iter()
+                        .map(|failure| {
+                            let reason = failure.message().unwrap_or("failed").to_owned();
+                            view! {
+                                <li class="claim" data-claim=failure.id.clone()>
+                                    {failure.id.clone()} ": " {reason}
+                                </li>
+                            }
+                        })
+                        .collect_view()}
+                </ul>
+            </div>
+        }
+        .into_any(),
+        error => view! { <p id="error">"The session could not be read: " {error.to_string()}</p> }
+            .into_any(),
+    }
+}
+
+/// A call's result as text: empty before it ends, the user id(s) when it
+/// succeeded, `error: …` when it failed.
+fn shown<T: std::fmt::Display>(result: Option<Result<T, impl std::fmt::Display>>) -> String {
+    match result {
+        None => String::new(),
+        Some(Ok(value)) => value.to_string(),
+        Some(Err(error)) => format!("error: {error}"),
+    }
+}
+
+/// Buttons that call server functions from the hydrated page, after the
+/// access token may have expired: the client refreshes on its own.
+#[component]
+fn Calls() -> impl IntoView {
+    let clicks = RwSignal::new(0_u32);
+    let one = Action::new(|_: &()| async { whoami().await.map(|user| user.user_id) });
+    let three = Action::new(|_: &()| async {
+        let calls = futures_util::future::join3(whoami(), whoami(), whoami()).await;
+        [calls.0, calls.1, calls.2]
+            .into_iter()
+            .map(|call| call.map(|user| user.user_id))
+            .collect::<Result<Vec<_>, _>>()
+            .map(|users| users.join(","))
+    });
+    let admin = Action::new(|_: &()| admin_whoami());
+    let plain = Action::new(|_: &()| async { whoami_plain().await.map(|user| user.user_id) });
+    view! {
+        <section id="calls">
+            <h2>"From the browser"</h2>
+            <p>
+                <button id="counter" on:click=move |_| clicks.update(|count| *count += 1)>
+                    "Count (no server): " <span id="count">{clicks}</span>
+                </button>
+            </p>
+            <p>
+                <button id="call-one" on:click=move |_| { one.dispatch(()); }>"Who am I?"</button>
+                " " <span id="one-result">{move || shown(one.value().get())}</span>
+            </p>
+            <p>
+                <button id="call-three" on:click=move |_| { three.dispatch(()); }>"Three at once"</button>
+                " " <span id="three-result">{move || shown(three.value().get())}</span>
+            </p>
+            <p>
+                <button id="call-admin" on:click=move |_| { admin.dispatch(()); }>"Admin data"</button>
+                " "
+                {move || match admin.value().get() {
+                    None => ().into_any(),
+                    Some(Ok(user)) => view! { <span id="admin-result">{user.user_id}</span> }.into_any(),
+                    Some(Err(error)) => failure(&error),
+                }}
+            </p>
+            <p>
+                <button id="call-plain" on:click=move |_| { plain.dispatch(()); }>
+                    "Who am I? (Leptos' own client)"
+                </button>
+                " " <span id="plain-result">{move || shown(plain.value().get())}</span>
+            </p>
+        </section>
+    }
 }
 
 /// `/dashboard`: the user id, roles and a few claims.
@@ -132,6 +227,7 @@ pub fn Dashboard() -> impl IntoView {
                 }
             })}
         </Suspense>
+        <Calls/>
         <form method="post" action="/auth/signout">
             <button>"Sign out"</button>
         </form>
@@ -162,10 +258,12 @@ pub fn Optional() -> impl IntoView {
     }
 }
 
-/// `/admin`: only sessions with the `admin` role get here.
+/// `/admin`: only sessions with the `admin` role get here (the page's
+/// layer, or once hydrated [`admin_whoami`]'s, which answers the claim
+/// error the page then shows).
 #[component]
 pub fn Admin() -> impl IntoView {
-    let user = OnceResource::new_blocking(whoami());
+    let user = OnceResource::new_blocking(admin_whoami());
     view! {
         <h1>"Admin"</h1>
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>

@@ -27,7 +27,18 @@ pub fn leptos_options() -> LeptosOptions {
         .build()
 }
 
-/// The site's router.
+/// Where the client bundle's JavaScript is:
+/// `{site_root}/{site_pkg_dir}/{output_name}.js`, as
+/// `scripts/build-leptos-bundle.sh` leaves it.
+pub fn bundle_path(options: &LeptosOptions) -> std::path::PathBuf {
+    std::path::Path::new(options.site_root.as_ref())
+        .join(options.site_pkg_dir.as_ref())
+        .join(format!("{}.js", options.output_name))
+}
+
+/// The site's router. When the client bundle is built ([`bundle_path`]),
+/// pages link it and `/pkg` serves it: the pages hydrate. Without it, they
+/// are served as complete HTML that needs no script.
 ///
 /// Leptos' own router (pages and every server function) is built once;
 /// each path the site serves is routed to it *through* the layer that path
@@ -37,7 +48,7 @@ pub fn router(site: Site, options: LeptosOptions) -> Router {
     let config: SessionConfig = site.session.clone();
     let site = Arc::new(site);
 
-    let hydrate = cfg!(feature = "bundle");
+    let hydrate = bundle_path(&options).is_file();
     let shell_options = options.clone();
     // Pages and server functions read the site's state from the context.
     let context_site = site.clone();
@@ -53,7 +64,6 @@ pub fn router(site: Site, options: LeptosOptions) -> Router {
     let required = SessionLayer::required(config.clone());
     let optional = SessionLayer::optional(config.clone());
     let admins = SessionLayer::required(config.clone().require(has_role(site::ADMIN_ROLE)));
-    #[cfg_attr(not(feature = "bundle"), allow(unused_mut))]
     let mut router = Router::new()
         .route_service("/", leptos.clone())
         .route_service("/dashboard", required.layer(leptos.clone()))
@@ -63,9 +73,9 @@ pub fn router(site: Site, options: LeptosOptions) -> Router {
         // Server functions: a data request, so needs-refresh is
         // `401 {"message":"try refresh token"}`.
         .route_service("/api/session/{*name}", required.layer(leptos.clone()))
-        .route_service("/api/optional/{*name}", optional.layer(leptos.clone()));
-    #[cfg(feature = "bundle")]
-    {
+        .route_service("/api/optional/{*name}", optional.layer(leptos.clone()))
+        .route_service("/api/admin/{*name}", admins.layer(leptos.clone()));
+    if hydrate {
         router = router.nest_service(
             &leptos_axum::site_pkg_dir_service_route_path(&options),
             leptos_axum::site_pkg_dir_service(&options),
@@ -82,8 +92,15 @@ pub async fn main() -> Result<(), SetupError> {
     let listener = tokio::net::TcpListener::bind(options.addr).await?;
     let addr = listener.local_addr()?;
     let site = Site::new(&options, addr)?;
-    site::print_address(addr);
     let mut leptos = leptos_options();
+    if !bundle_path(&leptos).is_file() {
+        eprintln!(
+            "leptos-ssr: no client bundle at {}: pages are served without hydration \
+             (build it with scripts/build-leptos-bundle.sh)",
+            bundle_path(&leptos).display()
+        );
+    }
+    site::print_address(addr);
     leptos.site_addr = addr;
     axum::serve(listener, router(site, leptos))
         .with_graceful_shutdown(async {
