@@ -114,13 +114,15 @@ fn UserDetails(user: UserView) -> impl IntoView {
     };
     view! {
         <p>"Signed in as " <strong id="user-id">{user.user_id.clone()}</strong></p>
-        <table>
+        // `<tbody>` written out: the browser adds it when parsing, and
+        // hydration expects the DOM the server's HTML makes.
+        <table><tbody>
             <tr><th>"tenant"</th><td id="tenant">{user.tenant.clone()}</td></tr>
             <tr><th>"roles"</th><td id="roles">{listed(&user.roles)}</td></tr>
             <tr><th>"permissions"</th><td id="permissions">{listed(&user.permissions)}</td></tr>
             <tr><th>"email"</th><td>{email}</td></tr>
             <tr><th>"expires (unix)"</th><td>{user.expires_at}</td></tr>
-        </table>
+        </tbody></table>
     }
 }
 

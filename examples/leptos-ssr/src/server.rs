@@ -76,7 +76,7 @@ pub fn router(site: Site, options: LeptosOptions) -> Router {
         .route_service("/api/optional/{*name}", optional.layer(leptos.clone()))
         .route_service("/api/admin/{*name}", admins.layer(leptos.clone()));
     if hydrate {
-        router = router.nest_service(
+        router = router.route_service(
             &leptos_axum::site_pkg_dir_service_route_path(&options),
             leptos_axum::site_pkg_dir_service(&options),
         );

@@ -13,11 +13,32 @@
 //!    the server functions with a form it submits itself and a `no-cors`
 //!    fetch → the 403 page, nothing saved; the site's own form saves once.
 //!
+//!
+//! The pages hydrate (the client bundle is served), and issue 24's flows run
+//! from the hydrated page, with `ssr-session-leptos-client`'s
+//! `SessionClient`:
+//!
+//! 6. a client-only interaction works, client-side navigation keeps the page;
+//! 7. the access token expires while the page is open → a button's server
+//!    function shows its result after exactly one refresh call, no reload;
+//!    three concurrent calls → one refresh;
+//! 8. the refresh token is lost → a button's call ends on the login page with
+//!    the way back;
+//! 9. a server function behind the `admin` role → the page renders the claim
+//!    error (`st-role`);
+//! 10. the same call through Leptos' own client fails with no refresh: what
+//!    the page meets when the client's refresh handling is removed;
+//! 11. with supertokens-website on the page: the same flows, one refresh.
+//!
 //! They need Debian's `chromium` and `chromium-driver` (found on `PATH`, or
 //! at `$SSR_SESSION_CHROMIUM` / `$SSR_SESSION_CHROMEDRIVER`). When they are
 //! missing, each test prints `SKIPPED …` and passes, except under
-//! `CI=true`, where a missing browser fails the test.
+//! `CI=true`, where a missing browser fails the test. They also need the
+//! client bundle and the SDK's bundle that `scripts/build-leptos-bundle.sh`
+//! builds (`scripts/test.sh` runs it): without them a test fails and names
+//! the script.
 
+use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -54,6 +75,7 @@ impl App {
             .arg(access_token_secs.to_string())
             .env_remove("SSR_SESSION_API_DOMAIN")
             .env_remove("SSR_SESSION_CSP_NONCE")
+            .env("LEPTOS_SITE_ROOT", site_root())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .kill_on_drop(true)
@@ -103,6 +125,29 @@ impl App {
     }
 }
 
+/// Where `scripts/build-leptos-bundle.sh` leaves the bundles: `site/` in
+/// the target directory (the parent of this test's `CARGO_TARGET_TMPDIR`).
+fn site_root() -> PathBuf {
+    let tmp = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    tmp.parent()
+        .map_or(tmp.clone(), |target| target.join("site"))
+}
+
+/// The file `name` under [`site_root`], or an error that names the script.
+fn built(name: &str) -> Result<PathBuf> {
+    let path = site_root().join(name);
+    if path.is_file() {
+        Ok(path)
+    } else {
+        Err(format!(
+            "{} is missing: run scripts/build-leptos-bundle.sh (scripts/test.sh does) \
+             to build the client bundle and the supertokens-website bundle",
+            path.display()
+        )
+        .into())
+    }
+}
+
 /// chromedriver and one headless Chromium with a fresh profile; both end
 /// on drop (the session is closed by [`Browser::close`]).
 struct Browser {
@@ -138,6 +183,9 @@ where
     let Some(tools) = Tools::or_skip(test) else {
         return;
     };
+    if let Err(missing) = built("pkg/ssr_session_example_leptos.js") {
+        panic!("{test}: {missing}");
+    }
     let (app, browser) = tokio::try_join!(App::start(access_token_secs), Browser::open(&tools))
         .unwrap_or_else(|e| panic!("{test}: {e}"));
     let task = tokio::spawn(tokio::time::timeout(
@@ -358,5 +406,298 @@ async fn cross_origin_posts_never_reach_server_functions() {
         assert_eq!(app.refresh_calls().await?, 0);
         Ok(())
     })
+    .await;
+}
+
+// Issue 24: the hydrated page and its server-function client.
+
+/// Waits until the app has hydrated the page (its effect ran in the browser).
+async fn wait_for_hydration(browser: &Client) -> Result {
+    eventually("the page to hydrate", WAIT, || async {
+        let state = browser
+            .execute(
+                "const marker = document.getElementById('hydration');
+                 return marker ? marker.dataset.state : null;",
+                vec![],
+            )
+            .await?;
+        Ok((state == json!("hydrated")).then_some(()))
+    })
+    .await
+}
+
+/// Leaves a mark in the page's JavaScript state, which a reload would lose.
+async fn mark_page(browser: &Client) -> Result {
+    browser
+        .execute("window.__notReloaded = true; return true;", vec![])
+        .await?;
+    Ok(())
+}
+
+/// Whether the page still carries [`mark_page`]'s mark (no reload since).
+async fn page_is_marked(browser: &Client) -> Result<bool> {
+    Ok(browser
+        .execute("return window.__notReloaded === true;", vec![])
+        .await?
+        == json!(true))
+}
+
+async fn click(browser: &Client, css: &str) -> Result {
+    browser.find(Locator::Css(css)).await?.click().await?;
+    Ok(())
+}
+
+/// Waits until `css` shows some text, and gives it.
+async fn wait_for_text(browser: &Client, css: &str) -> Result<String> {
+    eventually(&format!("text in {css}"), WAIT, || async {
+        Ok(text_of(browser, css).await?.filter(|text| !text.is_empty()))
+    })
+    .await
+}
+
+/// supertokens-website on the page (the bundle `scripts/build-leptos-bundle.sh`
+/// makes, as the interop suite injects it), initialised for the dev issuer:
+/// from now on its `fetch` refreshes on a 401 by itself.
+async fn load_supertokens_website(browser: &Client) -> Result {
+    let sdk = std::fs::read_to_string(built("supertokens-website.js")?)?;
+    let loaded = browser
+        .execute(
+            &format!(
+                "{sdk}\n;window.supertokensSession.init({{ apiDomain: location.origin, apiBasePath: '/auth' }});
+                 return typeof window.__supertokensOriginalFetch === 'function';"
+            ),
+            vec![],
+        )
+        .await?;
+    if loaded != json!(true) {
+        return Err("supertokens-website did not take over fetch".into());
+    }
+    Ok(())
+}
+
+/// Which client the page runs with.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Frontend {
+    /// The app's bundle alone: `SessionClient` refreshes.
+    Bundle,
+    /// The bundle and supertokens-website: the SDK refreshes.
+    WithSupertokensWebsite,
+}
+
+/// Signs in as `user` (with `roles`) and opens `path` hydrated, marked, with
+/// the frontend asked for. With the SDK, signing in goes through its `fetch`
+/// (as an app using it does), so that it knows the session.
+async fn open_hydrated(
+    browser: &Client,
+    app: &App,
+    frontend: Frontend,
+    path: &str,
+    user: &str,
+) -> Result {
+    match frontend {
+        Frontend::Bundle => sign_in(browser, app).await?,
+        Frontend::WithSupertokensWebsite => {
+            browser.goto(&app.url("/")).await?;
+            load_supertokens_website(browser).await?;
+            let status = browser
+                .execute_async(
+                    "const [done] = arguments;
+                     fetch('/auth/dev/signin', {
+                       method: 'POST',
+                       headers: { 'content-type': 'application/json' },
+                       body: JSON.stringify({ userId: 'alice' }),
+                     }).then(r => done(r.status), e => done(String(e)));",
+                    vec![],
+                )
+                .await?;
+            if status != json!(200) {
+                return Err(format!("sign-in through the SDK: {status}").into());
+            }
+        }
+    }
+    browser.goto(&app.url(path)).await?;
+    wait_for_user(browser, user, path).await?;
+    wait_for_hydration(browser).await?;
+    if frontend == Frontend::WithSupertokensWebsite {
+        load_supertokens_website(browser).await?;
+    }
+    mark_page(browser).await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pages_hydrate_and_navigate_on_the_client() {
+    run("leptos_hydrate", 60, |app, browser| async move {
+        sign_in(&browser, &app).await?;
+        wait_for_hydration(&browser).await?;
+        mark_page(&browser).await?;
+        click(&browser, "#counter").await?;
+        click(&browser, "#counter").await?;
+        assert_eq!(text_of(&browser, "#count").await?.as_deref(), Some("2"));
+
+        // A client-side navigation: the optional page's data comes from its
+        // server function, and the page is not loaded again.
+        click(&browser, "nav a[href='/optional']").await?;
+        wait_for_user(&browser, "alice", "/optional").await?;
+        assert!(page_is_marked(&browser).await?, "no reload");
+        assert_eq!(app.refresh_calls().await?, 0);
+        Ok(())
+    })
+    .await;
+}
+
+/// The token expires while the page is open; one button, then three calls
+/// at once: each time exactly one refresh, the results, no reload.
+async fn expired_token_calls(frontend: Frontend, app: App, browser: Client) -> Result {
+    open_hydrated(&browser, &app, frontend, "/dashboard", "alice").await?;
+    wait_past_expiry().await;
+    let before = app.refresh_calls().await?;
+    click(&browser, "#call-one").await?;
+    assert_eq!(wait_for_text(&browser, "#one-result").await?, "alice");
+    tokio::time::sleep(SETTLE).await;
+    assert_eq!(app.refresh_calls().await? - before, 1, "refresh calls");
+    assert_eq!(path_and_query(&browser).await?, "/dashboard");
+    assert!(page_is_marked(&browser).await?, "no reload");
+
+    wait_past_expiry().await;
+    let before = app.refresh_calls().await?;
+    click(&browser, "#call-three").await?;
+    assert_eq!(
+        wait_for_text(&browser, "#three-result").await?,
+        "alice,alice,alice"
+    );
+    tokio::time::sleep(SETTLE).await;
+    assert_eq!(
+        app.refresh_calls().await? - before,
+        1,
+        "refresh calls for three concurrent calls"
+    );
+    assert!(page_is_marked(&browser).await?, "no reload");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn server_function_calls_refresh_once_and_retry() {
+    run("leptos_call_refresh", ACCESS_TOKEN_SECS, |app, browser| {
+        expired_token_calls(Frontend::Bundle, app, browser)
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn with_supertokens_website_calls_refresh_once() {
+    run(
+        "leptos_sdk_call_refresh",
+        ACCESS_TOKEN_SECS,
+        |app, browser| expired_token_calls(Frontend::WithSupertokensWebsite, app, browser),
+    )
+    .await;
+}
+
+/// Every refresh token revoked while the page is open: a button's call
+/// tries one refresh, then the login page with the way back.
+async fn lost_refresh_token_call(frontend: Frontend, app: App, browser: Client) -> Result {
+    open_hydrated(&browser, &app, frontend, "/dashboard?x=1", "alice").await?;
+    let revoked = app
+        .http
+        .post(app.url("/auth/dev/revoke-all"))
+        .send()
+        .await?;
+    assert_eq!(revoked.status(), 200);
+    wait_past_expiry().await;
+    let before = app.refresh_calls().await?;
+
+    click(&browser, "#call-one").await?;
+    eventually("the login page with the way back", WAIT, || async {
+        let url = browser.current_url().await?;
+        let back = url
+            .query_pairs()
+            .find(|(name, _)| name == "redirectToPath")
+            .map(|(_, value)| value.into_owned());
+        Ok((url.path() == "/auth" && back.as_deref() == Some("/dashboard?x=1")).then_some(()))
+    })
+    .await?;
+    tokio::time::sleep(SETTLE).await;
+    assert_eq!(app.refresh_calls().await? - before, 1, "refresh calls");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn server_function_call_without_refresh_token_goes_to_login() {
+    run("leptos_call_revoked", ACCESS_TOKEN_SECS, |app, browser| {
+        lost_refresh_token_call(Frontend::Bundle, app, browser)
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn with_supertokens_website_lost_refresh_token_goes_to_login() {
+    run(
+        "leptos_sdk_call_revoked",
+        ACCESS_TOKEN_SECS,
+        |app, browser| lost_refresh_token_call(Frontend::WithSupertokensWebsite, app, browser),
+    )
+    .await;
+}
+
+/// A server function behind the `admin` role, called by alice: the page
+/// shows the SDK-format claim failure, with no refresh and no reload.
+async fn claim_error_call(frontend: Frontend, app: App, browser: Client) -> Result {
+    open_hydrated(&browser, &app, frontend, "/dashboard", "alice").await?;
+    // (Signing in through supertokens-website makes the SDK refresh once on
+    // its own: only what the call causes counts.)
+    let before = app.refresh_calls().await?;
+    click(&browser, "#call-admin").await?;
+    let failure = wait_for_text(&browser, "#claim-error li[data-claim='st-role']").await?;
+    assert!(failure.starts_with("st-role: "), "{failure}");
+    assert_eq!(text_of(&browser, "#admin-result").await?, None);
+    assert!(page_is_marked(&browser).await?, "no reload");
+    tokio::time::sleep(SETTLE).await;
+    assert_eq!(app.refresh_calls().await? - before, 0, "no refresh");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn role_requirement_on_a_server_function_renders_the_claim_error() {
+    run("leptos_call_claim", 60, |app, browser| {
+        claim_error_call(Frontend::Bundle, app, browser)
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn with_supertokens_website_the_claim_error_renders() {
+    run("leptos_sdk_call_claim", 60, |app, browser| {
+        claim_error_call(Frontend::WithSupertokensWebsite, app, browser)
+    })
+    .await;
+}
+
+/// The control: the same call through Leptos' own client (`whoami_plain`,
+/// no `SessionClient`) after the token expired gets the layer's 401 as an
+/// opaque error, and nothing refreshes. This is what the calls above would
+/// meet if the client's refresh handling were removed; `SessionClient`'s
+/// call on the same page then succeeds with one refresh.
+#[tokio::test(flavor = "multi_thread")]
+async fn without_the_session_client_an_expired_call_fails() {
+    run(
+        "leptos_call_plain",
+        ACCESS_TOKEN_SECS,
+        |app, browser| async move {
+            open_hydrated(&browser, &app, Frontend::Bundle, "/dashboard", "alice").await?;
+            wait_past_expiry().await;
+            let before = app.refresh_calls().await?;
+            click(&browser, "#call-plain").await?;
+            let plain = wait_for_text(&browser, "#plain-result").await?;
+            assert!(plain.starts_with("error: "), "{plain}");
+            tokio::time::sleep(SETTLE).await;
+            assert_eq!(app.refresh_calls().await? - before, 0, "no refresh");
+
+            click(&browser, "#call-one").await?;
+            assert_eq!(wait_for_text(&browser, "#one-result").await?, "alice");
+            assert_eq!(app.refresh_calls().await? - before, 1, "refresh calls");
+            assert!(page_is_marked(&browser).await?, "no reload");
+            Ok(())
+        },
+    )
     .await;
 }
