@@ -44,6 +44,8 @@ wasm="$target_dir/wasm32-unknown-unknown/release/$name.wasm"
 
 mkdir -p "$site/pkg"
 wasm-bindgen --target web --no-typescript --out-name "$name" --out-dir "$site/pkg" "$wasm"
+# The server's /pkg service sends these to browsers that accept gzip.
+gzip -9 --keep --force "$site/pkg/${name}_bg.wasm" "$site/pkg/$name.js"
 echo "build-leptos-bundle: $(du -b "$site/pkg/${name}_bg.wasm" | cut -f1) bytes of wasm in $site/pkg"
 
 # For the example's browser tests with the SuperTokens frontend SDK on the

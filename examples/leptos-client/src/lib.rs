@@ -2,15 +2,21 @@
 //! [ssr-session](https://docs.rs/ssr-session) verifies: what a hydrated page
 //! needs once the access token expires while it is open.
 //!
-//! ```ignore
+//! ```
 //! use leptos::prelude::*;
+//! use leptos::server_fn::ServerFn as _;
 //! use ssr_session_leptos_client::{SessionClient, SessionError};
 //!
-//! #[server(prefix = "/api/session", endpoint = "whoami", client = SessionClient)]
-//! pub async fn whoami() -> Result<String, SessionError> {
-//!     let session: ssr_session_axum::Session = leptos_axum::extract().await?;
-//!     Ok(session.user_id().to_owned())
+//! /// The signed-in user's id.
+//! #[server(prefix = "/api/session", endpoint = "user_id", client = SessionClient)]
+//! pub async fn user_id() -> Result<String, SessionError> {
+//!     // In an app behind the layer (see examples/leptos-ssr/src/api.rs):
+//!     // let session: ssr_session_axum::Session = leptos_axum::extract().await?;
+//!     Ok("alice".to_owned())
 //! }
+//!
+//! // Routed behind `SessionLayer::required` on `/api/session/{*name}`.
+//! assert_eq!(UserId::PATH, "/api/session/user_id");
 //! ```
 //!
 //! Nothing changes at the call sites: `whoami().await` is the same call,

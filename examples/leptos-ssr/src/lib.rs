@@ -9,7 +9,8 @@
 //! Open the printed address and sign in with the embedded dev issuer (or
 //! point `--api-domain` at a real SuperTokens backend). Once the access token
 //! expires (60 s by default), `/dashboard` answers with the refresh bridge,
-//! which refreshes the session and reloads the page.
+//! which refreshes the session and reloads the page; on a hydrated page
+//! (see [Hydration](#hydration)), server-function calls refresh on their own.
 //!
 //! # Who decides, and when
 //!
@@ -36,6 +37,8 @@
 //! | `/admin` | `SessionLayer::required`, role `admin` | the admin page, or `403` |
 //! | `POST /api/session/whoami` | server function behind `SessionLayer::required` | the session as JSON, or the layer's answer |
 //! | `POST /api/optional/current_user` | server function behind `SessionLayer::optional` | the session or `null` |
+//! | `POST /api/session/whoami_plain` | as `whoami`, with Leptos' own client (no refresh): the browser tests' control | |
+//! | `POST /api/admin/whoami` | server function behind `SessionLayer::required`, role `admin` | the session, or `403 invalid claim` |
 //! | `/account/settings` | `SessionLayer::required` | the saved theme and a form posting to `save_theme` |
 //! | `POST /api/session/account` | server function behind `SessionLayer::required` | the user id and saved theme |
 //! | `POST /api/session/save_theme` | server function behind `SessionLayer::required` | saves the theme |
@@ -44,22 +47,27 @@
 //!
 //! # Hydration
 //!
-//! This package is built and served **SSR-only**: the pages are complete
-//! HTML without a client bundle (the links are plain navigations, so every
-//! page goes through the layer). Hydrating needs the `wasm32-unknown-unknown`
-//! target and a wasm-bindgen build of the `hydrate` feature (`cargo leptos`,
-//! or `wasm-bindgen-cli` at the `wasm-bindgen` version of `Cargo.lock`),
-//! which the project's CI does not install. The code is ready for it: the
-//! components and server functions live in this library, and
-//!
 //! ```text
-//! cargo check -p ssr-session-example-leptos --lib --target wasm32-unknown-unknown \
-//!     --no-default-features --features hydrate
+//! scripts/build-leptos-bundle.sh && cargo run -p ssr-session-example-leptos
 //! ```
 //!
-//! compiles the client side, whose entry point is `hydrate()`. The server's
-//! `bundle` feature links the bundle from every page and serves `/pkg` from
-//! `$LEPTOS_SITE_ROOT` (where `cargo leptos build` leaves it).
+//! The script builds the client bundle (this library with the `hydrate`
+//! feature, for `wasm32-unknown-unknown`, bound by `wasm-bindgen-cli` at
+//! the `wasm-bindgen` version of `Cargo.lock`; it installs the target and the
+//! CLI when missing) into `target/site/pkg`. When the server finds it there
+//! (`$LEPTOS_SITE_ROOT`, default `target/site`), every page links it and
+//! `/pkg` serves it: the pages hydrate, and the navigation links are
+//! client-side. Without it, the pages are complete HTML that needs no script.
+//!
+//! Once hydrated, a page calls server functions with `fetch`, and the access
+//! token may have expired since the page loaded. The server functions name
+//! `ssr-session-leptos-client`'s `SessionClient` (`#[server(client =
+//! SessionClient)]`): on the layer's `401` it refreshes the session once for
+//! the whole page and calls again; when the refresh fails it goes to the
+//! login page with the way back; the layer's `403 invalid claim` comes back
+//! as `SessionError::ClaimsFailed`, which the pages render. With
+//! supertokens-website on the page, the SDK refreshes and the client steps
+//! aside. The dashboard's buttons show each case.
 //!
 //! What this package costs to build (and what the examples split saved a
 //! newcomer) is in `MEASUREMENTS.md` beside this crate's `Cargo.toml`.

@@ -27,7 +27,7 @@
 //! 9. a server function behind the `admin` role → the page renders the claim
 //!    error (`st-role`);
 //! 10. the same call through Leptos' own client fails with no refresh: what
-//!    the page meets when the client's refresh handling is removed;
+//!     the page meets when the client's refresh handling is removed;
 //! 11. with supertokens-website on the page: the same flows, one refresh.
 //!
 //! They need Debian's `chromium` and `chromium-driver` (found on `PATH`, or
