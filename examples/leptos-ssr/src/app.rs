@@ -14,12 +14,46 @@ use ssr_session_leptos_client::SessionError;
 
 use crate::api::{SaveTheme, UserView, account, admin_whoami, current_user, whoami, whoami_plain};
 
+/// Where the hydrated client sends the refresh call and the browser when the
+/// session is gone: the server's own settings, handed to the page in
+/// `<meta>` tags that the client bundle reads when it starts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionUrls {
+    /// SuperTokens' refresh route, `{apiDomain}{apiBasePath}/session/refresh`.
+    pub refresh: String,
+    /// The login page, `{apiDomain}{apiBasePath}`.
+    pub login: String,
+}
+
+impl SessionUrls {
+    /// The `<meta>` tag naming the refresh route.
+    pub const REFRESH_META: &str = "ssr-session-refresh-url";
+    /// The `<meta>` tag naming the login page.
+    pub const LOGIN_META: &str = "ssr-session-login-url";
+
+    /// The routes of a SuperTokens backend at `api_domain` (`None`: the
+    /// embedded dev issuer, on the page's origin), `apiBasePath` `/auth`.
+    pub fn for_api_domain(api_domain: Option<&str>) -> Self {
+        let domain = api_domain.unwrap_or("").trim_end_matches('/');
+        SessionUrls {
+            refresh: format!("{domain}/auth/session/refresh"),
+            login: format!("{domain}/auth"),
+        }
+    }
+}
+
 /// The whole HTML document around [`App`]. When `hydrate` is set, the page
 /// links the client bundle (`/pkg/…`) that `scripts/build-leptos-bundle.sh`
-/// builds.
+/// builds, and tells it the session's URLs.
 #[cfg(feature = "ssr")]
-pub fn shell(options: LeptosOptions, hydrate: bool) -> impl IntoView {
-    let scripts = hydrate.then(|| view! { <HydrationScripts options/> });
+pub fn shell(options: LeptosOptions, hydrate: bool, urls: SessionUrls) -> impl IntoView {
+    let scripts = hydrate.then(|| {
+        view! {
+            <meta name=SessionUrls::REFRESH_META content=urls.refresh/>
+            <meta name=SessionUrls::LOGIN_META content=urls.login/>
+            <HydrationScripts options/>
+        }
+    });
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -307,5 +341,23 @@ pub fn Settings() -> impl IntoView {
             <input name="theme" value="dark"/>
             <button id="save">"Save"</button>
         </form>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SessionUrls;
+
+    #[test]
+    fn session_urls_follow_the_api_domain() {
+        let dev = SessionUrls::for_api_domain(None);
+        assert_eq!(dev.refresh, "/auth/session/refresh");
+        assert_eq!(dev.login, "/auth");
+        let backend = SessionUrls::for_api_domain(Some("https://api.example.com/"));
+        assert_eq!(
+            backend.refresh,
+            "https://api.example.com/auth/session/refresh"
+        );
+        assert_eq!(backend.login, "https://api.example.com/auth");
     }
 }

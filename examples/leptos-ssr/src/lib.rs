@@ -80,7 +80,9 @@ pub mod app;
 #[cfg(feature = "ssr")]
 pub mod server;
 
-/// The client bundle's entry point: hydrates the server-rendered page.
+/// The client bundle's entry point: points the session client at the
+/// server's URLs (the page's `<meta>` tags), then hydrates the
+/// server-rendered page.
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
@@ -88,5 +90,18 @@ pub fn hydrate() {
     std::panic::set_hook(Box::new(|panic| {
         web_sys::console::error_1(&panic.to_string().into());
     }));
+    let meta = |name: &str| {
+        web_sys::window()?
+            .document()?
+            .query_selector(&format!("meta[name='{name}']"))
+            .ok()??
+            .get_attribute("content")
+    };
+    let defaults = ssr_session_leptos_client::SessionClientConfig::default();
+    ssr_session_leptos_client::configure(ssr_session_leptos_client::SessionClientConfig {
+        refresh_url: meta(app::SessionUrls::REFRESH_META).unwrap_or(defaults.refresh_url),
+        login_url: meta(app::SessionUrls::LOGIN_META).unwrap_or(defaults.login_url),
+        redirect_parameter: defaults.redirect_parameter,
+    });
     leptos::mount::hydrate_body(app::App);
 }

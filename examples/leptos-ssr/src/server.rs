@@ -14,7 +14,7 @@ use ssr_session_axum::SessionLayer;
 use ssr_session_example_support::site::{self, Options, SetupError, Site};
 use tower_layer::Layer as _;
 
-use crate::app::{App, shell};
+use crate::app::{App, SessionUrls, shell};
 
 /// Leptos' options: what `cargo leptos` would pass in `LEPTOS_*`
 /// environment variables, with defaults that need no tool and no file.
@@ -44,7 +44,9 @@ pub fn bundle_path(options: &LeptosOptions) -> std::path::PathBuf {
 /// each path the site serves is routed to it *through* the layer that path
 /// needs, so the layer answers before Leptos renders a byte. A page or a
 /// server function not routed here is not served at all.
-pub fn router(site: Site, options: LeptosOptions) -> Router {
+///
+/// `urls` are where the hydrated pages refresh and sign in.
+pub fn router(site: Site, options: LeptosOptions, urls: SessionUrls) -> Router {
     let config: SessionConfig = site.session.clone();
     let site = Arc::new(site);
 
@@ -57,7 +59,7 @@ pub fn router(site: Site, options: LeptosOptions) -> Router {
             &options,
             generate_route_list(App),
             move || provide_context(context_site.clone()),
-            move || shell(shell_options.clone(), hydrate),
+            move || shell(shell_options.clone(), hydrate, urls.clone()),
         )
         .with_state(options.clone());
 
@@ -102,7 +104,8 @@ pub async fn main() -> Result<(), SetupError> {
     }
     site::print_address(addr);
     leptos.site_addr = addr;
-    axum::serve(listener, router(site, leptos))
+    let urls = SessionUrls::for_api_domain(options.api_domain.as_deref());
+    axum::serve(listener, router(site, leptos, urls))
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })

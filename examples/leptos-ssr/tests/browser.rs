@@ -18,7 +18,8 @@
 //! from the hydrated page, with `ssr-session-leptos-client`'s
 //! `SessionClient`:
 //!
-//! 6. a client-only interaction works, client-side navigation keeps the page;
+//! 6. a client-only interaction works, a call on a valid session is one
+//!    request, client-side navigation keeps the page;
 //! 7. the access token expires while the page is open → a button's server
 //!    function shows its result after exactly one refresh call, no reload;
 //!    three concurrent calls → one refresh;
@@ -533,6 +534,40 @@ async fn pages_hydrate_and_navigate_on_the_client() {
         click(&browser, "#counter").await?;
         click(&browser, "#counter").await?;
         assert_eq!(text_of(&browser, "#count").await?.as_deref(), Some("2"));
+
+        // A call on a valid session: one request, the call's own.
+        click(&browser, "#call-one").await?;
+        assert_eq!(wait_for_text(&browser, "#one-result").await?, "alice");
+        let requests = browser
+            .execute(
+                "return performance.getEntriesByType('resource')
+                   .map(entry => new URL(entry.name).pathname)
+                   .filter(path => path.startsWith('/api/') || path.startsWith('/auth/'));",
+                vec![],
+            )
+            .await?;
+        assert_eq!(requests, json!(["/api/session/whoami"]), "requests");
+
+        // What the page tells the client, and the bundle as served.
+        let home = app.http.get(app.url("/")).send().await?.text().await?;
+        assert!(
+            home.contains(
+                r#"<meta name="ssr-session-refresh-url" content="/auth/session/refresh">"#
+            ),
+            "{home}"
+        );
+        let wasm = app
+            .http
+            .get(app.url("/pkg/ssr_session_example_leptos_bg.wasm"))
+            .header("accept-encoding", "gzip")
+            .send()
+            .await?;
+        assert_eq!(wasm.status(), 200);
+        assert_eq!(
+            wasm.headers().get("content-encoding").map(|v| v.as_bytes()),
+            Some(&b"gzip"[..]),
+            "the precompressed bundle"
+        );
 
         // A client-side navigation: the optional page's data comes from its
         // server function, and the page is not loaded again.
