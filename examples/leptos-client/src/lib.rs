@@ -38,7 +38,10 @@
 //! `window.__supertokensOriginalFetch`). When it is there, this client steps
 //! aside: it never refreshes, so a page makes one refresh whichever of the two
 //! meets the `401` first. A `401` that still comes through means the SDK
-//! could not refresh: the client then only goes to the login page.
+//! could not refresh: the client then only goes to the login page. (The SDK
+//! handles only requests to its own `apiDomain` / `sessionTokenBackendDomain`:
+//! an app that loads it serves its server functions there, as the example
+//! does on one origin.)
 //!
 //! # Configuration
 //!
