@@ -92,6 +92,7 @@ pub mod error;
 pub mod issuers;
 pub mod jwks;
 pub mod keys;
+mod metrics;
 mod outcome;
 mod pipeline;
 mod props;

@@ -18,6 +18,7 @@ use super::rate_limit::NewIssuerLimit;
 use crate::error::KeySourceError;
 use crate::jwks::{DiscoveryError, JwksKeyProvider, JwksKeyProviderBuilder, error_chain};
 use crate::keys::{KeyLookupError, KeyProvider, KeyRequest, VerifyingKey};
+use crate::metrics::{self, IssuerRefusal};
 
 const TARGET: &str = "ssr_session::issuers";
 
@@ -257,6 +258,7 @@ impl IssuerKeyProvider {
     /// (as a token's first lookup would). For tools and tests.
     pub async fn issuer_keys(&self, issuer: &str) -> Result<JwksKeyProvider, KeyLookupError> {
         let Some(allowed) = self.inner.allow_list.allowed(issuer) else {
+            metrics::issuer_refused(IssuerRefusal::NotAllowed);
             return Err(KeyLookupError::IssuerNotAllowed);
         };
         self.inner.provider(issuer, allowed).await
@@ -319,6 +321,7 @@ impl fmt::Debug for IssuerKeyProvider {
 impl KeyProvider for IssuerKeyProvider {
     async fn key(&self, request: &KeyRequest<'_>) -> Result<Arc<VerifyingKey>, KeyLookupError> {
         let Some(issuer) = request.issuer else {
+            metrics::issuer_refused(IssuerRefusal::NoIssuer);
             tracing::debug!(target: TARGET, "a token without a string `iss` was refused");
             return Err(KeyLookupError::IssuerNotAllowed);
         };
@@ -351,14 +354,22 @@ impl Inner {
         allowed: Allowed<'_>,
     ) -> Result<JwksKeyProvider, KeyLookupError> {
         if let Some(refused) = self.refused.get(issuer).await {
+            metrics::issuer_refused(IssuerRefusal::Remembered);
             return Err(refused.into());
         }
         let key: Arc<str> = Arc::from(issuer);
         let setup = self.set_up(key.clone(), allowed);
-        match self.providers.try_get_with(key.clone(), setup).await {
+        let provider = self.providers.try_get_with(key.clone(), setup).await;
+        // Approximate (moka counts lazily), and enough for a gauge.
+        metrics::issuers_cached(self.providers.entry_count());
+        match provider {
             Ok(provider) => Ok(provider),
             Err(failure) => match &*failure {
                 SetupFailure::Refused(refused) => {
+                    metrics::issuer_refused(match refused {
+                        Refused::NotAllowed => IssuerRefusal::NotApproved,
+                        Refused::Failed(_) => IssuerRefusal::SetupFailed,
+                    });
                     self.refused.insert(key, refused.clone()).await;
                     Err(refused.clone().into())
                 }
@@ -390,6 +401,7 @@ impl Inner {
                 }
             }
             if !self.new_issuers.take() {
+                metrics::issuer_refused(IssuerRefusal::RateLimited);
                 tracing::debug!(target: TARGET, issuer = %Shown(&issuer), "new-issuer limit reached");
                 return Err(SetupFailure::Transient(Arc::new(
                     KeySourceError::NewIssuerLimit,
