@@ -48,8 +48,8 @@ ssr_session::requirement!(
     pub FreshAdmin = site::fresh_admin()
 );
 
-async fn home() -> Html<String> {
-    Html(site::home_page())
+async fn home(State(site): State<Arc<Site>>) -> Html<String> {
+    Html(site::home_page(site.metrics.is_some()))
 }
 
 /// Runs only with a valid session; otherwise the visitor gets the refresh
