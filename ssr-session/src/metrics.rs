@@ -257,8 +257,8 @@ mod record {
         counter!("ssr_session_jwks_lookups_turned_away_total").increment(1);
     }
 
-    pub(crate) fn issuers_cached(count: u64) {
-        gauge!("ssr_session_issuers_cached").set(count as f64);
+    pub(crate) fn issuers_cached(change: f64) {
+        gauge!("ssr_session_issuers_cached").increment(change);
     }
 
     pub(crate) fn issuer_refused(why: IssuerRefusal) {
@@ -322,7 +322,7 @@ mod record {
     #[inline(always)]
     pub(crate) fn jwks_waiter_turned_away() {}
     #[inline(always)]
-    pub(crate) fn issuers_cached(_: u64) {}
+    pub(crate) fn issuers_cached(_: f64) {}
     #[inline(always)]
     pub(crate) fn issuer_refused(_: IssuerRefusal) {}
 }

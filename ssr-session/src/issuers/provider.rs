@@ -130,6 +130,16 @@ struct Inner {
     new_issuers: NewIssuerLimit,
     setups: AtomicU64,
     discoveries: AtomicU64,
+    /// How many issuers this provider adds to the `ssr_session_issuers_cached`
+    /// gauge: one per setup that was cached, less one per eviction (moka's
+    /// own count lags until its pending tasks run).
+    reported: Arc<AtomicU64>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        metrics::issuers_cached(-(self.reported.load(Ordering::Relaxed) as f64));
+    }
 }
 
 /// The issuer caches' bounds and lifetimes, and the limits on tenants.
@@ -215,10 +225,16 @@ impl IssuerKeyProvider {
         client: reqwest::Client,
         settings: Settings,
     ) -> Self {
+        let reported = Arc::new(AtomicU64::new(0));
+        let evicted = reported.clone();
         let providers = Cache::builder()
             .max_capacity(settings.max_issuers)
             .time_to_idle(settings.idle_timeout)
             .eviction_policy(EvictionPolicy::lru())
+            .eviction_listener(move |_, _, _| {
+                evicted.fetch_sub(1, Ordering::Relaxed);
+                metrics::issuers_cached(-1.0);
+            })
             .build();
         let refused = Cache::builder()
             .max_capacity(settings.max_refused)
@@ -243,6 +259,7 @@ impl IssuerKeyProvider {
                 ),
                 setups: AtomicU64::new(0),
                 discoveries: AtomicU64::new(0),
+                reported,
             }),
         }
     }
@@ -326,6 +343,7 @@ impl KeyProvider for IssuerKeyProvider {
             return Err(KeyLookupError::IssuerNotAllowed);
         };
         let Some(allowed) = self.inner.allow_list.allowed(issuer) else {
+            metrics::issuer_refused(IssuerRefusal::NotAllowed);
             tracing::debug!(
                 target: TARGET,
                 issuer = %Shown(issuer),
@@ -359,10 +377,7 @@ impl Inner {
         }
         let key: Arc<str> = Arc::from(issuer);
         let setup = self.set_up(key.clone(), allowed);
-        let provider = self.providers.try_get_with(key.clone(), setup).await;
-        // Approximate (moka counts lazily), and enough for a gauge.
-        metrics::issuers_cached(self.providers.entry_count());
-        match provider {
+        match self.providers.try_get_with(key.clone(), setup).await {
             Ok(provider) => Ok(provider),
             Err(failure) => match &*failure {
                 SetupFailure::Refused(refused) => {
@@ -454,6 +469,10 @@ impl Inner {
             return Err(SetupFailure::Refused(Refused::Failed(error)));
         }
         tracing::debug!(target: TARGET, issuer = %Shown(&issuer), "issuer set up");
+        // Counted here, where it is cached (once: concurrent first lookups
+        // share this setup).
+        self.reported.fetch_add(1, Ordering::Relaxed);
+        metrics::issuers_cached(1.0);
         Ok(provider)
     }
 }
