@@ -9,6 +9,7 @@
 //! is one relaxed load of the callsite's interest.
 
 use std::fmt;
+use std::sync::Arc;
 
 use aws_lc_rs::hmac;
 use tracing::Span;
@@ -59,7 +60,7 @@ impl SpanUserId {
     /// [`KeyedHash`](Self::KeyedHash) under `key` (use a secret of at least
     /// 32 random bytes, kept like any other secret of the app).
     pub fn keyed_hash(key: &[u8]) -> Self {
-        Self::KeyedHash(KeyedHash(hmac::Key::new(hmac::HMAC_SHA256, key)))
+        Self::KeyedHash(KeyedHash(Arc::new(hmac::Key::new(hmac::HMAC_SHA256, key))))
     }
 
     /// The `enduser.id` value for `user_id`, if any is recorded.
@@ -92,7 +93,7 @@ impl fmt::Debug for SpanUserId {
 
 /// The key of [`SpanUserId::KeyedHash`] (never printed).
 #[derive(Clone)]
-pub struct KeyedHash(hmac::Key);
+pub struct KeyedHash(Arc<hmac::Key>);
 
 impl fmt::Debug for KeyedHash {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
