@@ -24,6 +24,8 @@
 //! | `/api/props/dashboard` | props | `{"userId":…}` or `{"fromSupertokens":"needs-refresh"}` |
 //! | `/api/me` | required | `{"userId":…}` |
 //! | `/auth/…` | — | the dev issuer (sign-in, refresh, JWKS, sign-out) |
+//! | `/metrics` | none, with `--metrics` | the library's numbers, Prometheus text format |
+//! | `/metrics/live` | none, with `--metrics` | the key numbers as a page that reloads itself (linked from `/`) |
 
 use std::sync::Arc;
 
