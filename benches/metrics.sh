@@ -7,7 +7,9 @@
 #   on    this tree, `--features metrics`, a Prometheus recorder installed
 # and run in rotating order, each round a short criterion run of each; it prints
 # every side's median and the median of the per-round differences (on − off,
-# off − base, on − base), which load that drifts over seconds cannot fake.
+# off − base, on − base), which load that drifts over seconds cannot fake. Then,
+# with valgrind, the instructions per hit of each side (`cache-hit-loop` under
+# callgrind: deterministic, where timings on a shared machine are not).
 #
 #   benches/metrics.sh [rounds]     (default 15; about 10 s a round, plus the builds)
 set -euo pipefail
@@ -20,29 +22,33 @@ scratch="$(mktemp -d)"
 trap 'rm -rf "$scratch"' EXIT
 git archive "$base" | tar -x -C "$scratch"
 cp benches/benches/cache_hit.rs "$scratch/benches/benches/"
+cp benches/src/bin/cache-hit-loop.rs "$scratch/benches/src/bin/"
 if ! grep -q 'name = "cache_hit"' "$scratch/benches/Cargo.toml"; then
   printf '\n[[bench]]\nname = "cache_hit"\nharness = false\n' >>"$scratch/benches/Cargo.toml"
 fi
 
-# The path of the `cache_hit` bench binary built in directory $1 with the rest as
-# cargo arguments.
+# The path of the executable named $2 that `cargo $3…` builds in directory $1
+# (the `cache_hit` bench or the `cache-hit-loop` binary, release).
 build() {
-  local dir="$1"
-  shift
-  (cd "$dir" && CARGO_TARGET_DIR="$target" cargo bench -q -p ssr-session-benches \
-    --bench cache_hit --no-run --message-format=json "$@") |
-    python3 -c '
-import json, sys
+  local dir="$1" name="$2"
+  shift 2
+  (cd "$dir" && CARGO_TARGET_DIR="$target" cargo "$@" -q -p ssr-session-benches \
+    --message-format=json) |
+    NAME="$name" python3 -c '
+import json, os, sys
 for line in sys.stdin:
     message = json.loads(line)
-    if message.get("reason") == "compiler-artifact" and message["target"]["name"] == "cache_hit" and message.get("executable"):
+    if message.get("reason") == "compiler-artifact" and message["target"]["name"] == os.environ["NAME"] and message.get("executable"):
         print(message["executable"])'
 }
 echo "== building base ($base), off, on"
-declare -A bin
-bin[base]="$(build "$scratch")"
-bin[off]="$(build .)"
-bin[on]="$(build . --features metrics)"
+declare -A bin loop
+bin[base]="$(build "$scratch" cache_hit bench --bench cache_hit --no-run)"
+bin[off]="$(build . cache_hit bench --bench cache_hit --no-run)"
+bin[on]="$(build . cache_hit bench --bench cache_hit --no-run --features metrics)"
+loop[base]="$(build "$scratch" cache-hit-loop build --release --bin cache-hit-loop)"
+loop[off]="$(build . cache-hit-loop build --release --bin cache-hit-loop)"
+loop[on]="$(build . cache-hit-loop build --release --bin cache-hit-loop --features metrics)"
 
 # One criterion run of a side: its median time per hit, in nanoseconds.
 measure() {
@@ -90,3 +96,18 @@ for a, b in (("off", "base"), ("on", "off"), ("on", "base")):
     print(f"| {a} − {b} | {median(diffs):+.1f} {quartiles(diffs)} |")
 PY
 rm -f "$results"
+
+if command -v valgrind >/dev/null; then
+  hits=100000
+  echo
+  echo "| side | instructions per hit (callgrind, $hits hits) |"
+  echo "|---|---|"
+  for side in base off on; do
+    refs=$(valgrind --tool=callgrind --callgrind-out-file=/dev/null \
+      --toggle-collect='cache_hit_loop::hits' "${loop[$side]}" "$hits" 2>&1 |
+      sed -n 's/.*refs: *//p' | tr -d ,)
+    awk -v s="$side" -v r="$refs" -v n="$hits" 'BEGIN { printf "| %s | %.0f |\n", s, r / n }'
+  done
+else
+  echo "(no valgrind: instruction counts skipped; apt-get install valgrind)"
+fi
