@@ -5,9 +5,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
+use tracing::Instrument as _;
 
 use crate::connect::{Connection, Connector};
 use crate::error::RedisRevocationsError;
+use crate::metrics;
 use crate::settings::Settings;
 use crate::shared::{Phase, Shared};
 use crate::stream::{poll, reload};
@@ -67,7 +69,7 @@ impl Follower {
         loop {
             let mut position = match first.take() {
                 Some(position) => position,
-                None => match self.open().await {
+                None => match self.reopen().await {
                     Ok((position, loaded)) => {
                         match outage.take() {
                             Some(outage) => tracing::info!(
@@ -102,6 +104,7 @@ impl Follower {
                     &self.settings,
                 )
                 .await;
+                metrics::staleness(self.shared.staleness());
                 if let Err(error) = polled {
                     self.shared.set_following(false);
                     self.failed(&mut outage, &error);
@@ -111,6 +114,30 @@ impl Follower {
                 }
             }
         }
+    }
+
+    /// [`open`](Self::open) again after a break (or a first load that
+    /// failed), in a span of its own and counted.
+    async fn reopen(&self) -> Result<(Position, usize), RedisRevocationsError> {
+        let span = tracing::info_span!(
+            target: "ssr_session_redis",
+            "ssr_session_redis.reconnect",
+            result = tracing::field::Empty,
+            loaded = tracing::field::Empty,
+        );
+        let opened = self.open().instrument(span.clone()).await;
+        metrics::reconnect(opened.is_ok());
+        metrics::staleness(self.shared.staleness());
+        match &opened {
+            Ok((_, loaded)) => {
+                span.record("result", "ok");
+                span.record("loaded", loaded);
+            }
+            Err(_) => {
+                span.record("result", "error");
+            }
+        }
+        opened
     }
 
     /// Logs a failure: loudly when an outage starts or crosses the staleness

@@ -352,6 +352,7 @@ mod connect;
 mod entry;
 mod error;
 mod follow;
+mod metrics;
 mod outbox;
 mod revocations;
 mod settings;

@@ -146,14 +146,18 @@ fn apply(shared: &Shared, entries: &[RawEntry], settings: &Settings) -> usize {
                 shared.memory.apply(&parsed.revocation, parsed.at);
                 applied += 1;
             }
-            Err(reason) => tracing::warn!(
+            Err(reason) => {
+                crate::metrics::skipped();
+                tracing::warn!(
                 target: "ssr_session_redis",
                 entry = %entry.id,
                 %reason,
-                "skipped a revocation entry"
-            ),
+                    "skipped a revocation entry"
+                );
+            }
         }
     }
+    crate::metrics::applied(applied);
     applied
 }
 

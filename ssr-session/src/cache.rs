@@ -41,6 +41,7 @@ use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard, Weak};
 use hashbrown::HashTable;
 
 use crate::keys::VerifyingKey;
+use crate::metrics::{self, Eviction};
 use crate::session::Session;
 
 /// Default capacity of the verified-token cache (weight units ≈ tokens).
@@ -169,6 +170,7 @@ impl<C: Send + Sync + 'static> TokenCache<C> {
         {
             let (slot, _) = entry.remove();
             guard.weight -= slot.weight;
+            metrics::cache_eviction(Eviction::Expired, 1);
         }
         None
     }
@@ -248,6 +250,14 @@ impl<C> Shard<C> {
             }
             let (slot, _) = entry.remove();
             self.weight -= slot.weight;
+            metrics::cache_eviction(
+                if slot.is_alive(now) {
+                    Eviction::Capacity
+                } else {
+                    Eviction::Expired
+                },
+                1,
+            );
             return true;
         }
         false
@@ -256,14 +266,19 @@ impl<C> Shard<C> {
     /// Drops entries past their deadline or whose key is gone.
     fn sweep(&mut self, now: f64) {
         let mut freed = 0;
+        let mut removed = 0;
         self.table.retain(|slot| {
             let keep = slot.is_alive(now);
             if !keep {
                 freed += slot.weight;
+                removed += 1;
             }
             keep
         });
         self.weight -= freed;
+        if removed > 0 {
+            metrics::cache_eviction(Eviction::Expired, removed);
+        }
         if freed > 0 {
             self.compact_ring();
         }

@@ -63,15 +63,18 @@
 //! | feature | default | what it gives |
 //! |---|---|---|
 //! | `aws-lc-rs` | yes | signature verification with aws-lc-rs on keys parsed once (required: the only backend) |
+//! | `metrics` | no | counters, gauges and a histogram through the [`metrics`](https://docs.rs/metrics) facade: decisions by outcome and reason, the token cache, key fetches, issuers ([Metrics and spans](#metrics-and-spans)) |
 //! | `testing` | no | the `testing` module: keys, JWKS documents and signed tokens of any shape (with typed setters for roles, permissions and a verified email), for your own tests and your app's: each adapter's `tests/recipe.rs` shows an app tested with it |
 //!
 //! Tokens never appear in logs or `Debug` output: a short [`Fingerprint`](crate::verify::Fingerprint)
 //! stands for them. Outcomes are logged at debug level under the
-//! `ssr_session::verify` target, rejections under `ssr_session::rejection`.
+//! `ssr_session::verify` target, rejections under `ssr_session::rejection`;
+//! every decision has an INFO span (see [Metrics and spans](#metrics-and-spans)).
 //!
 #![doc = include_str!("../docs/outcomes.md")]
 #![doc = include_str!("../docs/defaults.md")]
 #![doc = include_str!("../docs/token-cache.md")]
+#![doc = include_str!("../docs/metrics.md")]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -92,6 +95,7 @@ pub mod error;
 pub mod issuers;
 pub mod jwks;
 pub mod keys;
+mod metrics;
 mod outcome;
 mod pipeline;
 mod props;

@@ -757,6 +757,7 @@ impl<C: DeserializeOwned + Send + Sync + 'static> SessionConfig<C> {
             };
             let carrier = || self.verifier().token_carrier(request.headers());
             if let Some(forged) = self.csrf_protection().rejection(&view, outcome, carrier) {
+                crate::metrics::forged(forged.kind());
                 return Some(SessionOutcome::Invalid(forged));
             }
         }

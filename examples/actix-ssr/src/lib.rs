@@ -41,7 +41,26 @@ fn html(site: &Site, body: String) -> HttpResponse {
 }
 
 async fn home(site: web::Data<Site>) -> HttpResponse {
-    html(&site, site::home_page())
+    html(&site, site::home_page(site.metrics.is_some()))
+}
+
+/// `/metrics`: the Prometheus text format (404 without `--metrics`).
+async fn metrics(site: web::Data<Site>) -> HttpResponse {
+    match &site.metrics {
+        Some(handle) => HttpResponse::Ok()
+            .content_type("text/plain; version=0.0.4; charset=utf-8")
+            .body(ssr_session_example_support::metrics::render(handle)),
+        None => HttpResponse::NotFound().finish(),
+    }
+}
+
+/// `/metrics/live`: the key numbers, reloading itself (404 without `--metrics`).
+async fn live_metrics(site: web::Data<Site>) -> HttpResponse {
+    use ssr_session_example_support::metrics::{live_page, render};
+    match &site.metrics {
+        Some(handle) => html(&site, live_page(&render(handle))),
+        None => HttpResponse::NotFound().finish(),
+    }
 }
 
 async fn dashboard(site: web::Data<Site>, session: Session) -> HttpResponse {
@@ -135,6 +154,8 @@ pub async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
             .app_data(web::Data::new(config.clone()))
             .app_data(site.clone())
             .route("/", web::get().to(home))
+            .route("/metrics", web::get().to(metrics))
+            .route("/metrics/live", web::get().to(live_metrics))
             .route("/dashboard", web::get().to(dashboard))
             .route("/optional", web::get().to(optional))
             .route("/verified", web::get().to(verified))

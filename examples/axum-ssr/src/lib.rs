@@ -24,6 +24,8 @@
 //! | `/api/props/dashboard` | props | `{"userId":…}` or `{"fromSupertokens":"needs-refresh"}` |
 //! | `/api/me` | required | `{"userId":…}` |
 //! | `/auth/…` | — | the dev issuer (sign-in, refresh, JWKS, sign-out) |
+//! | `/metrics` | none, with `--metrics` | the library's numbers, Prometheus text format |
+//! | `/metrics/live` | none, with `--metrics` | the key numbers as a page that reloads itself (linked from `/`) |
 
 use std::sync::Arc;
 
@@ -48,8 +50,8 @@ ssr_session::requirement!(
     pub FreshAdmin = site::fresh_admin()
 );
 
-async fn home() -> Html<String> {
-    Html(site::home_page())
+async fn home(State(site): State<Arc<Site>>) -> Html<String> {
+    Html(site::home_page(site.metrics.is_some()))
 }
 
 /// Runs only with a valid session; otherwise the visitor gets the refresh

@@ -14,6 +14,7 @@
 //! | `/dashboard` | required | the user and the issuer that signed the session |
 //! | `/api/me` | required | `{"userId":…,"issuer":…}` |
 //! | `/api/issuers` | none | `{"cached":N,"setups":N}`: the issuers set up so far |
+//! | `/metrics` | none | with `--metrics`: the Prometheus text format (issuers cached and refused, …) |
 //! | `/acme/auth/…`, `/globex/auth/…` | — | the two dev issuers (sign-in, refresh, JWKS) |
 //!
 //! Kept small on purpose: the refresh bridge posts to `acme`'s refresh
@@ -29,6 +30,7 @@ use axum::extract::State;
 use axum::response::{Html, Json};
 use axum::routing::get;
 use clap::Parser;
+use metrics_exporter_prometheus::PrometheusHandle;
 use serde_json::{Value, json};
 use ssr_session::{
     DefaultResponses, SessionConfig, Verifier, issuers::IssuerKeyProvider, issuers::IssuerKeys,
@@ -47,6 +49,9 @@ struct Options {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:3000", env = "SSR_SESSION_ADDR")]
     addr: SocketAddr,
+    /// Serve the library's metrics in the Prometheus text format at `/metrics`.
+    #[arg(long, env = "SSR_SESSION_METRICS")]
+    metrics: bool,
 }
 
 type SetupError = Box<dyn std::error::Error + Send + Sync>;
@@ -111,8 +116,8 @@ fn escape(text: &str) -> String {
         .replace('"', "&quot;")
 }
 
-/// The site's router for `origin`.
-fn router(origin: &str) -> Result<Router, SetupError> {
+/// The site's router for `origin`, with `/metrics` when given the recorder.
+fn router(origin: &str, metrics: Option<PrometheusHandle>) -> Result<Router, SetupError> {
     let keys = key_provider(origin)?;
     let verifier = Verifier::builder(keys.clone()).build()?;
     let config = SessionConfig::new(verifier).responses(
@@ -126,6 +131,12 @@ fn router(origin: &str) -> Result<Router, SetupError> {
         .route("/api/me", get(me))
         .route("/api/issuers", get(issuers))
         .with_state(keys);
+    if let Some(handle) = metrics {
+        app = app.route(
+            "/metrics",
+            get(move || std::future::ready(ssr_session_example_support::metrics::render(&handle))),
+        );
+    }
     for tenant in TENANTS {
         let issuer = DevIssuer::new(DevIssuerConfig {
             issuer: issuer_of(origin, tenant),
@@ -143,7 +154,11 @@ async fn main() -> Result<(), SetupError> {
     site::init_logging();
     let listener = tokio::net::TcpListener::bind(options.addr).await?;
     let addr = listener.local_addr()?;
-    let app = router(&format!("http://{addr}"))?;
+    // Installed before the verifier is built (it registers its counters then).
+    let metrics = options
+        .metrics
+        .then(ssr_session_example_support::metrics::recorder);
+    let app = router(&format!("http://{addr}"), metrics)?;
     site::print_address(addr);
     axum::serve(listener, app)
         .with_graceful_shutdown(async {

@@ -38,8 +38,23 @@ ssr_session::requirement!(
 );
 
 #[rocket::get("/")]
-fn home() -> RawHtml<String> {
-    RawHtml(site::home_page())
+fn home(site: &State<Arc<Site>>) -> RawHtml<String> {
+    RawHtml(site::home_page(site.metrics.is_some()))
+}
+
+/// `/metrics`: the Prometheus text format (404 without `--metrics`).
+#[rocket::get("/metrics")]
+fn metrics(site: &State<Arc<Site>>) -> Option<(ContentType, String)> {
+    let handle = site.metrics.as_ref()?;
+    let text = ContentType::new("text", "plain").with_params([("version", "0.0.4")]);
+    Some((text, ssr_session_example_support::metrics::render(handle)))
+}
+
+/// `/metrics/live`: the key numbers, reloading itself (404 without `--metrics`).
+#[rocket::get("/metrics/live")]
+fn live_metrics(site: &State<Arc<Site>>) -> Option<RawHtml<String>> {
+    use ssr_session_example_support::metrics::{live_page, render};
+    Some(RawHtml(live_page(&render(site.metrics.as_ref()?))))
 }
 
 #[rocket::get("/dashboard")]
@@ -159,6 +174,8 @@ async fn app(options: &Options, bound: SocketAddr) -> Result<Rocket<Build>, site
             "/",
             rocket::routes![
                 home,
+                metrics,
+                live_metrics,
                 dashboard,
                 optional,
                 admin,

@@ -14,5 +14,6 @@ pub mod attacker;
 #[cfg(feature = "browser")]
 pub mod browser;
 pub mod dev_issuer;
+pub mod metrics;
 pub mod process;
 pub mod site;

@@ -55,6 +55,10 @@ pub struct Options {
     /// (a private CA, or the one a managed Redis publishes) instead of the platform's roots.
     #[arg(long, env = "SSR_SESSION_REDIS_CA_FILE", requires = "redis_url")]
     pub redis_ca_file: Option<std::path::PathBuf>,
+    /// Serve the library's metrics in the Prometheus text format at `/metrics`, and a
+    /// live view of the key numbers at `/metrics/live` (linked from the home page).
+    #[arg(long, env = "SSR_SESSION_METRICS")]
+    pub metrics: bool,
 }
 
 /// `--claims-max-age-secs`, once the site is set up (a requirement named in a route's
@@ -89,6 +93,8 @@ pub struct Site {
     pub content_security_policy: Option<String>,
     /// The revocations shared through Redis (`--redis-url`), if any.
     pub redis: Option<RedisRevocations>,
+    /// The Prometheus recorder's handle (`--metrics`), if any.
+    pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
 }
 
 /// A setup failure (bad `--api-domain`, …).
@@ -98,6 +104,9 @@ impl Site {
     /// Sets the site up for the address it is actually served on.
     pub fn new(options: &Options, bound: SocketAddr) -> Result<Self, SetupError> {
         let _ = CLAIMS_MAX_AGE_SECS.set(options.claims_max_age_secs);
+        // Installed before the verifier is built: it registers its
+        // per-request counters with the recorder installed then.
+        let metrics = options.metrics.then(crate::metrics::recorder);
         let mut responses = DefaultResponses::default();
         if let Some(nonce) = &options.csp_nonce {
             responses = responses.csp_nonce(nonce.clone());
@@ -186,6 +195,7 @@ impl Site {
             issuer,
             content_security_policy,
             redis,
+            metrics,
         })
     }
 
@@ -339,6 +349,8 @@ pub fn axum_site(routes: axum::Router<Arc<Site>>, site: Arc<Site>) -> axum::Rout
         .route("/auth", any(issuer_route))
         .route("/auth/{*rest}", any(issuer_route))
         .route("/dev/form-posts", axum::routing::get(form_posts_route))
+        .route("/metrics", axum::routing::get(metrics_route))
+        .route("/metrics/live", axum::routing::get(live_metrics_route))
         .with_state(site)
         .layer(ssr_session_axum::SessionLayer::new(config))
         .layer(axum::middleware::map_response(
@@ -351,6 +363,38 @@ pub fn axum_site(routes: axum::Router<Arc<Site>>, site: Arc<Site>) -> axum::Rout
                 std::future::ready(response)
             },
         ))
+}
+
+/// `/metrics`: the Prometheus text format (404 without `--metrics`).
+pub async fn metrics_route(
+    axum::extract::State(site): axum::extract::State<Arc<Site>>,
+) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    match &site.metrics {
+        Some(handle) => (
+            [(
+                http::header::CONTENT_TYPE,
+                "text/plain; version=0.0.4; charset=utf-8",
+            )],
+            crate::metrics::render(handle),
+        )
+            .into_response(),
+        None => http::StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+/// `/metrics/live`: the key numbers, reloading itself (404 without `--metrics`).
+pub async fn live_metrics_route(
+    axum::extract::State(site): axum::extract::State<Arc<Site>>,
+) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    match &site.metrics {
+        Some(handle) => {
+            axum::response::Html(crate::metrics::live_page(&crate::metrics::render(handle)))
+                .into_response()
+        }
+        None => http::StatusCode::NOT_FOUND.into_response(),
+    }
 }
 
 /// `/dev/form-posts`: `{"formPosts":n}`, how many times the settings form
@@ -534,13 +578,22 @@ pub fn form_theme(body: &[u8]) -> String {
         .unwrap_or_default()
 }
 
-/// `/`: public, with a sign-in link.
-pub fn home_page() -> String {
+/// `/`: public, with a sign-in link (and, with `--metrics`, a link to the
+/// live numbers).
+pub fn home_page(metrics: bool) -> String {
+    let live = if metrics {
+        "\n<p><a id=\"live-metrics\" href=\"/metrics/live\">Live numbers</a> \
+         (decisions, token cache, key fetches) · <a href=\"/metrics\">/metrics</a></p>"
+    } else {
+        ""
+    };
     page(
         "ssr-session example",
-        "<h1>ssr-session example</h1>\n<p>This page is public.</p>\n\
-         <p><a id=\"signin\" href=\"/auth/dev/signin?userId=alice&amp;redirectTo=/dashboard\">\
-         Sign in as alice</a> (dev issuer)</p>",
+        &format!(
+            "<h1>ssr-session example</h1>\n<p>This page is public.</p>\n\
+             <p><a id=\"signin\" href=\"/auth/dev/signin?userId=alice&amp;redirectTo=/dashboard\">\
+             Sign in as alice</a> (dev issuer)</p>{live}"
+        ),
     )
 }
 

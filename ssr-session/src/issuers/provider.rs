@@ -18,6 +18,7 @@ use super::rate_limit::NewIssuerLimit;
 use crate::error::KeySourceError;
 use crate::jwks::{DiscoveryError, JwksKeyProvider, JwksKeyProviderBuilder, error_chain};
 use crate::keys::{KeyLookupError, KeyProvider, KeyRequest, VerifyingKey};
+use crate::metrics::{self, IssuerRefusal};
 
 const TARGET: &str = "ssr_session::issuers";
 
@@ -129,6 +130,16 @@ struct Inner {
     new_issuers: NewIssuerLimit,
     setups: AtomicU64,
     discoveries: AtomicU64,
+    /// How many issuers this provider adds to the `ssr_session_issuers_cached`
+    /// gauge: one per setup that was cached, less one per eviction (moka's
+    /// own count lags until its pending tasks run).
+    reported: Arc<AtomicU64>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        metrics::issuers_cached(-(self.reported.load(Ordering::Relaxed) as f64));
+    }
 }
 
 /// The issuer caches' bounds and lifetimes, and the limits on tenants.
@@ -214,10 +225,16 @@ impl IssuerKeyProvider {
         client: reqwest::Client,
         settings: Settings,
     ) -> Self {
+        let reported = Arc::new(AtomicU64::new(0));
+        let evicted = reported.clone();
         let providers = Cache::builder()
             .max_capacity(settings.max_issuers)
             .time_to_idle(settings.idle_timeout)
             .eviction_policy(EvictionPolicy::lru())
+            .eviction_listener(move |_, _, _| {
+                evicted.fetch_sub(1, Ordering::Relaxed);
+                metrics::issuers_cached(-1.0);
+            })
             .build();
         let refused = Cache::builder()
             .max_capacity(settings.max_refused)
@@ -242,6 +259,7 @@ impl IssuerKeyProvider {
                 ),
                 setups: AtomicU64::new(0),
                 discoveries: AtomicU64::new(0),
+                reported,
             }),
         }
     }
@@ -257,6 +275,7 @@ impl IssuerKeyProvider {
     /// (as a token's first lookup would). For tools and tests.
     pub async fn issuer_keys(&self, issuer: &str) -> Result<JwksKeyProvider, KeyLookupError> {
         let Some(allowed) = self.inner.allow_list.allowed(issuer) else {
+            metrics::issuer_refused(IssuerRefusal::NotAllowed);
             return Err(KeyLookupError::IssuerNotAllowed);
         };
         self.inner.provider(issuer, allowed).await
@@ -319,10 +338,12 @@ impl fmt::Debug for IssuerKeyProvider {
 impl KeyProvider for IssuerKeyProvider {
     async fn key(&self, request: &KeyRequest<'_>) -> Result<Arc<VerifyingKey>, KeyLookupError> {
         let Some(issuer) = request.issuer else {
+            metrics::issuer_refused(IssuerRefusal::NoIssuer);
             tracing::debug!(target: TARGET, "a token without a string `iss` was refused");
             return Err(KeyLookupError::IssuerNotAllowed);
         };
         let Some(allowed) = self.inner.allow_list.allowed(issuer) else {
+            metrics::issuer_refused(IssuerRefusal::NotAllowed);
             tracing::debug!(
                 target: TARGET,
                 issuer = %Shown(issuer),
@@ -351,6 +372,7 @@ impl Inner {
         allowed: Allowed<'_>,
     ) -> Result<JwksKeyProvider, KeyLookupError> {
         if let Some(refused) = self.refused.get(issuer).await {
+            metrics::issuer_refused(IssuerRefusal::Remembered);
             return Err(refused.into());
         }
         let key: Arc<str> = Arc::from(issuer);
@@ -359,6 +381,10 @@ impl Inner {
             Ok(provider) => Ok(provider),
             Err(failure) => match &*failure {
                 SetupFailure::Refused(refused) => {
+                    metrics::issuer_refused(match refused {
+                        Refused::NotAllowed => IssuerRefusal::NotApproved,
+                        Refused::Failed(_) => IssuerRefusal::SetupFailed,
+                    });
                     self.refused.insert(key, refused.clone()).await;
                     Err(refused.clone().into())
                 }
@@ -390,6 +416,7 @@ impl Inner {
                 }
             }
             if !self.new_issuers.take() {
+                metrics::issuer_refused(IssuerRefusal::RateLimited);
                 tracing::debug!(target: TARGET, issuer = %Shown(&issuer), "new-issuer limit reached");
                 return Err(SetupFailure::Transient(Arc::new(
                     KeySourceError::NewIssuerLimit,
@@ -442,6 +469,10 @@ impl Inner {
             return Err(SetupFailure::Refused(Refused::Failed(error)));
         }
         tracing::debug!(target: TARGET, issuer = %Shown(&issuer), "issuer set up");
+        // Counted here, where it is cached (once: concurrent first lookups
+        // share this setup).
+        self.reported.fetch_add(1, Ordering::Relaxed);
+        metrics::issuers_cached(1.0);
         Ok(provider)
     }
 }

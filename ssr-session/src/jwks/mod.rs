@@ -19,6 +19,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use futures_util::future::{self, BoxFuture, FutureExt as _, Shared};
 use tokio::time::Instant;
+use tracing::Instrument as _;
 use url::Url;
 
 pub use self::builder::JwksKeyProviderBuilder;
@@ -28,6 +29,7 @@ pub(crate) use self::builder::parse_url;
 use self::settings::Settings;
 use crate::error::{ConfigError, KeySourceError};
 use crate::keys::{KeyLookupError, KeyProvider, KeyRequest, KeySelection, KeySet, VerifyingKey};
+use crate::metrics;
 
 const TARGET: &str = "ssr_session::jwks";
 
@@ -301,6 +303,9 @@ struct State {
     last_attempt: Option<Instant>,
     /// The most recent refresh, if it failed (cleared by a success).
     last_failure: Option<Failure>,
+    /// How many keys this provider adds to the `ssr_session_jwks_keys`
+    /// gauge (what `cached` holds, as last reported).
+    reported_keys: usize,
 }
 
 struct Cached {
@@ -371,6 +376,7 @@ impl Inner {
         match taken {
             Ok(_) => Ok(WaitSlot(&self.waiting)),
             Err(_) => {
+                metrics::jwks_waiter_turned_away();
                 tracing::debug!(target: TARGET, limit, "too many key lookups waiting for the JWKS");
                 Err(Arc::new(KeySourceError::TooManyWaiting { limit }))
             }
@@ -411,6 +417,7 @@ impl Inner {
         let at = state.last_attempt.map_or(now, |last| {
             (last + self.settings.unknown_kid_interval).max(now)
         });
+        metrics::jwks_unknown_kid_refetch();
         Plan::Wait(self.start_refresh(&mut state, at, "unknown kid"))
     }
 
@@ -422,6 +429,7 @@ impl Inner {
         now: Instant,
     ) -> Result<Refresh, Arc<KeySourceError>> {
         state.cached = None;
+        report_keys(state, 0);
         if let Some(refresh) = &state.in_flight {
             return Ok(refresh.clone());
         }
@@ -456,7 +464,15 @@ impl Inner {
             "refreshing the JWKS"
         );
         state.last_attempt = Some(at);
-        let task = tokio::spawn(Arc::clone(self).refresh(at));
+        // Its own span, not the decision's: the fetch outlives the lookup
+        // that started it and serves every lookup waiting on it.
+        let span = tracing::info_span!(
+            target: TARGET,
+            "ssr_session.jwks_fetch",
+            reason,
+            result = tracing::field::Empty,
+        );
+        let task = tokio::spawn(Arc::clone(self).refresh(at).instrument(span));
         let refresh = async move {
             task.await.unwrap_or_else(|join_error| Attempt {
                 started: at,
@@ -484,7 +500,11 @@ impl Inner {
         let started = Instant::now();
         self.lock().last_attempt = Some(started);
         guard.started = started;
+        let fetch_started = std::time::Instant::now();
         let result = self.fetch_all().await;
+        let error = result.as_ref().err();
+        metrics::jwks_fetch(error, fetch_started.elapsed());
+        tracing::Span::current().record("result", if error.is_none() { "ok" } else { "error" });
         guard.armed = false;
         self.commit(started, result)
     }
@@ -501,6 +521,7 @@ impl Inner {
         let result = match result {
             Ok((keys, ttl)) => {
                 let keys = Arc::new(keys);
+                report_keys(&mut state, keys.keys().len());
                 let fresh_until = now + ttl;
                 state.cached = Some(Cached {
                     keys: keys.clone(),
@@ -616,6 +637,22 @@ impl Drop for CommitOnDrop {
                 KeySourceError::Custom("the JWKS refresh task ended before finishing".into());
             let _ = self.inner.commit(self.started, Err(error));
         }
+    }
+}
+
+/// Moves the `ssr_session_jwks_keys` gauge by the change of this
+/// provider's key count to `held`.
+fn report_keys(state: &mut State, held: usize) {
+    if held != state.reported_keys {
+        metrics::jwks_keys_held(held as f64 - state.reported_keys as f64);
+        state.reported_keys = held;
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        let state = self.state.get_mut().unwrap_or_else(PoisonError::into_inner);
+        report_keys(state, 0);
     }
 }
 

@@ -104,6 +104,7 @@ pub(crate) fn refusal<'v, C: 'static>(
     let mut failures = Vec::new();
     for validator in validators {
         if let Err(failure) = validator.validate(session.claims(), context) {
+            crate::metrics::claim_failed(&failure.id);
             failures.push(failure);
         }
     }

@@ -8,6 +8,7 @@ use serde::de::DeserializeOwned;
 
 use super::Verifier;
 use super::policy::{DEFAULT_MAX_TOKEN_BYTES, Policy, TokenStructure, UnknownKeyPolicy};
+use super::span::SpanUserId;
 use crate::algorithm::{Algorithm, AlgorithmSet};
 use crate::cache::{DEFAULT_TOKEN_CACHE_CAPACITY, TokenCache};
 use crate::claims::SuperTokensClaims;
@@ -42,6 +43,7 @@ pub struct VerifierBuilder<C> {
     validators: Vec<Box<dyn Requirement<C>>>,
     revocations: Option<Box<dyn RevocationList<C>>>,
     cache_capacity: Option<u64>,
+    span_user_id: SpanUserId,
 }
 
 // By hand: the key provider, source, requirements and revocation list are
@@ -74,6 +76,7 @@ impl<C: DeserializeOwned + Send + Sync + 'static> VerifierBuilder<C> {
             validators: Vec::new(),
             revocations: None,
             cache_capacity: Some(DEFAULT_TOKEN_CACHE_CAPACITY),
+            span_user_id: SpanUserId::Omitted,
         }
     }
 
@@ -164,6 +167,14 @@ impl<C: DeserializeOwned + Send + Sync + 'static> VerifierBuilder<C> {
         self
     }
 
+    /// Whether the decision span (target `ssr_session::decision`, INFO)
+    /// carries OpenTelemetry's `enduser.id`: the user id, a keyed hash of
+    /// it, or nothing (the default; see [`SpanUserId`]).
+    pub fn span_user_id(mut self, user_id: SpanUserId) -> Self {
+        self.span_user_id = user_id;
+        self
+    }
+
     /// Builds the verifier.
     pub fn build(self) -> Result<Verifier<C>, ConfigError> {
         if self.policy.max_token_bytes == 0 {
@@ -184,6 +195,10 @@ impl<C: DeserializeOwned + Send + Sync + 'static> VerifierBuilder<C> {
                 validators: self.validators,
                 revocations: self.revocations,
                 cache: self.cache_capacity.map(TokenCache::new),
+                span_user_id: self.span_user_id,
+                // Registered now, with the recorder the app installed
+                // before building its verifier.
+                metrics: crate::metrics::Handles::new(),
                 _claims: PhantomData,
             }),
         })

@@ -2,6 +2,7 @@
 
 mod builder;
 mod policy;
+mod span;
 mod structure;
 
 pub use crate::cache::DEFAULT_TOKEN_CACHE_CAPACITY;
@@ -10,10 +11,12 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 use std::marker::PhantomData;
 use std::sync::Arc;
+use tracing::Instrument as _;
 
 pub use self::builder::VerifierBuilder;
 use self::policy::Policy;
 pub use self::policy::{DEFAULT_MAX_TOKEN_BYTES, TokenStructure, UnknownKeyPolicy};
+pub use self::span::{KeyedHash, SpanUserId};
 use self::structure::{Registered, supertokens_structure};
 use crate::algorithm::Algorithm;
 use crate::cache::{TokenCache, Verified};
@@ -21,6 +24,7 @@ use crate::claims::SuperTokensClaims;
 pub use crate::clock::Clock;
 use crate::error::{ClaimFailure, InvalidKind, InvalidToken};
 use crate::keys::{KeyLookupError, KeyProvider, KeyRequest, VerifyingKey};
+use crate::metrics;
 use crate::outcome::{NeedsRefreshReason, SessionOutcome, Unavailable};
 pub use crate::redact::Fingerprint;
 use crate::requirement::{self, Requirement, RequirementContext};
@@ -83,6 +87,8 @@ struct Inner<C> {
     validators: Vec<Box<dyn Requirement<C>>>,
     revocations: Option<Box<dyn RevocationList<C>>>,
     cache: Option<TokenCache<C>>,
+    span_user_id: SpanUserId,
+    metrics: metrics::Handles,
     _claims: PhantomData<fn() -> C>,
 }
 
@@ -151,10 +157,25 @@ impl<C: DeserializeOwned + Send + Sync + 'static> Verifier<C> {
     /// token is *missing*).
     pub async fn verify_token(&self, token: &str) -> SessionOutcome<C> {
         let token = token.trim();
-        if token.is_empty() {
-            return SessionOutcome::NeedsRefresh(NeedsRefreshReason::Missing);
-        }
-        self.verify_one(token.as_bytes()).await
+        let span = span::decision();
+        let outcome = if token.is_empty() {
+            SessionOutcome::NeedsRefresh(NeedsRefreshReason::Missing)
+        } else {
+            self.verify_one(token.as_bytes())
+                .instrument(span.clone())
+                .await
+        };
+        self.decided(&outcome, &span);
+        outcome
+    }
+
+    /// Counts the request's `outcome` and records it into its decision
+    /// `span`: once per request whose token was read (a memoised outcome
+    /// is not decided again).
+    #[inline]
+    fn decided(&self, outcome: &SessionOutcome<C>, span: &tracing::Span) {
+        self.inner.metrics.decision(outcome);
+        span::record(span, outcome, &self.inner.span_user_id);
     }
 
     /// The verifier's clock: seconds since the Unix epoch.
@@ -194,10 +215,9 @@ impl<C: DeserializeOwned + Send + Sync + 'static> Verifier<C> {
         let tokens = tokens.as_slice();
         if tokens.is_empty() {
             tracing::debug!(target: "ssr_session::verify", outcome = "needs_refresh", reason = "missing");
-            return Some((
-                SessionOutcome::NeedsRefresh(NeedsRefreshReason::Missing),
-                None,
-            ));
+            let outcome = SessionOutcome::NeedsRefresh(NeedsRefreshReason::Missing);
+            self.decided(&outcome, &span::decision());
+            return Some((outcome, None));
         }
         let cache = self.inner.cache.as_ref()?;
         let now = self.now();
@@ -210,22 +230,30 @@ impl<C: DeserializeOwned + Send + Sync + 'static> Verifier<C> {
                 all_cached = false;
                 continue;
             };
+            self.inner.metrics.cache_hit();
             let outcome = self.judge_at(session, &context);
             if outcome.is_valid() {
+                self.decided(&outcome, &span::decision());
                 return Some((outcome, Some(now)));
             }
             first.get_or_insert(outcome);
         }
-        if all_cached {
-            first.map(|outcome| (outcome, Some(now)))
-        } else {
-            None
-        }
+        let outcome = first.filter(|_| all_cached)?;
+        self.decided(&outcome, &span::decision());
+        Some((outcome, Some(now)))
     }
 
     /// The request's tokens: the first valid one wins, else the first
     /// one's outcome decides.
     async fn verify_uncached(&self, tokens: Tokens<'_>) -> SessionOutcome<C> {
+        let span = span::decision();
+        let outcome = self.verify_all(tokens).instrument(span.clone()).await;
+        self.decided(&outcome, &span);
+        outcome
+    }
+
+    /// The first valid outcome of `tokens`, else the first outcome.
+    async fn verify_all(&self, tokens: Tokens<'_>) -> SessionOutcome<C> {
         let mut first: Option<SessionOutcome<C>> = None;
         for token in tokens.as_slice() {
             let outcome = self.verify_one(token).await;
@@ -247,11 +275,19 @@ impl<C: DeserializeOwned + Send + Sync + 'static> Verifier<C> {
             .as_ref()
             .and_then(|cache| cache.get(token, now, self.inner.policy.leeway_secs as f64));
         let outcome = match cached {
-            Some(session) => self.judge_at(session, &RequirementContext::new(now)),
-            None => match self.check(token).await {
-                Ok(session) => self.judge(session),
-                Err(outcome) => outcome,
-            },
+            Some(session) => {
+                self.inner.metrics.cache_hit();
+                self.judge_at(session, &RequirementContext::new(now))
+            }
+            None => {
+                if self.inner.cache.is_some() {
+                    metrics::cache_miss();
+                }
+                match self.check(token).await {
+                    Ok(session) => self.judge(session),
+                    Err(outcome) => outcome,
+                }
+            }
         };
         log(&outcome, token);
         outcome
