@@ -56,7 +56,10 @@ fn main() {
     let _context = runtime.enter();
     let fixture = Fixture::generate();
     let server = runtime.block_on(JwksServer::start(fixture.jwks_json.clone()));
-    let client = reqwest::Client::new();
+    let client = ssr_session::jwks::client_builder()
+        .unwrap()
+        .build()
+        .unwrap();
     let provider = || {
         JwksKeyProvider::builder(&server.url())
             .client(client.clone())

@@ -8,7 +8,8 @@ pub(crate) fn strip_leading_zeros(bytes: &[u8]) -> &[u8] {
 }
 
 /// DER of PKCS#1 `RSAPublicKey ::= SEQUENCE { modulus INTEGER, publicExponent INTEGER }`.
-pub(super) fn rsa_public_key_der(modulus: &[u8], exponent: &[u8]) -> Vec<u8> {
+#[cfg_attr(not(feature = "aws-lc-rs"), allow(dead_code))]
+pub(crate) fn rsa_public_key_der(modulus: &[u8], exponent: &[u8]) -> Vec<u8> {
     fn integer(out: &mut Vec<u8>, value: &[u8]) {
         let pad = value.first().is_none_or(|b| b & 0x80 != 0);
         out.push(0x02);
@@ -18,27 +19,34 @@ pub(super) fn rsa_public_key_der(modulus: &[u8], exponent: &[u8]) -> Vec<u8> {
         }
         out.extend_from_slice(value);
     }
-    fn push_len(out: &mut Vec<u8>, len: usize) {
-        if len < 0x80 {
-            out.push(len as u8);
-        } else {
-            let bytes = len.to_be_bytes();
-            let skip = bytes
-                .iter()
-                .position(|&b| b != 0)
-                .unwrap_or(bytes.len() - 1);
-            out.push(0x80 | (bytes.len() - skip) as u8);
-            out.extend_from_slice(&bytes[skip..]);
-        }
-    }
     let mut body = Vec::with_capacity(modulus.len() + exponent.len() + 16);
     integer(&mut body, modulus);
     integer(&mut body, exponent);
     let mut der = Vec::with_capacity(body.len() + 6);
-    der.push(0x30);
-    push_len(&mut der, body.len());
-    der.extend_from_slice(&body);
+    push_tlv(&mut der, 0x30, &body);
     der
+}
+
+/// Appends one DER element: `tag`, the length of `value`, `value`.
+#[cfg_attr(not(any(feature = "aws-lc-rs", feature = "testing")), allow(dead_code))]
+pub(crate) fn push_tlv(out: &mut Vec<u8>, tag: u8, value: &[u8]) {
+    out.push(tag);
+    push_len(out, value.len());
+    out.extend_from_slice(value);
+}
+
+fn push_len(out: &mut Vec<u8>, len: usize) {
+    if len < 0x80 {
+        out.push(len as u8);
+    } else {
+        let bytes = len.to_be_bytes();
+        let skip = bytes
+            .iter()
+            .position(|&b| b != 0)
+            .unwrap_or(bytes.len() - 1);
+        out.push(0x80 | (bytes.len() - skip) as u8);
+        out.extend_from_slice(&bytes[skip..]);
+    }
 }
 
 /// Reads modulus and exponent back out of PKCS#1 `RSAPublicKey` DER.
