@@ -1,6 +1,7 @@
 //! aws-lc-rs: RSA, ECDSA and Ed25519 keys parsed once into their
 //! verification form (`ParsedPublicKey`), so a check does no key parsing.
 
+#[cfg(feature = "testing")]
 pub(crate) use aws_lc_rs as crypto;
 
 use aws_lc_rs::signature::{self as sig, ParsedPublicKey, VerificationAlgorithm};

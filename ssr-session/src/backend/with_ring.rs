@@ -3,6 +3,7 @@
 //! the rules ring applies on each verification (the same words as
 //! aws-lc-rs's refusals), and re-read by ring on each check.
 
+#[cfg(feature = "testing")]
 pub(crate) use ::ring as crypto;
 
 use ::ring::signature::{self as sig, RsaPublicKeyComponents, UnparsedPublicKey};
