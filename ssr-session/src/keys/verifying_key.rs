@@ -4,7 +4,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use super::der::{parse_rsa_public_key_der, strip_leading_zeros};
+use super::der::{SpkiKey, parse_rsa_public_key_der, parse_spki, pem_block, strip_leading_zeros};
 use crate::algorithm::{Algorithm, AlgorithmSet, KeyKind};
 use crate::backend;
 use crate::error::KeyError;
@@ -87,30 +87,26 @@ impl VerifyingKey {
     /// A public key from PEM (`PUBLIC KEY` or `RSA PUBLIC KEY`): RSA, EC
     /// P-256/P-384 or Ed25519.
     pub fn from_pem(pem: &str) -> Result<Self, KeyError> {
-        use jsonwebtoken::{DecodingKey, DecodingKeyKind};
-        let bytes = pem.as_bytes();
-        let from_der = |key: DecodingKey, make: &dyn Fn(&[u8]) -> Result<Self, KeyError>| match key
-            .kind()
-        {
-            DecodingKeyKind::SecretOrDer(der) => make(der),
-            DecodingKeyKind::RsaModulusExponent { n, e } => Self::from_rsa_components(n, e, &[]),
+        let unsupported =
+            || KeyError::new("PEM is not an RSA, EC (P-256/P-384) or Ed25519 public key");
+        let malformed_rsa = || KeyError::new("malformed RSA public key");
+        let (label, der) = pem_block(pem).ok_or_else(unsupported)?;
+        let rsa = |pkcs1: &[u8]| {
+            let (n, e) = parse_rsa_public_key_der(pkcs1).ok_or_else(malformed_rsa)?;
+            Self::from_rsa_components(n, e, &[])
         };
-        if let Ok(key) = DecodingKey::from_rsa_pem(bytes) {
-            return from_der(key, &|der| {
-                let (n, e) = parse_rsa_public_key_der(der)
-                    .ok_or_else(|| KeyError::new("malformed RSA public key"))?;
-                Self::from_rsa_components(n, e, &[])
-            });
+        match label {
+            "RSA PUBLIC KEY" => rsa(&der),
+            "PUBLIC KEY" => match parse_spki(&der).ok_or_else(unsupported)? {
+                SpkiKey::Rsa(pkcs1) => rsa(pkcs1),
+                SpkiKey::Ec(point, size) if point.len() == 1 + 2 * size => {
+                    Self::from_ec_point(point)
+                }
+                SpkiKey::Ec(..) => Err(KeyError::new("EC point does not fit its named curve")),
+                SpkiKey::Ed25519(key) => Self::from_ed25519(key),
+            },
+            _ => Err(unsupported()),
         }
-        if let Ok(key) = DecodingKey::from_ec_pem(bytes) {
-            return from_der(key, &Self::from_ec_point);
-        }
-        if let Ok(key) = DecodingKey::from_ed_pem(bytes) {
-            return from_der(key, &Self::from_ed25519);
-        }
-        Err(KeyError::new(
-            "PEM is not an RSA, EC (P-256/P-384) or Ed25519 public key",
-        ))
     }
 
     /// A shared secret for HMAC (`HS256`/`HS384`/`HS512`), for apps that sign

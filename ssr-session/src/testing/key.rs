@@ -479,6 +479,47 @@ mod tests {
     }
 
     #[test]
+    fn pem_reads_pkcs1_rsa_and_refuses_what_it_cannot_use() {
+        let key = TestKey::generate(Algorithm::RS256, "rsa");
+        let pkcs1 = STANDARD.encode(key.public_key_bytes().unwrap());
+        let pem =
+            format!("-----BEGIN RSA PUBLIC KEY-----\n{pkcs1}\n-----END RSA PUBLIC KEY-----\n");
+        let sig = key.sign_raw(Algorithm::RS256, INPUT);
+        assert!(
+            VerifyingKey::from_pem(&pem)
+                .unwrap()
+                .verify(Algorithm::RS256, INPUT, &sig)
+        );
+        // A P-256 SPKI whose point has P-384's length.
+        let p256 = TestKey::generate(Algorithm::ES256, "p256");
+        let mut der = p256.public_key_der().unwrap();
+        let p384_point = TestKey::generate(Algorithm::ES384, "p384")
+            .public_key_bytes()
+            .unwrap();
+        let point_at = der.len() - 65;
+        der.truncate(point_at);
+        der.extend_from_slice(&p384_point);
+        let (spki_len, bits_len) = (der.len() - 2, 1 + p384_point.len());
+        der[1] = spki_len as u8;
+        der[point_at - 2] = bits_len as u8;
+        let pem = format!(
+            "-----BEGIN PUBLIC KEY-----\n{}\n-----END PUBLIC KEY-----\n",
+            STANDARD.encode(&der)
+        );
+        let error = VerifyingKey::from_pem(&pem).unwrap_err().to_string();
+        assert!(error.contains("does not fit its named curve"), "{error}");
+        for refused in [
+            "",
+            "-----BEGIN PUBLIC KEY-----\nAAAA\n",
+            "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
+            "-----BEGIN PUBLIC KEY-----\n!!!!\n-----END PUBLIC KEY-----\n",
+        ] {
+            let error = VerifyingKey::from_pem(refused).unwrap_err().to_string();
+            assert!(error.contains("PEM is not"), "{refused:?}: {error}");
+        }
+    }
+
+    #[test]
     fn debug_shows_no_key_material() {
         let hmac = TestKey::generate(Algorithm::HS256, "h");
         let debug = format!("{hmac:?}");
