@@ -12,4 +12,5 @@ exec cargo build "$@" \
   --bin claims-check --bin csrf-check \
   -p ssr-session-example-axum --bin axum-ssr \
   -p ssr-session-example-actix --bin actix-ssr \
+  --features ssr-session-example-axum/redis,ssr-session-example-actix/redis \
   -p ssr-session-benches --bin soak-load

@@ -73,7 +73,10 @@ fn benches(c: &mut Criterion) {
         .expect("runtime");
     let fixture = Fixture::generate();
     let server = runtime.block_on(JwksServer::start(fixture.jwks_json.clone()));
-    let client = reqwest::Client::new();
+    let client = ssr_session::jwks::client_builder()
+        .unwrap()
+        .build()
+        .unwrap();
     let case = fixture.case("rs256");
     // 1,000 distinct users' tokens (RS256, as SuperTokens signs them).
     let herd_tokens: Arc<Vec<String>> = Arc::new(

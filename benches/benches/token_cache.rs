@@ -1,13 +1,15 @@
 //! The verified-token cache: the hand-written one the verifier runs
 //! (`ssr_session::testing::TokenCacheProbe`, the very same code) against
-//! `moka::sync::Cache` holding the same entries, keyed by the token with a
-//! hasher that reads only its length and last 32 bytes (signature) with
-//! foldhash, as the hand-written one does. Both check `exp`, the entry's
-//! deadline and the key's liveness on a hit and hand out the session by
-//! reference count.
+//! `moka::sync::Cache` and `quick_cache::sync::Cache` holding the same
+//! entries, keyed by the token with a hasher that reads only its length and
+//! last 32 bytes (signature) with foldhash, as the hand-written one does,
+//! and weighted as it is (1 + a KiB per KiB of token, under the same
+//! bound). All check `exp`, the entry's deadline and the key's liveness on
+//! a hit and hand out the session by reference count.
 //!
 //! `cargo bench -p ssr-session-benches --bench token_cache`; the paired
-//! ratios (moka / hand-written, per hit) are printed at the end.
+//! ratios (moka / hand-written and quick_cache / hand-written, per hit) are
+//! printed at the end.
 
 use std::hash::{Hash, Hasher};
 use std::hint::black_box;
@@ -50,6 +52,8 @@ impl Hash for TokenRef<'_> {
     }
 }
 
+// moka and quick_cache both re-export the `equivalent` crate's trait: one
+// implementation serves both lookups.
 impl moka::Equivalent<TokenKey> for TokenRef<'_> {
     fn equivalent(&self, key: &TokenKey) -> bool {
         *self.0 == *key.0
@@ -104,6 +108,45 @@ impl MokaTokenCache {
     }
 }
 
+/// The hand-written cache's weight: 1 + a unit per KiB of token.
+#[derive(Clone)]
+struct TokenWeight;
+
+impl quick_cache::Weighter<TokenKey, Arc<Entry>> for TokenWeight {
+    fn weight(&self, key: &TokenKey, _: &Arc<Entry>) -> u64 {
+        1 + (key.0.len() / 1024) as u64
+    }
+}
+
+/// The quick_cache design (no time-based expiry of its own: the deadline is
+/// checked on a hit, as the others do, and stale entries go by eviction).
+struct QuickTokenCache {
+    cache: quick_cache::sync::Cache<TokenKey, Arc<Entry>, TokenWeight, foldhash::fast::RandomState>,
+}
+
+impl QuickTokenCache {
+    fn new(capacity: u64) -> Self {
+        let cache = quick_cache::sync::Cache::with(
+            capacity as usize,
+            capacity,
+            TokenWeight,
+            foldhash::fast::RandomState::default(),
+            quick_cache::sync::DefaultLifecycle::default(),
+        );
+        Self { cache }
+    }
+
+    fn insert(&self, token: &[u8], entry: Entry) {
+        self.cache.insert(TokenKey(token.into()), Arc::new(entry));
+    }
+
+    fn get(&self, token: &[u8], now: f64) -> Option<Session<()>> {
+        let entry = self.cache.get(&TokenRef(token))?;
+        (now < entry.deadline && now < entry.exp && entry.key.strong_count() > 0)
+            .then(|| entry.session.clone())
+    }
+}
+
 fn now() -> f64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -127,37 +170,40 @@ fn benches(c: &mut Criterion) {
     let fill = |count: usize| {
         let hand = TokenCacheProbe::new(2 * MANY as u64);
         let moka = MokaTokenCache::new(2 * MANY as u64);
+        let quick = QuickTokenCache::new(2 * MANY as u64);
         for token in &tokens[..count] {
             hand.insert(token, exp, start);
             let session = hand.get(token, start).expect("just cached");
-            moka.insert(
-                token,
-                Entry {
-                    session,
-                    exp,
-                    deadline: start + 3600.0,
-                    key: Arc::downgrade(&moka_key),
-                },
-            );
+            let entry = || Entry {
+                session: session.clone(),
+                exp,
+                deadline: start + 3600.0,
+                key: Arc::downgrade(&moka_key),
+            };
+            moka.insert(token, entry());
+            quick.insert(token, entry());
         }
         moka.cache.run_pending_tasks();
         assert_eq!(hand.len(), count as u64);
         assert_eq!(moka.cache.entry_count(), count as u64);
-        (hand, moka)
+        assert_eq!(quick.cache.len(), count);
+        (hand, moka, quick)
     };
     let now = start + 1.0;
     let mut summary = Vec::new();
     for (name, count) in [("hit_1", 1), ("hit_10000", MANY)] {
-        let (hand, moka) = fill(count);
+        let (hand, moka, quick) = fill(count);
         for token in &tokens[..count] {
             assert!(hand.get(token, now).is_some());
             assert!(moka.get(token, now).is_some());
+            assert!(quick.get(token, now).is_some());
         }
         // A miss with the same length and tail as a cached token.
         let mut forged = tokens[0].clone();
         forged[0] ^= 1;
         assert!(hand.get(&forged, now).is_none());
         assert!(moka.get(&forged, now).is_none());
+        assert!(quick.get(&forged, now).is_none());
 
         let mut group = c.benchmark_group(format!("token_cache/{name}"));
         let mut i = 0;
@@ -174,7 +220,28 @@ fn benches(c: &mut Criterion) {
                 moka.get(black_box(&tokens[i]), now)
             })
         });
+        let mut i = 0;
+        group.bench_function("quick_cache", |b| {
+            b.iter(|| {
+                i = (i + 1) % count;
+                quick.get(black_box(&tokens[i]), now)
+            })
+        });
         group.finish();
+        let (mut i, mut j) = (0, 0);
+        let quick_ratio = paired(
+            21,
+            Duration::from_millis(40),
+            &mut || {
+                i = (i + 1) % count;
+                black_box(quick.get(&tokens[i], now));
+            },
+            &mut || {
+                j = (j + 1) % count;
+                black_box(hand.get(&tokens[j], now));
+            },
+        );
+        summary.push((name, "quick_cache", quick_ratio));
         let (mut i, mut j) = (0, 0);
         let ratio = paired(
             21,
@@ -188,17 +255,20 @@ fn benches(c: &mut Criterion) {
                 black_box(hand.get(&tokens[j], now));
             },
         );
-        summary.push((name, ratio));
+        summary.push((name, "moka", ratio));
     }
     // Two threads hitting the same 10,000 tokens at once (contention on
     // the hand-written cache's shard locks, moka's read buffers).
-    let (hand, moka) = fill(MANY);
+    let (hand, moka, quick) = fill(MANY);
     for (name, hit) in [
         (
             "hand_written",
             &(|token: &[u8]| hand.get(token, now).is_some()) as &(dyn Fn(&[u8]) -> bool + Sync),
         ),
         ("moka", &|token: &[u8]| moka.get(token, now).is_some()),
+        ("quick_cache", &|token: &[u8]| {
+            quick.get(token, now).is_some()
+        }),
     ] {
         let rounds = 2_000_000;
         let started = Instant::now();
@@ -215,9 +285,9 @@ fn benches(c: &mut Criterion) {
         let per_hit = started.elapsed().as_nanos() as f64 / rounds as f64;
         println!("token_cache/two_threads/{name}: {per_hit:.0} ns per hit per thread");
     }
-    for (name, ratio) in summary {
+    for (name, other, ratio) in summary {
         println!(
-            "token_cache/{name}: moka / hand-written, paired: {:.2}x (quartiles {:.2}..{:.2}); \
+            "token_cache/{name}: {other} / hand-written, paired: {:.2}x (quartiles {:.2}..{:.2}); \
              {:.1} ns vs {:.1} ns",
             ratio.ratio, ratio.ratio_quartiles.0, ratio.ratio_quartiles.1, ratio.a_ns, ratio.b_ns
         );

@@ -265,7 +265,10 @@ fn benches(c: &mut Criterion) {
 
 /// One client for ssr-session and jwtk alike (both use reqwest 0.13).
 fn reqwest_client() -> reqwest::Client {
-    reqwest::Client::builder().build().expect("HTTP client")
+    ssr_session::jwks::client_builder()
+        .unwrap()
+        .build()
+        .expect("HTTP client")
 }
 
 criterion_group!(verify, benches);

@@ -404,15 +404,19 @@ impl Certificates {
     }
 }
 
-/// rustls needs a process-wide crypto provider. When the application has
-/// not chosen one, install aws-lc-rs's (what rustls itself does when it is
-/// the only one compiled in; with both aws-lc-rs and ring compiled in,
-/// rustls would otherwise panic on the first handshake).
+/// rustls needs a process-wide crypto provider (redis' TLS takes no
+/// configuration of ours). When the application has not chosen one,
+/// install the backend's (`aws-lc-rs` or `ring`, as the core's HTTPS uses):
+/// with both compiled in, rustls would otherwise panic on the first handshake.
 fn ensure_crypto_provider() {
     #[cfg(feature = "tls")]
     if rustls::crypto::CryptoProvider::get_default().is_none() {
+        #[cfg(feature = "ring")]
+        let provider = rustls::crypto::ring::default_provider();
+        #[cfg(not(feature = "ring"))]
+        let provider = rustls::crypto::aws_lc_rs::default_provider();
         // Err: another thread installed one meanwhile, which is as good.
-        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+        let _ = provider.install_default();
     }
 }
 

@@ -161,8 +161,9 @@
 //!
 //! **TLS** (`rediss://`; ElastiCache and Azure Cache with in-transit
 //! encryption, Upstash, Heroku, Memorystore) is built in, through rustls with
-//! the aws-lc-rs provider: no OpenSSL, and no second crypto library beside the
-//! one `ssr-session`'s HTTPS already uses. The server's certificate is checked
+//! the crypto backend's provider (`aws-lc-rs` or `ring`, the features of this
+//! crate and of `ssr-session`): no OpenSSL, and no second crypto library beside
+//! the one `ssr-session`'s HTTPS already uses. The server's certificate is checked
 //! against the platform's roots, or against a CA file
 //! ([`tls_ca_file`](RedisRevocationsBuilder::tls_ca_file)) for a private CA;
 //! [`tls_client_cert`](RedisRevocationsBuilder::tls_client_cert) presents a
@@ -181,7 +182,7 @@
 //! same error is logged and the list stays *unavailable*
 //! ([`RedisRevocationsError::NotLoaded`]) until a handshake succeeds. rustls
 //! needs a process-wide crypto provider: when the application has not installed
-//! one, the first TLS list installs aws-lc-rs's.
+//! one, the first TLS list installs the backend's.
 //!
 //! **Sentinel**: each connection asks the Sentinels for the current
 //! primary (checked to answer `ROLE` as one) and connects to it; after a
@@ -206,7 +207,9 @@
 //!
 //! | feature | default | what it adds |
 //! |---|---|---|
-//! | `tls` | on | `rediss://` through rustls and aws-lc-rs |
+//! | `tls` | on | `rediss://` through rustls on the crypto backend |
+//! | `aws-lc-rs` | on | the crypto backend (forwarded to `ssr-session`): aws-lc-rs |
+//! | `ring` | no | the other crypto backend: ring (with `default-features = false, features = ["tls", "ring"]`) |
 //!
 //! # Data layout and propagation: one stream
 //!

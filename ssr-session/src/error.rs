@@ -239,6 +239,10 @@ pub enum ConfigError {
     /// The HTTP client could not be built.
     #[error("could not build the HTTP client")]
     Client(#[source] reqwest::Error),
+    /// The HTTP client's TLS configuration could not be built (the
+    /// platform's certificate verifier or the backend's TLS versions).
+    #[error("could not configure TLS for the HTTP client")]
+    Tls(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
 /// A key that cannot be used for verification.

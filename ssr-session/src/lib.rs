@@ -62,7 +62,8 @@
 //!
 //! | feature | default | what it gives |
 //! |---|---|---|
-//! | `aws-lc-rs` | yes | signature verification with aws-lc-rs on keys parsed once (required: the only backend) |
+//! | `aws-lc-rs` | yes | the crypto backend: aws-lc-rs checks signatures (keys parsed once) and carries the JWKS client's TLS |
+//! | `ring` | no | the other crypto backend: ring, for signatures and TLS; builds in seconds, no C toolchain beyond `cc` (RSA 2048–8192 bits, EC P-256/P-384, Ed25519, HMAC: what both backends accept) |
 //! | `metrics` | no | counters, gauges and a histogram through the [`metrics`](https://docs.rs/metrics) facade: decisions by outcome and reason, the token cache, key fetches, issuers ([Metrics and spans](#metrics-and-spans)) |
 //! | `testing` | no | the `testing` module: keys, JWKS documents and signed tokens of any shape (with typed setters for roles, permissions and a verified email), for your own tests and your app's: each adapter's `tests/recipe.rs` shows an app tested with it |
 //!
@@ -79,13 +80,18 @@
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-#[cfg(not(feature = "aws-lc-rs"))]
+#[cfg(not(any(feature = "aws-lc-rs", feature = "ring")))]
 compile_error!(
-    "ssr-session needs its `aws-lc-rs` feature (the signature backend); it is on by default"
+    "ssr-session needs one crypto backend: enable exactly one of its features `aws-lc-rs` (the default) or `ring`"
+);
+#[cfg(all(feature = "aws-lc-rs", feature = "ring"))]
+compile_error!(
+    "ssr-session's features `aws-lc-rs` and `ring` are both on: enable exactly one (with `ring`, turn off the default features: `default-features = false, features = [\"ring\"]`)"
 );
 
 pub mod adapter;
 mod algorithm;
+mod backend;
 mod cache;
 mod claims;
 mod clock;

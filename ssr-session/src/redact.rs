@@ -11,9 +11,9 @@ pub struct Fingerprint<'a>(pub &'a [u8]);
 
 impl fmt::Display for Fingerprint<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, self.0);
+        let digest = crate::backend::sha256(self.0);
         f.write_str("jwt#")?;
-        for byte in &digest.as_ref()[..6] {
+        for byte in &digest[..6] {
             write!(f, "{byte:02x}")?;
         }
         Ok(())

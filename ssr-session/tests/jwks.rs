@@ -1415,7 +1415,8 @@ fn bad_configurations_are_refused_at_build() {
 async fn a_callers_client_is_used() {
     let k1 = key("kid-1");
     let server = Server::serving(Reply::jwks(&[&k1])).await;
-    let client = reqwest::Client::builder()
+    let client = ssr_session::jwks::client_builder()
+        .unwrap()
         .user_agent("custom-agent")
         .build()
         .unwrap();

@@ -6,6 +6,7 @@
 //!
 //! ```text
 //! cargo run --release -p ssr-session-benches --bin ratios [-- --rounds N] [--only TEXT]
+//! cargo run --release -p ssr-session-benches --no-default-features --features ring --bin ratios -- --only core/
 //! ```
 //!
 //! `--only pipeline` measures only the targets whose name contains `pipeline`.
@@ -56,7 +57,10 @@ fn main() {
     let _context = runtime.enter();
     let fixture = Fixture::generate();
     let server = runtime.block_on(JwksServer::start(fixture.jwks_json.clone()));
-    let client = reqwest::Client::new();
+    let client = ssr_session::jwks::client_builder()
+        .unwrap()
+        .build()
+        .unwrap();
     let provider = || {
         JwksKeyProvider::builder(&server.url())
             .client(client.clone())
@@ -200,7 +204,16 @@ fn main() {
         );
     }
 
-    println!("\n## Paired ratios ({rounds} rounds of ~20 ms blocks, median [quartiles])\n");
+    // The core's crypto backend (`--no-default-features --features ring` for ring);
+    // jsonwebtoken and the raw floor stay on aws-lc-rs in both builds.
+    let backend = if cfg!(feature = "ring") {
+        "ring"
+    } else {
+        "aws-lc-rs"
+    };
+    println!(
+        "\n## Paired ratios (core on {backend}; {rounds} rounds of ~20 ms blocks, median [quartiles])\n"
+    );
     println!("| target | ratio | a | b | goal | |");
     println!("|---|---|---|---|---|---|");
     let mut missed = 0;

@@ -283,7 +283,8 @@ struct Revocations {
 }
 
 fn client() -> reqwest::Client {
-    reqwest::Client::builder()
+    ssr_session::jwks::client_builder()
+        .unwrap()
         .redirect(reqwest::redirect::Policy::none())
         .pool_max_idle_per_host(1024)
         .build()

@@ -73,7 +73,10 @@ async fn a_revocation_reaches_every_replica_within_milliseconds() {
         Server::start(env!("CARGO_BIN_EXE_e2e-rocket-ssr"), &args),
     ];
     let bases: Arc<Vec<String>> = Arc::new(replicas.iter().map(|r| r.url("")).collect());
-    let client = reqwest::Client::new();
+    let client = ssr_session::jwks::client_builder()
+        .unwrap()
+        .build()
+        .unwrap();
     let writer = RedisRevocations::builder(redis.url())
         .connect()
         .await

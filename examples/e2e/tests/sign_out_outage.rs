@@ -80,7 +80,10 @@ async fn a_sign_out_redis_did_not_acknowledge_is_a_503_and_reaches_every_replica
     let replicas: Vec<String> = std::iter::once(origin.clone())
         .chain(others.iter().map(|server| server.url("")))
         .collect();
-    let client = reqwest::Client::new();
+    let client = ssr_session::jwks::client_builder()
+        .unwrap()
+        .build()
+        .unwrap();
     let data = sign_in(&client, &origin, "alice").await;
     let navigation = sign_in(&client, &origin, "alice").await;
     let everywhere = sign_in(&client, &origin, "bob").await;

@@ -90,7 +90,8 @@ impl App {
         Ok(App {
             _child: child,
             origin: first.trim().to_owned(),
-            http: reqwest::Client::builder()
+            http: ssr_session::jwks::client_builder()
+                .unwrap()
                 .redirect(reqwest::redirect::Policy::none())
                 .build()?,
         })

@@ -20,7 +20,8 @@ impl Site {
     fn start() -> Self {
         Self {
             server: Server::start(env!("CARGO_BIN_EXE_leptos-ssr"), &[]),
-            client: reqwest::Client::builder()
+            client: ssr_session::jwks::client_builder()
+                .unwrap()
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .unwrap(),

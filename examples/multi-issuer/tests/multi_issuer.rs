@@ -46,7 +46,10 @@ async fn jwks_requests(client: &reqwest::Client, server: &Server, tenant: &str) 
 #[tokio::test]
 async fn sessions_from_both_issuers_verify_and_a_third_is_refused() {
     let server = Server::start(env!("CARGO_BIN_EXE_multi-issuer-ssr"), &[]);
-    let client = reqwest::Client::new();
+    let client = ssr_session::jwks::client_builder()
+        .unwrap()
+        .build()
+        .unwrap();
     let acme = sign_in(&client, &server, "acme", "alice").await;
     let globex = sign_in(&client, &server, "globex", "bob").await;
 

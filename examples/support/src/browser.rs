@@ -115,7 +115,10 @@ impl Driver {
                 .map_err(|e| format!("starting {}: {e}", tools.chromedriver.display()))?;
             let url = format!("http://127.0.0.1:{port}");
             let status = format!("{url}/status");
-            let http = reqwest::Client::new();
+            let http = ssr_session::jwks::client_builder()
+                .unwrap()
+                .build()
+                .unwrap();
             let deadline = Instant::now() + Duration::from_secs(10);
             while Instant::now() < deadline {
                 if let Ok(Some(exit)) = child.try_wait() {

@@ -13,6 +13,7 @@ use ssr_session::{
     Unavailable, Verifier, adapter::Memo, adapter::RequestView, requirement::RequirementFailure,
     respond::RequestInfo, respond::ResponseData, source::HeaderList,
 };
+#[cfg(feature = "redis")]
 use ssr_session_redis::RedisRevocations;
 use tower::ServiceExt as _;
 
@@ -42,6 +43,21 @@ pub struct Options {
     /// before the page asks for a refresh.
     #[arg(long, env = "SSR_SESSION_CLAIMS_MAX_AGE_SECS", default_value_t = 300)]
     pub claims_max_age_secs: u64,
+    /// Serve the library's metrics in the Prometheus text format at `/metrics`, and a
+    /// live view of the key numbers at `/metrics/live` (linked from the home page).
+    #[arg(long, env = "SSR_SESSION_METRICS")]
+    pub metrics: bool,
+    /// Revocations shared through Redis (the `redis` feature; without it, revocations
+    /// stay in this process).
+    #[cfg(feature = "redis")]
+    #[command(flatten)]
+    pub redis: RedisOptions,
+}
+
+/// The Redis options of [`Options`] (the `redis` feature).
+#[cfg(feature = "redis")]
+#[derive(Debug, Clone, clap::Args)]
+pub struct RedisOptions {
     /// The Redis stream of revocations (with `--redis-url`): every replica and every
     /// backend that writes revocations (see `redis/STREAM.md`) must use the same key.
     #[arg(long, env = "SSR_SESSION_REDIS_KEY", default_value = ssr_session_redis::DEFAULT_KEY)]
@@ -55,10 +71,6 @@ pub struct Options {
     /// (a private CA, or the one a managed Redis publishes) instead of the platform's roots.
     #[arg(long, env = "SSR_SESSION_REDIS_CA_FILE", requires = "redis_url")]
     pub redis_ca_file: Option<std::path::PathBuf>,
-    /// Serve the library's metrics in the Prometheus text format at `/metrics`, and a
-    /// live view of the key numbers at `/metrics/live` (linked from the home page).
-    #[arg(long, env = "SSR_SESSION_METRICS")]
-    pub metrics: bool,
 }
 
 /// `--claims-max-age-secs`, once the site is set up (a requirement named in a route's
@@ -92,6 +104,7 @@ pub struct Site {
     /// The `Content-Security-Policy` to send with pages, if any.
     pub content_security_policy: Option<String>,
     /// The revocations shared through Redis (`--redis-url`), if any.
+    #[cfg(feature = "redis")]
     pub redis: Option<RedisRevocations>,
     /// The Prometheus recorder's handle (`--metrics`), if any.
     pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
@@ -118,12 +131,13 @@ impl Site {
         // A revocation matters for as long as a token it matches can be valid.
         let lifetime = u64::try_from(options.access_token_secs.max(1)).unwrap_or(1);
         let retention = Duration::from_secs(lifetime);
-        let redis = match &options.redis_url {
+        #[cfg(feature = "redis")]
+        let redis = match &options.redis.redis_url {
             Some(url) => {
                 let mut builder = RedisRevocations::builder(url.clone())
-                    .key(options.redis_key.clone())
+                    .key(options.redis.redis_key.clone())
                     .retention(retention.max(Duration::from_secs(3600)));
-                if let Some(ca_file) = &options.redis_ca_file {
+                if let Some(ca_file) = &options.redis.redis_ca_file {
                     builder = builder.tls_ca_file(ca_file);
                 }
                 Some(builder.spawn()?)
@@ -137,9 +151,11 @@ impl Site {
                 responses = responses
                     .refresh_url(format!("{api_domain}/auth/session/refresh"))
                     .login_url(format!("{api_domain}/auth"));
+                #[cfg_attr(not(feature = "redis"), allow(unused_mut))]
                 let mut verifier = Verifier::builder(keys).issuer(format!("{api_domain}/auth"));
                 // Revocations are written by the SuperTokens backend (redis/STREAM.md):
                 // only a list shared through Redis sees them.
+                #[cfg(feature = "redis")]
                 if let Some(redis) = &redis {
                     verifier = verifier.revocation_list(redis.clone());
                 }
@@ -163,14 +179,17 @@ impl Site {
                 let (list, revocations): (
                     Arc<dyn RevocationList<SuperTokensClaims>>,
                     Arc<dyn Revoke>,
-                ) = match &redis {
-                    Some(redis) => {
-                        let redis = Arc::new(redis.clone());
-                        (redis.clone(), redis)
-                    }
-                    None => {
-                        let memory = Arc::new(MemoryRevocations::new(retention));
-                        (memory.clone(), memory)
+                ) = {
+                    #[cfg(feature = "redis")]
+                    let shared = redis.as_ref().map(|redis| Arc::new(redis.clone()));
+                    #[cfg(not(feature = "redis"))]
+                    let shared: Option<Arc<MemoryRevocations>> = None;
+                    match shared {
+                        Some(shared) => (shared.clone(), shared),
+                        None => {
+                            let memory = Arc::new(MemoryRevocations::new(retention));
+                            (memory.clone(), memory)
+                        }
                     }
                 };
                 issuer.set_revocations(revocations);
@@ -194,6 +213,7 @@ impl Site {
             themes: std::sync::Mutex::default(),
             issuer,
             content_security_policy,
+            #[cfg(feature = "redis")]
             redis,
             metrics,
         })
@@ -201,6 +221,7 @@ impl Site {
 
     /// Waits until the shared revocations are loaded (at once without Redis).
     pub async fn ready(&self) -> Result<(), SetupError> {
+        #[cfg(feature = "redis")]
         if let Some(redis) = &self.redis {
             redis.ready().await?;
         }
@@ -471,16 +492,30 @@ impl Respond for WithCsp {
     }
 }
 
-/// Logs to stderr when `RUST_LOG` is set (e.g. `RUST_LOG=ssr_session=debug`).
+/// Logs to stderr when `RUST_LOG` is set: `target=level` pairs and a bare
+/// default level, comma-separated (e.g. `RUST_LOG=ssr_session=debug,warn`).
+/// `Targets` reads that syntax without a regex engine (tracing-subscriber's
+/// `EnvFilter` would compile one into the first page's build).
 pub fn init_logging() {
     use std::io::IsTerminal as _;
-    if std::env::var_os("RUST_LOG").is_some() {
-        tracing_subscriber::fmt()
-            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-            .with_writer(std::io::stderr)
-            .with_ansi(std::io::stderr().is_terminal())
-            .init();
-    }
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
+    let Ok(directives) = std::env::var("RUST_LOG") else {
+        return;
+    };
+    let filter: tracing_subscriber::filter::Targets = match directives.parse() {
+        Ok(filter) => filter,
+        Err(error) => {
+            eprintln!("RUST_LOG={directives:?} not understood ({error}): logging off");
+            return;
+        }
+    };
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .finish()
+        .with(filter)
+        .init();
 }
 
 /// Prints the address to open as the first line of stdout.

@@ -50,7 +50,10 @@ async fn keys_come_from_the_file_and_follow_its_changes() {
     let second = TestKey::generate(Algorithm::ES256, "second");
     std::fs::write(&file, jwks(&[&first]).to_string()).unwrap();
     let app = start(&file);
-    let client = reqwest::Client::new();
+    let client = ssr_session::jwks::client_builder()
+        .unwrap()
+        .build()
+        .unwrap();
     let by_first = TokenBuilder::supertokens("alice", 600).sign(&first);
     let by_second = TokenBuilder::supertokens("bob", 600).sign(&second);
 

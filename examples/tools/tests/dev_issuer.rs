@@ -1,11 +1,11 @@
 //! The dev issuer over real HTTP on 127.0.0.1: JWKS, sign-in, refresh rotation, revocation,
 //! sign-out, key rotation, the refresh modes and the test-control routes.
 
-use aws_lc_rs::signature::{RSA_PKCS1_2048_8192_SHA256, RsaPublicKeyComponents};
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, LOCATION};
+use ring::signature::{RSA_PKCS1_2048_8192_SHA256, RsaPublicKeyComponents};
 use serde_json::{Value, json};
 use ssr_session_example_support::dev_issuer::{
     DevIssuer, DevIssuerConfig, RefreshMode, RunningIssuer,
@@ -19,7 +19,8 @@ async fn start(config: DevIssuerConfig) -> (DevIssuer, RunningIssuer) {
 }
 
 fn client() -> reqwest::Client {
-    reqwest::Client::builder()
+    ssr_session::jwks::client_builder()
+        .unwrap()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap()

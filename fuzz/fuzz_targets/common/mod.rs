@@ -159,7 +159,7 @@ pub fn sign_hs256(header: &[u8], payload: &[u8]) -> Vec<u8> {
         URL_SAFE_NO_PAD.encode(header),
         URL_SAFE_NO_PAD.encode(payload)
     );
-    let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, HMAC_SECRET);
-    let tag = aws_lc_rs::hmac::sign(&key, input.as_bytes());
+    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, HMAC_SECRET);
+    let tag = ring::hmac::sign(&key, input.as_bytes());
     format!("{input}.{}", URL_SAFE_NO_PAD.encode(tag.as_ref())).into_bytes()
 }

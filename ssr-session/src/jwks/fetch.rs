@@ -122,8 +122,9 @@ pub(super) fn max_age(headers: &HeaderMap) -> Option<Duration> {
     max_age.map(|seconds| Duration::from_secs(seconds.saturating_sub(age)))
 }
 
-/// The client built when the caller brings none: rustls, at most
-/// [`MAX_REDIRECTS`] redirects, never from `https` down to `http`.
+/// The client built when the caller brings none: rustls on the crate's
+/// crypto backend, at most [`MAX_REDIRECTS`] redirects, never from `https`
+/// down to `http`.
 pub(super) fn default_client() -> Result<Client, ConfigError> {
     let policy = redirect::Policy::custom(|attempt| {
         let downgrade = attempt.url().scheme() != "https"
@@ -136,11 +137,44 @@ pub(super) fn default_client() -> Result<Client, ConfigError> {
             attempt.follow()
         }
     });
-    Client::builder()
+    client_builder()?
         .redirect(policy)
         .user_agent(concat!("ssr-session/", env!("CARGO_PKG_VERSION")))
         .build()
         .map_err(ConfigError::Client)
+}
+
+/// A `reqwest` client builder whose TLS is rustls on the crate's crypto
+/// backend (`aws-lc-rs` or `ring`), checking certificates against the
+/// platform's roots as reqwest's own rustls client does: what
+/// [`JwksKeyProviderBuilder::client`](super::JwksKeyProviderBuilder::client)
+/// and [`IssuerKeyProviderBuilder::client`](crate::issuers::IssuerKeyProviderBuilder::client)
+/// want when you bring a client of your own (reqwest's `Client::new()`
+/// needs a rustls provider of its own).
+///
+/// ```
+/// let client = ssr_session::jwks::client_builder()?
+///     .user_agent("my-app")
+///     .build()
+///     .map_err(ssr_session::ConfigError::Client)?;
+/// let keys = ssr_session::JwksKeyProvider::for_supertokens("https://api.example.com")
+///     .client(client)
+///     .build()?;
+/// # drop(keys);
+/// # Ok::<(), ssr_session::ConfigError>(())
+/// ```
+pub fn client_builder() -> Result<reqwest::ClientBuilder, ConfigError> {
+    use rustls_platform_verifier::BuilderVerifierExt as _;
+    let tls_error = |error: rustls::Error| ConfigError::Tls(Box::new(error));
+    let mut tls = rustls::ClientConfig::builder_with_provider(crate::backend::tls_provider())
+        .with_safe_default_protocol_versions()
+        .map_err(tls_error)?
+        .with_platform_verifier()
+        .map_err(tls_error)?
+        .with_no_client_auth();
+    // What reqwest offers when it builds its own configuration (HTTP/2, then HTTP/1.1).
+    tls.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(Client::builder().tls_backend_preconfigured(tls))
 }
 
 #[cfg(test)]

@@ -24,6 +24,7 @@ use url::Url;
 
 pub use self::builder::JwksKeyProviderBuilder;
 pub use self::discovery::DiscoveryError;
+pub use self::fetch::client_builder;
 // One rule for every URL a provider fetches from, the issuers' included.
 pub(crate) use self::builder::parse_url;
 use self::settings::Settings;

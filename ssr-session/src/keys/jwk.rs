@@ -106,8 +106,5 @@ fn decode_b64(value: &str, field: &str) -> Result<Vec<u8>, KeyError> {
 /// an unchanged key.
 pub(super) fn jwk_digest(member: &serde_json::Value) -> [u8; 32] {
     let canonical = serde_json::to_vec(member).unwrap_or_default();
-    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &canonical);
-    let mut out = [0u8; 32];
-    out.copy_from_slice(digest.as_ref());
-    out
+    crate::backend::sha256(&canonical)
 }

@@ -4,14 +4,13 @@
 use std::fmt;
 use std::sync::Arc;
 
-use aws_lc_rs::signature::{self as sig, ParsedPublicKey, VerificationAlgorithm};
-
-use super::der::{parse_rsa_public_key_der, rsa_public_key_der, strip_leading_zeros};
+use super::der::{SpkiKey, parse_rsa_public_key_der, parse_spki, pem_block, strip_leading_zeros};
 use crate::algorithm::{Algorithm, AlgorithmSet, KeyKind};
+use crate::backend;
 use crate::error::KeyError;
 
 /// Smallest RSA modulus accepted, in bits.
-pub const MIN_RSA_BITS: usize = 2048;
+pub const MIN_RSA_BITS: usize = backend::MIN_RSA_BITS;
 
 /// A public key (or, explicitly, a shared secret) ready to verify
 /// signatures, with the algorithms it may verify.
@@ -33,8 +32,8 @@ pub struct VerifyingKey {
 }
 
 enum Material {
-    Public(ParsedPublicKey),
-    Hmac(Box<aws_lc_rs::hmac::Key>),
+    Public(backend::PublicKey),
+    Hmac(Box<backend::HmacKey>),
 }
 
 impl VerifyingKey {
@@ -45,21 +44,17 @@ impl VerifyingKey {
         exponent: &[u8],
         algorithms: &[Algorithm],
     ) -> Result<Self, KeyError> {
-        let modulus = strip_leading_zeros(modulus);
-        let bits = modulus.len() * 8 - modulus.first().map_or(8, |b| b.leading_zeros() as usize);
-        if bits < MIN_RSA_BITS {
-            return Err(KeyError::new(format!(
-                "RSA key of {bits} bits refused (minimum {MIN_RSA_BITS})"
-            )));
-        }
-        let der = rsa_public_key_der(modulus, strip_leading_zeros(exponent));
+        let (modulus, exponent) = (strip_leading_zeros(modulus), strip_leading_zeros(exponent));
+        backend::check_rsa(modulus, exponent)?;
         let family: Vec<Algorithm> = Algorithm::of_kind(KeyKind::Rsa).iter().collect();
         let wanted = if algorithms.is_empty() {
             &family[..]
         } else {
             algorithms
         };
-        Self::from_public_bytes(&der, wanted, KeyKind::Rsa)
+        Self::from_public(wanted, KeyKind::Rsa, |alg| {
+            backend::PublicKey::rsa(alg, modulus, exponent)
+        })
     }
 
     /// An EC public key from its uncompressed point (`04 || x || y`);
@@ -74,7 +69,9 @@ impl VerifyingKey {
                 )));
             }
         };
-        Self::from_public_bytes(point, &[alg], alg.key_kind())
+        Self::from_public(&[alg], alg.key_kind(), |alg| {
+            backend::PublicKey::point(alg, point)
+        })
     }
 
     /// An Ed25519 public key (32 bytes), verifying EdDSA.
@@ -82,52 +79,45 @@ impl VerifyingKey {
         if public_key.len() != 32 {
             return Err(KeyError::new("an Ed25519 public key has 32 bytes"));
         }
-        Self::from_public_bytes(public_key, &[Algorithm::EdDSA], KeyKind::Ed25519)
+        Self::from_public(&[Algorithm::EdDSA], KeyKind::Ed25519, |alg| {
+            backend::PublicKey::point(alg, public_key)
+        })
     }
 
     /// A public key from PEM (`PUBLIC KEY` or `RSA PUBLIC KEY`): RSA, EC
     /// P-256/P-384 or Ed25519.
     pub fn from_pem(pem: &str) -> Result<Self, KeyError> {
-        use jsonwebtoken::{DecodingKey, DecodingKeyKind};
-        let bytes = pem.as_bytes();
-        let from_der = |key: DecodingKey, make: &dyn Fn(&[u8]) -> Result<Self, KeyError>| match key
-            .kind()
-        {
-            DecodingKeyKind::SecretOrDer(der) => make(der),
-            DecodingKeyKind::RsaModulusExponent { n, e } => Self::from_rsa_components(n, e, &[]),
+        let unsupported =
+            || KeyError::new("PEM is not an RSA, EC (P-256/P-384) or Ed25519 public key");
+        let malformed_rsa = || KeyError::new("malformed RSA public key");
+        let (label, der) = pem_block(pem).ok_or_else(unsupported)?;
+        let rsa = |pkcs1: &[u8]| {
+            let (n, e) = parse_rsa_public_key_der(pkcs1).ok_or_else(malformed_rsa)?;
+            Self::from_rsa_components(n, e, &[])
         };
-        if let Ok(key) = DecodingKey::from_rsa_pem(bytes) {
-            return from_der(key, &|der| {
-                let (n, e) = parse_rsa_public_key_der(der)
-                    .ok_or_else(|| KeyError::new("malformed RSA public key"))?;
-                Self::from_rsa_components(n, e, &[])
-            });
+        match label {
+            "RSA PUBLIC KEY" => rsa(&der),
+            "PUBLIC KEY" => match parse_spki(&der).ok_or_else(unsupported)? {
+                SpkiKey::Rsa(pkcs1) => rsa(pkcs1),
+                SpkiKey::Ec(point, size) if point.len() == 1 + 2 * size => {
+                    Self::from_ec_point(point)
+                }
+                SpkiKey::Ec(..) => Err(KeyError::new("EC point does not fit its named curve")),
+                SpkiKey::Ed25519(key) => Self::from_ed25519(key),
+            },
+            _ => Err(unsupported()),
         }
-        if let Ok(key) = DecodingKey::from_ec_pem(bytes) {
-            return from_der(key, &Self::from_ec_point);
-        }
-        if let Ok(key) = DecodingKey::from_ed_pem(bytes) {
-            return from_der(key, &Self::from_ed25519);
-        }
-        Err(KeyError::new(
-            "PEM is not an RSA, EC (P-256/P-384) or Ed25519 public key",
-        ))
     }
 
     /// A shared secret for HMAC (`HS256`/`HS384`/`HS512`), for apps that sign
     /// their tokens with a symmetric key. Named so that it is never chosen
     /// by accident: anyone holding the secret can mint tokens.
     pub fn from_symmetric_secret(secret: &[u8], alg: Algorithm) -> Result<Self, KeyError> {
-        let hmac_alg = match alg {
-            Algorithm::HS256 => aws_lc_rs::hmac::HMAC_SHA256,
-            Algorithm::HS384 => aws_lc_rs::hmac::HMAC_SHA384,
-            Algorithm::HS512 => aws_lc_rs::hmac::HMAC_SHA512,
-            other => {
-                return Err(KeyError::new(format!(
-                    "{} is not an HMAC algorithm",
-                    other.name()
-                )));
-            }
+        let Some(hmac_key) = backend::HmacKey::new(alg, secret) else {
+            return Err(KeyError::new(format!(
+                "{} is not an HMAC algorithm",
+                alg.name()
+            )));
         };
         if secret.len() < 32 {
             return Err(KeyError::new("an HMAC secret needs at least 32 bytes"));
@@ -137,17 +127,14 @@ impl VerifyingKey {
             jwk_digest: None,
             issuer: None,
             algorithms: [alg].into_iter().collect(),
-            verifiers: vec![(
-                alg,
-                Material::Hmac(Box::new(aws_lc_rs::hmac::Key::new(hmac_alg, secret))),
-            )],
+            verifiers: vec![(alg, Material::Hmac(Box::new(hmac_key)))],
         })
     }
 
-    fn from_public_bytes(
-        bytes: &[u8],
+    fn from_public(
         wanted: &[Algorithm],
         kind: KeyKind,
+        parse: impl Fn(Algorithm) -> Result<backend::PublicKey, KeyError>,
     ) -> Result<Self, KeyError> {
         let mut verifiers = Vec::with_capacity(wanted.len());
         let mut algorithms = AlgorithmSet::empty();
@@ -158,9 +145,7 @@ impl VerifyingKey {
                     alg.name()
                 )));
             }
-            let parsed = ParsedPublicKey::new(aws_algorithm(alg), bytes)
-                .map_err(|e| KeyError::new(format!("key rejected: {e}")))?;
-            verifiers.push((alg, Material::Public(parsed)));
+            verifiers.push((alg, Material::Public(parse(alg)?)));
             algorithms.insert(alg);
         }
         Ok(Self {
@@ -220,8 +205,8 @@ impl VerifyingKey {
             return false;
         };
         match material {
-            Material::Public(key) => key.verify_sig(message, signature).is_ok(),
-            Material::Hmac(key) => aws_lc_rs::hmac::verify(key, message, signature).is_ok(),
+            Material::Public(key) => key.verify(message, signature),
+            Material::Hmac(key) => key.verify(message, signature),
         }
     }
 }
@@ -233,21 +218,5 @@ impl fmt::Debug for VerifyingKey {
             .field("issuer", &self.issuer)
             .field("algorithms", &self.algorithms)
             .finish_non_exhaustive()
-    }
-}
-
-fn aws_algorithm(alg: Algorithm) -> &'static dyn VerificationAlgorithm {
-    match alg {
-        Algorithm::RS256 => &sig::RSA_PKCS1_2048_8192_SHA256,
-        Algorithm::RS384 => &sig::RSA_PKCS1_2048_8192_SHA384,
-        Algorithm::RS512 => &sig::RSA_PKCS1_2048_8192_SHA512,
-        Algorithm::PS256 => &sig::RSA_PSS_2048_8192_SHA256,
-        Algorithm::PS384 => &sig::RSA_PSS_2048_8192_SHA384,
-        Algorithm::PS512 => &sig::RSA_PSS_2048_8192_SHA512,
-        Algorithm::ES256 => &sig::ECDSA_P256_SHA256_FIXED,
-        Algorithm::ES384 => &sig::ECDSA_P384_SHA384_FIXED,
-        Algorithm::EdDSA => &sig::ED25519,
-        // Never reached: HMAC keys are built by `from_symmetric_secret` alone.
-        Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512 => &sig::ED25519,
     }
 }

@@ -188,8 +188,7 @@ impl DefaultResponses {
     /// `'sha256-…'`, for a `script-src` CSP that allows the bridge by hash.
     pub fn bridge_script_csp_hash(&self) -> String {
         use base64::Engine as _;
-        let digest =
-            aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, self.bridge_script().as_bytes());
+        let digest = crate::backend::sha256(self.bridge_script().as_bytes());
         format!(
             "'sha256-{}'",
             base64::engine::general_purpose::STANDARD.encode(digest.as_ref())
@@ -369,10 +368,7 @@ mod tests {
     fn csp_hash_matches_the_inline_script() {
         use base64::Engine as _;
         let responses = DefaultResponses::default();
-        let digest = aws_lc_rs::digest::digest(
-            &aws_lc_rs::digest::SHA256,
-            responses.bridge_script().as_bytes(),
-        );
+        let digest = crate::backend::sha256(responses.bridge_script().as_bytes());
         let expected = format!(
             "'sha256-{}'",
             base64::engine::general_purpose::STANDARD.encode(digest.as_ref())

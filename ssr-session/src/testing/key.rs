@@ -4,9 +4,11 @@
 use std::fmt;
 use std::sync::Arc;
 
-use aws_lc_rs::encoding::{AsDer, PublicKeyX509Der};
-use aws_lc_rs::signature::{self, EcdsaKeyPair, Ed25519KeyPair, KeyPair as _, RsaKeyPair};
-use aws_lc_rs::{hmac, rand, rsa};
+use crate::backend::crypto::signature::{
+    self, EcdsaKeyPair, Ed25519KeyPair, KeyPair as _, RsaKeyPair,
+};
+use crate::backend::crypto::{hmac, rand};
+use crate::backend::keygen;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
@@ -62,6 +64,10 @@ impl Curve {
 impl TestKey {
     /// Generates a fresh key for `alg`: RSA 2048 for `RS*`/`PS*`, P-256 for `ES256`, P-384 for
     /// `ES384`, Ed25519 for `EdDSA`, and a random 32/48/64-byte secret for `HS256/384/512`.
+    ///
+    /// With the `ring` backend, which cannot generate RSA keys, RSA keys come in turn from a
+    /// pool of 32 fixed RSA-2048 keys shipped with the crate: distinct for a process's first
+    /// 32 RSA keys, then the same again. Every other kind is fresh under both backends.
     pub fn generate(alg: Algorithm, kid: impl Into<String>) -> TestKey {
         let material = match alg {
             Algorithm::RS256
@@ -70,24 +76,22 @@ impl TestKey {
             | Algorithm::PS256
             | Algorithm::PS384
             | Algorithm::PS512 => {
-                let pair = RsaKeyPair::generate(rsa::KeySize::Rsa2048).expect("RSA keygen");
+                let pair: RsaKeyPair = keygen::rsa();
                 let (n, e) = der::parse_rsa_public_key_der(pair.public_key().as_ref())
-                    .expect("aws-lc-rs returns a PKCS#1 RSAPublicKey");
+                    .expect("the backend returns a PKCS#1 RSAPublicKey");
                 let unsigned = |int| der::strip_leading_zeros(int).to_vec();
                 let (n, e) = (unsigned(n), unsigned(e));
                 Material::Rsa { pair, n, e }
             }
             Algorithm::ES256 => Material::Ec {
-                pair: EcdsaKeyPair::generate(&signature::ECDSA_P256_SHA256_FIXED_SIGNING)
-                    .expect("P-256 keygen"),
+                pair: keygen::ec(false),
                 curve: Curve::P256,
             },
             Algorithm::ES384 => Material::Ec {
-                pair: EcdsaKeyPair::generate(&signature::ECDSA_P384_SHA384_FIXED_SIGNING)
-                    .expect("P-384 keygen"),
+                pair: keygen::ec(true),
                 curve: Curve::P384,
             },
-            Algorithm::EdDSA => Material::Ed(Ed25519KeyPair::generate().expect("Ed25519 keygen")),
+            Algorithm::EdDSA => Material::Ed(keygen::ed25519()),
             Algorithm::HS256 => Material::Hmac(random_bytes(32)),
             Algorithm::HS384 => Material::Hmac(random_bytes(48)),
             Algorithm::HS512 => Material::Hmac(random_bytes(64)),
@@ -152,14 +156,34 @@ impl TestKey {
 
     /// The public key as DER `SubjectPublicKeyInfo`; `None` for HMAC keys.
     pub fn public_key_der(&self) -> Option<Vec<u8>> {
-        let der: PublicKeyX509Der<'static> = match &self.inner.material {
-            Material::Rsa { pair, .. } => pair.public_key().as_der(),
-            Material::Ec { pair, .. } => pair.public_key().as_der(),
-            Material::Ed(pair) => pair.public_key().as_der(),
+        // AlgorithmIdentifier DER (RFC 3279, 5480, 8410) of each key type.
+        const RSA: &[u8] = &[
+            0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01, 0x05,
+            0x00,
+        ];
+        const EC_P256: &[u8] = &[
+            0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x08, 0x2a,
+            0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07,
+        ];
+        const EC_P384: &[u8] = &[
+            0x30, 0x10, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x05, 0x2b,
+            0x81, 0x04, 0x00, 0x22,
+        ];
+        const ED25519: &[u8] = &[0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70];
+        let algorithm = match &self.inner.material {
+            Material::Rsa { .. } => RSA,
+            Material::Ec { curve, .. } if *curve == Curve::P256 => EC_P256,
+            Material::Ec { .. } => EC_P384,
+            Material::Ed(_) => ED25519,
             Material::Hmac(_) => return None,
-        }
-        .expect("aws-lc-rs encodes its own public key");
-        Some(der.as_ref().to_vec())
+        };
+        let mut key = vec![0]; // a BIT STRING's count of unused bits
+        key.extend_from_slice(&self.public_key_bytes()?);
+        let mut body = algorithm.to_vec();
+        der::push_tlv(&mut body, 0x03, &key);
+        let mut spki = Vec::with_capacity(body.len() + 4);
+        der::push_tlv(&mut spki, 0x30, &body);
+        Some(spki)
     }
 
     /// The public key as PEM (`-----BEGIN PUBLIC KEY-----`, SPKI); `None` for HMAC keys.
@@ -174,7 +198,7 @@ impl TestKey {
         Some(pem)
     }
 
-    /// The public key in the form aws-lc-rs's `UnparsedPublicKey` takes: RSA → PKCS#1
+    /// The public key in the form ring's and aws-lc-rs's `UnparsedPublicKey` take: RSA → PKCS#1
     /// `RSAPublicKey` DER, EC → uncompressed SEC1 point, Ed25519 → the 32 raw bytes.
     /// `None` for HMAC keys.
     pub fn public_key_bytes(&self) -> Option<Vec<u8>> {
@@ -257,7 +281,7 @@ impl TestKey {
                 .to_vec();
         }
         match &self.inner.material {
-            Material::Rsa { pair, .. } => {
+            Material::Rsa { pair, n, .. } => {
                 let padding: &'static dyn signature::RsaEncoding = match alg {
                     Algorithm::RS256 => &signature::RSA_PKCS1_SHA256,
                     Algorithm::RS384 => &signature::RSA_PKCS1_SHA384,
@@ -266,7 +290,7 @@ impl TestKey {
                     Algorithm::PS384 => &signature::RSA_PSS_SHA384,
                     _ => &signature::RSA_PSS_SHA512,
                 };
-                let mut sig = vec![0; pair.public_modulus_len()];
+                let mut sig = vec![0; n.len()];
                 pair.sign(padding, &rand::SystemRandom::new(), signing_input, &mut sig)
                     .expect("RSA signing");
                 sig
@@ -306,7 +330,10 @@ pub fn jwks(keys: &[&TestKey]) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use aws_lc_rs::signature::{RsaPublicKeyComponents, UnparsedPublicKey, VerificationAlgorithm};
+    use crate::backend::crypto::signature::{
+        RsaPublicKeyComponents, UnparsedPublicKey, VerificationAlgorithm,
+    };
+    use crate::keys::VerifyingKey;
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
     const INPUT: &[u8] = b"eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9";
@@ -317,7 +344,7 @@ mod tests {
         sig
     }
 
-    /// Verifies with aws-lc-rs directly, from the public material the key exposes.
+    /// Verifies with the backend directly, from the public material the key exposes.
     fn verify(key: &TestKey, alg: Algorithm, sig: &[u8]) -> bool {
         let verification: &'static dyn VerificationAlgorithm = match alg {
             Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512 => {
@@ -344,10 +371,10 @@ mod tests {
             .verify(INPUT, sig)
             .is_ok();
         // The SPKI DER behind the PEM must name the same key.
-        let spki = key.public_key_der().expect("asymmetric key");
-        let from_spki = UnparsedPublicKey::new(verification, &spki)
-            .verify(INPUT, sig)
-            .is_ok();
+        let pem = key.public_key_pem().expect("asymmetric key");
+        let from_spki = VerifyingKey::from_pem(&pem)
+            .expect("the PEM parses")
+            .verify(alg, INPUT, sig);
         assert_eq!(
             from_raw, from_spki,
             "raw and SPKI forms disagree for {alg:?}"
@@ -449,6 +476,47 @@ mod tests {
         );
         let hmac = TestKey::generate(Algorithm::HS256, "h");
         assert!(hmac.public_key_pem().is_none() && hmac.public_key_bytes().is_none());
+    }
+
+    #[test]
+    fn pem_reads_pkcs1_rsa_and_refuses_what_it_cannot_use() {
+        let key = TestKey::generate(Algorithm::RS256, "rsa");
+        let pkcs1 = STANDARD.encode(key.public_key_bytes().unwrap());
+        let pem =
+            format!("-----BEGIN RSA PUBLIC KEY-----\n{pkcs1}\n-----END RSA PUBLIC KEY-----\n");
+        let sig = key.sign_raw(Algorithm::RS256, INPUT);
+        assert!(
+            VerifyingKey::from_pem(&pem)
+                .unwrap()
+                .verify(Algorithm::RS256, INPUT, &sig)
+        );
+        // A P-256 SPKI whose point has P-384's length.
+        let p256 = TestKey::generate(Algorithm::ES256, "p256");
+        let mut der = p256.public_key_der().unwrap();
+        let p384_point = TestKey::generate(Algorithm::ES384, "p384")
+            .public_key_bytes()
+            .unwrap();
+        let point_at = der.len() - 65;
+        der.truncate(point_at);
+        der.extend_from_slice(&p384_point);
+        let (spki_len, bits_len) = (der.len() - 2, 1 + p384_point.len());
+        der[1] = spki_len as u8;
+        der[point_at - 2] = bits_len as u8;
+        let pem = format!(
+            "-----BEGIN PUBLIC KEY-----\n{}\n-----END PUBLIC KEY-----\n",
+            STANDARD.encode(&der)
+        );
+        let error = VerifyingKey::from_pem(&pem).unwrap_err().to_string();
+        assert!(error.contains("does not fit its named curve"), "{error}");
+        for refused in [
+            "",
+            "-----BEGIN PUBLIC KEY-----\nAAAA\n",
+            "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
+            "-----BEGIN PUBLIC KEY-----\n!!!!\n-----END PUBLIC KEY-----\n",
+        ] {
+            let error = VerifyingKey::from_pem(refused).unwrap_err().to_string();
+            assert!(error.contains("PEM is not"), "{refused:?}: {error}");
+        }
     }
 
     #[test]

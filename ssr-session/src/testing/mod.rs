@@ -21,7 +21,7 @@ mod cache_probe;
 mod key;
 mod token;
 
-use aws_lc_rs::rand;
+use crate::backend::crypto::rand::{SecureRandom as _, SystemRandom};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::Value;
@@ -56,6 +56,8 @@ fn alg_value(alg: Algorithm) -> Value {
 
 fn random_bytes(len: usize) -> Vec<u8> {
     let mut bytes = vec![0; len];
-    rand::fill(&mut bytes).expect("system randomness");
+    SystemRandom::new()
+        .fill(&mut bytes)
+        .expect("system randomness");
     bytes
 }

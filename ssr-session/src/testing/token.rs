@@ -264,8 +264,8 @@ impl TokenBuilder {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use aws_lc_rs::hmac;
-    use aws_lc_rs::signature::{self, UnparsedPublicKey};
+    use crate::backend::crypto::hmac;
+    use crate::backend::crypto::signature::{self, UnparsedPublicKey};
     use base64::Engine as _;
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
     use serde_json::json;

@@ -117,7 +117,8 @@ impl App {
             .next()
             .and_then(|port| port.parse().ok())
             .ok_or_else(|| format!("first stdout line is not an address: {first:?}"))?;
-        let http = reqwest::Client::builder()
+        let http = ssr_session::jwks::client_builder()
+            .unwrap()
             .redirect(reqwest::redirect::Policy::none())
             .build()?;
         Ok(App {

@@ -71,7 +71,8 @@ pub struct App {
 impl App {
     /// Starts `binary` (a `CARGO_BIN_EXE_*` path) with `args`.
     pub fn start(binary: &str, args: &[&str]) -> Self {
-        let client = reqwest::Client::builder()
+        let client = ssr_session::jwks::client_builder()
+            .unwrap()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(Duration::from_secs(30))
             .build()
