@@ -17,7 +17,7 @@ pub(crate) struct PublicKey(ParsedPublicKey);
 impl PublicKey {
     /// An RSA key from its big-endian modulus and exponent (no leading zeros).
     pub(crate) fn rsa(alg: Algorithm, modulus: &[u8], exponent: &[u8]) -> Result<Self, KeyError> {
-        super::check_rsa(modulus, exponent)?;
+        super::rsa_checks::check_rsa(modulus, exponent)?;
         Self::parse(alg, &rsa_public_key_der(modulus, exponent))
     }
 
@@ -57,6 +57,11 @@ fn verification(alg: Algorithm) -> &'static dyn VerificationAlgorithm {
 pub(crate) struct HmacKey(hmac::Key);
 
 impl HmacKey {
+    /// An HMAC-SHA256 key (the keyed hash of a span's `enduser.id`).
+    pub(crate) fn sha256(secret: &[u8]) -> Self {
+        Self(hmac::Key::new(hmac::HMAC_SHA256, secret))
+    }
+
     /// `None` when `alg` is not an HMAC algorithm.
     pub(crate) fn new(alg: Algorithm, secret: &[u8]) -> Option<Self> {
         let hmac_alg = match alg {
@@ -71,6 +76,11 @@ impl HmacKey {
     /// `true` when `tag` is the HMAC of `message` (compared in constant time).
     pub(crate) fn verify(&self, message: &[u8], tag: &[u8]) -> bool {
         hmac::verify(&self.0, message, tag).is_ok()
+    }
+
+    /// The HMAC of `message` (the keyed hash of a span's `enduser.id`).
+    pub(crate) fn sign(&self, message: &[u8]) -> hmac::Tag {
+        hmac::sign(&self.0, message)
     }
 }
 

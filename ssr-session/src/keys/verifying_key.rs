@@ -220,3 +220,54 @@ impl fmt::Debug for VerifyingKey {
             .finish_non_exhaustive()
     }
 }
+
+#[cfg(test)]
+mod refused_at_parse {
+    use crate::keys::VerifyingKey;
+
+    fn refusal(result: Result<VerifyingKey, crate::error::KeyError>) -> String {
+        result.expect_err("the key must be refused").to_string()
+    }
+
+    #[test]
+    fn rsa_keys_outside_2048_to_8192_bits_are_refused_at_parse() {
+        let small = refusal(VerifyingKey::from_rsa_components(
+            &[0xff; 128],
+            &[1, 0, 1],
+            &[],
+        ));
+        assert!(small.contains("1024 bits"), "{small}");
+        let large = refusal(VerifyingKey::from_rsa_components(
+            &[0xff; 1025],
+            &[1, 0, 1],
+            &[],
+        ));
+        assert!(large.contains("maximum 8192"), "{large}");
+    }
+
+    #[test]
+    fn rsa_moduli_and_exponents_ring_would_refuse_are_refused_by_both_backends() {
+        let mut even = vec![0xff; 256];
+        even[255] = 0xfe;
+        let even = refusal(VerifyingKey::from_rsa_components(&even, &[1, 0, 1], &[]));
+        assert!(even.contains("even"), "{even}");
+        for exponent in [&[1][..], &[2], &[1, 0, 0, 0, 0, 1]] {
+            let refused = refusal(VerifyingKey::from_rsa_components(
+                &[0xff; 256],
+                exponent,
+                &[],
+            ));
+            assert!(refused.contains("exponent"), "{exponent:?}: {refused}");
+        }
+    }
+
+    #[test]
+    fn ec_points_off_their_curve_and_p521_are_refused_at_parse() {
+        let mut off_curve = vec![4];
+        off_curve.extend_from_slice(&[1; 64]);
+        let refused = refusal(VerifyingKey::from_ec_point(&off_curve));
+        assert!(refused.contains("key rejected"), "{refused}");
+        let p521 = refusal(VerifyingKey::from_ec_point(&[4; 133]));
+        assert!(p521.contains("not P-256 or P-384"), "{p521}");
+    }
+}

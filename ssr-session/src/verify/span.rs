@@ -11,7 +11,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use aws_lc_rs::hmac;
+use crate::backend::HmacKey;
 use tracing::Span;
 use tracing::field::Empty;
 
@@ -60,7 +60,7 @@ impl SpanUserId {
     /// [`KeyedHash`](Self::KeyedHash) under `key` (use a secret of at least
     /// 32 random bytes, kept like any other secret of the app).
     pub fn keyed_hash(key: &[u8]) -> Self {
-        Self::KeyedHash(KeyedHash(Arc::new(hmac::Key::new(hmac::HMAC_SHA256, key))))
+        Self::KeyedHash(KeyedHash(Arc::new(HmacKey::sha256(key))))
     }
 
     /// The `enduser.id` value for `user_id`, if any is recorded.
@@ -69,7 +69,7 @@ impl SpanUserId {
             Self::Omitted => None,
             Self::Plain => Some(user_id.to_owned()),
             Self::KeyedHash(KeyedHash(key)) => {
-                let tag = hmac::sign(key, user_id.as_bytes());
+                let tag = key.sign(user_id.as_bytes());
                 Some(
                     tag.as_ref()[..16]
                         .iter()
@@ -93,7 +93,7 @@ impl fmt::Debug for SpanUserId {
 
 /// The key of [`SpanUserId::KeyedHash`] (never printed).
 #[derive(Clone)]
-pub struct KeyedHash(Arc<hmac::Key>);
+pub struct KeyedHash(Arc<HmacKey>);
 
 impl fmt::Debug for KeyedHash {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
