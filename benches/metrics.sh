@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Issue 23: what the `metrics` feature costs a verified-token cache hit, paired
 # across builds. The `cache_hit` bench is built three ways:
-#   base  today's main (BASE=<commit>, default: the merge-base with main), from
+#   base  main before issue 23 (BASE=<commit>, default 1f387da, the commit the
+#         feature was built on), from
 #         `git archive` in a scratch directory, into this target directory
 #   off   this tree, without the feature
 #   on    this tree, `--features metrics`, a Prometheus recorder installed
@@ -15,7 +16,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds="${1:-15}"
-base="${BASE:-$(git merge-base HEAD main)}"
+base="${BASE:-1f387da}"
 target="$(cargo metadata --format-version 1 --no-deps |
   python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')"
 scratch="$(mktemp -d)"
@@ -25,6 +26,9 @@ cp benches/benches/cache_hit.rs "$scratch/benches/benches/"
 cp benches/src/bin/cache-hit-loop.rs "$scratch/benches/src/bin/"
 if ! grep -q 'name = "cache_hit"' "$scratch/benches/Cargo.toml"; then
   printf '\n[[bench]]\nname = "cache_hit"\nharness = false\n' >>"$scratch/benches/Cargo.toml"
+fi
+if ! grep -q '^tracing-subscriber' "$scratch/benches/Cargo.toml"; then
+  sed -i 's/^criterion.workspace = true$/&\ntracing-subscriber.workspace = true/' "$scratch/benches/Cargo.toml"
 fi
 
 # The path of the executable named $2 that `cargo $3…` builds in directory $1
@@ -52,15 +56,17 @@ loop[on]="$(build . cache-hit-loop build --release --bin cache-hit-loop --featur
 
 # One criterion run of a side: its median time per hit, in nanoseconds.
 measure() {
-  "${bin[$1]}" --bench cache_hit --warm-up-time 1 --measurement-time 2 --noplot 2>/dev/null |
+  "${bin[$1]}" --bench 'cache_hit$' --warm-up-time 1 --measurement-time 2 --noplot 2>/dev/null |
     python3 -c '
 import re, sys
 scale = {"ps": 1e-3, "ns": 1.0, "µs": 1e3, "us": 1e3, "ms": 1e6}
+# Reads to the end: leaving early would kill the bench with SIGPIPE.
+times = []
 for line in sys.stdin:
     found = re.search(r"time:\s+\[\S+ \S+ (\S+) (\S+) \S+ \S+\]", line)
     if found:
-        print(float(found.group(1)) * scale[found.group(2)])
-        break'
+        times.append(float(found.group(1)) * scale[found.group(2)])
+print(times[0])'
 }
 
 results="$(mktemp)"
