@@ -12,7 +12,8 @@
 # with valgrind, the instructions per hit of each side (`cache-hit-loop` under
 # callgrind: deterministic, where timings on a shared machine are not).
 #
-#   benches/metrics.sh [rounds]     (default 15; about 10 s a round, plus the builds)
+#   benches/metrics.sh [rounds]     (default 15; about 30 s a round, plus the builds;
+#                                    0: the instruction counts only)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds="${1:-15}"
@@ -50,9 +51,14 @@ declare -A bin loop
 bin[base]="$(build "$scratch" cache_hit bench --bench cache_hit --no-run)"
 bin[off]="$(build . cache_hit bench --bench cache_hit --no-run)"
 bin[on]="$(build . cache_hit bench --bench cache_hit --no-run --features metrics)"
-loop[base]="$(build "$scratch" cache-hit-loop build --release --bin cache-hit-loop)"
-loop[off]="$(build . cache-hit-loop build --release --bin cache-hit-loop)"
-loop[on]="$(build . cache-hit-loop build --release --bin cache-hit-loop --features metrics)"
+# A binary is copied out at once: cargo writes every build of it to the same
+# target/release/cache-hit-loop.
+loop[base]="$scratch/loop-base"
+cp "$(build "$scratch" cache-hit-loop build --release --bin cache-hit-loop)" "${loop[base]}"
+loop[off]="$scratch/loop-off"
+cp "$(build . cache-hit-loop build --release --bin cache-hit-loop)" "${loop[off]}"
+loop[on]="$scratch/loop-on"
+cp "$(build . cache-hit-loop build --release --bin cache-hit-loop --features metrics)" "${loop[on]}"
 
 # One criterion run of a side: its median time per hit, in nanoseconds.
 measure() {
@@ -70,17 +76,18 @@ print(times[0])'
 }
 
 results="$(mktemp)"
-sides=(base off on)
-echo "== $rounds rounds, load average $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) cores"
-for ((round = 0; round < rounds; round++)); do
-  line="$round"
-  for ((i = 0; i < 3; i++)); do
-    side="${sides[$(((round + i) % 3))]}"
-    line+=" $side=$(measure "$side")"
+if ((rounds > 0)); then
+  sides=(base off on)
+  echo "== $rounds rounds, load average $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) cores"
+  for ((round = 0; round < rounds; round++)); do
+    line="$round"
+    for ((i = 0; i < 3; i++)); do
+      side="${sides[$(((round + i) % 3))]}"
+      line+=" $side=$(measure "$side")"
+    done
+    echo "$line" | tee -a "$results"
   done
-  echo "$line" | tee -a "$results"
-done
-python3 - "$results" <<'PY'
+  python3 - "$results" <<'PY'
 import statistics, sys
 rows = [dict(item.split("=") for item in line.split()[1:]) for line in open(sys.argv[1])]
 rows = [{side: float(value) for side, value in row.items()} for row in rows]
@@ -101,6 +108,7 @@ for a, b in (("off", "base"), ("on", "off"), ("on", "base")):
     diffs = [row[a] - row[b] for row in rows]
     print(f"| {a} − {b} | {median(diffs):+.1f} {quartiles(diffs)} |")
 PY
+fi
 rm -f "$results"
 
 if command -v valgrind >/dev/null; then
