@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Issue 23: what the `metrics` feature costs a verified-token cache hit, paired
 # across builds. The `cache_hit` bench is built three ways:
-#   base  today's main (BASE=<commit>, default: the merge-base with main), from
+#   base  main before issue 23 (BASE=<commit>, default 1f387da, the commit the
+#         feature was built on), from
 #         `git archive` in a scratch directory, into this target directory
 #   off   this tree, without the feature
 #   on    this tree, `--features metrics`, a Prometheus recorder installed
@@ -11,11 +12,12 @@
 # with valgrind, the instructions per hit of each side (`cache-hit-loop` under
 # callgrind: deterministic, where timings on a shared machine are not).
 #
-#   benches/metrics.sh [rounds]     (default 15; about 10 s a round, plus the builds)
+#   benches/metrics.sh [rounds]     (default 15; about 30 s a round, plus the builds;
+#                                    0: the instruction counts only)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds="${1:-15}"
-base="${BASE:-$(git merge-base HEAD main)}"
+base="${BASE:-1f387da}"
 target="$(cargo metadata --format-version 1 --no-deps |
   python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')"
 scratch="$(mktemp -d)"
@@ -25,6 +27,9 @@ cp benches/benches/cache_hit.rs "$scratch/benches/benches/"
 cp benches/src/bin/cache-hit-loop.rs "$scratch/benches/src/bin/"
 if ! grep -q 'name = "cache_hit"' "$scratch/benches/Cargo.toml"; then
   printf '\n[[bench]]\nname = "cache_hit"\nharness = false\n' >>"$scratch/benches/Cargo.toml"
+fi
+if ! grep -q '^tracing-subscriber' "$scratch/benches/Cargo.toml"; then
+  sed -i 's/^criterion.workspace = true$/&\ntracing-subscriber.workspace = true/' "$scratch/benches/Cargo.toml"
 fi
 
 # The path of the executable named $2 that `cargo $3…` builds in directory $1
@@ -46,35 +51,43 @@ declare -A bin loop
 bin[base]="$(build "$scratch" cache_hit bench --bench cache_hit --no-run)"
 bin[off]="$(build . cache_hit bench --bench cache_hit --no-run)"
 bin[on]="$(build . cache_hit bench --bench cache_hit --no-run --features metrics)"
-loop[base]="$(build "$scratch" cache-hit-loop build --release --bin cache-hit-loop)"
-loop[off]="$(build . cache-hit-loop build --release --bin cache-hit-loop)"
-loop[on]="$(build . cache-hit-loop build --release --bin cache-hit-loop --features metrics)"
+# A binary is copied out at once: cargo writes every build of it to the same
+# target/release/cache-hit-loop.
+loop[base]="$scratch/loop-base"
+cp "$(build "$scratch" cache-hit-loop build --release --bin cache-hit-loop)" "${loop[base]}"
+loop[off]="$scratch/loop-off"
+cp "$(build . cache-hit-loop build --release --bin cache-hit-loop)" "${loop[off]}"
+loop[on]="$scratch/loop-on"
+cp "$(build . cache-hit-loop build --release --bin cache-hit-loop --features metrics)" "${loop[on]}"
 
 # One criterion run of a side: its median time per hit, in nanoseconds.
 measure() {
-  "${bin[$1]}" --bench cache_hit --warm-up-time 1 --measurement-time 2 --noplot 2>/dev/null |
+  "${bin[$1]}" --bench 'cache_hit$' --warm-up-time 1 --measurement-time 2 --noplot 2>/dev/null |
     python3 -c '
 import re, sys
 scale = {"ps": 1e-3, "ns": 1.0, "µs": 1e3, "us": 1e3, "ms": 1e6}
+# Reads to the end: leaving early would kill the bench with SIGPIPE.
+times = []
 for line in sys.stdin:
     found = re.search(r"time:\s+\[\S+ \S+ (\S+) (\S+) \S+ \S+\]", line)
     if found:
-        print(float(found.group(1)) * scale[found.group(2)])
-        break'
+        times.append(float(found.group(1)) * scale[found.group(2)])
+print(times[0])'
 }
 
 results="$(mktemp)"
-sides=(base off on)
-echo "== $rounds rounds, load average $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) cores"
-for ((round = 0; round < rounds; round++)); do
-  line="$round"
-  for ((i = 0; i < 3; i++)); do
-    side="${sides[$(((round + i) % 3))]}"
-    line+=" $side=$(measure "$side")"
+if ((rounds > 0)); then
+  sides=(base off on)
+  echo "== $rounds rounds, load average $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) cores"
+  for ((round = 0; round < rounds; round++)); do
+    line="$round"
+    for ((i = 0; i < 3; i++)); do
+      side="${sides[$(((round + i) % 3))]}"
+      line+=" $side=$(measure "$side")"
+    done
+    echo "$line" | tee -a "$results"
   done
-  echo "$line" | tee -a "$results"
-done
-python3 - "$results" <<'PY'
+  python3 - "$results" <<'PY'
 import statistics, sys
 rows = [dict(item.split("=") for item in line.split()[1:]) for line in open(sys.argv[1])]
 rows = [{side: float(value) for side, value in row.items()} for row in rows]
@@ -95,6 +108,7 @@ for a, b in (("off", "base"), ("on", "off"), ("on", "base")):
     diffs = [row[a] - row[b] for row in rows]
     print(f"| {a} − {b} | {median(diffs):+.1f} {quartiles(diffs)} |")
 PY
+fi
 rm -f "$results"
 
 if command -v valgrind >/dev/null; then

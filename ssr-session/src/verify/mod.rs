@@ -178,6 +178,16 @@ impl<C: DeserializeOwned + Send + Sync + 'static> Verifier<C> {
         span::record(span, outcome, &self.inner.span_user_id);
     }
 
+    /// [`decided`](Self::decided) for an outcome known at once (no work to
+    /// put in a span): the span is made only if anything can record it.
+    #[inline]
+    fn decided_now(&self, outcome: &SessionOutcome<C>) {
+        self.inner.metrics.decision(outcome);
+        if tracing::dispatcher::has_been_set() {
+            span::record(&span::decision(), outcome, &self.inner.span_user_id);
+        }
+    }
+
     /// The verifier's clock: seconds since the Unix epoch.
     pub fn now(&self) -> f64 {
         self.inner.policy.now()
@@ -216,7 +226,7 @@ impl<C: DeserializeOwned + Send + Sync + 'static> Verifier<C> {
         if tokens.is_empty() {
             tracing::debug!(target: "ssr_session::verify", outcome = "needs_refresh", reason = "missing");
             let outcome = SessionOutcome::NeedsRefresh(NeedsRefreshReason::Missing);
-            self.decided(&outcome, &span::decision());
+            self.decided_now(&outcome);
             return Some((outcome, None));
         }
         let cache = self.inner.cache.as_ref()?;
@@ -233,13 +243,13 @@ impl<C: DeserializeOwned + Send + Sync + 'static> Verifier<C> {
             self.inner.metrics.cache_hit();
             let outcome = self.judge_at(session, &context);
             if outcome.is_valid() {
-                self.decided(&outcome, &span::decision());
+                self.decided_now(&outcome);
                 return Some((outcome, Some(now)));
             }
             first.get_or_insert(outcome);
         }
         let outcome = first.filter(|_| all_cached)?;
-        self.decided(&outcome, &span::decision());
+        self.decided_now(&outcome);
         Some((outcome, Some(now)))
     }
 
