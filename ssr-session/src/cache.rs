@@ -1,12 +1,13 @@
 //! The verified-token cache (its safety argument is in the crate docs).
 //!
 //! A hit is on every SSR request, so it is kept to one hash of the token,
-//! one uncontended read lock, one comparison of the token's full bytes and
-//! the time checks. The table is `quick_cache`'s sharded cache (S3-FIFO
-//! style: a new entry starts cold and is the first to go unless it is hit
-//! again), bounded by weight. It replaced a hand-written CLOCK cache once it
-//! came within 1.34× of it per hit at one entry and 1.03× at 10,000
-//! (BENCHMARKS.md, issue 22).
+//! one uncontended read lock, one comparison of the token's full bytes,
+//! the time checks and two reference counts (the entry's, the session's).
+//! The table is `quick_cache`'s sharded cache (hot and cold entries, CLOCK-
+//! PRO style: an entry hit since it was cached is spared once), bounded by
+//! weight. It replaced a hand-written CLOCK cache once it came within
+//! 1.34× of it per hit at one entry and 1.03× at 10,000 (BENCHMARKS.md,
+//! issue 22).
 //!
 //! # Hashing
 //!
