@@ -442,4 +442,73 @@ mod tests {
         assert!(cache.get(b"t", 61.0, 0.0).is_some());
         assert_eq!(cache.len(), 1);
     }
+
+    /// The eviction counters, by reason, through a recorder of this thread.
+    #[cfg(feature = "metrics")]
+    #[test]
+    fn evictions_are_counted_by_reason() {
+        use std::sync::Mutex;
+
+        use ::metrics::{Counter, CounterFn, Key, KeyName, Metadata, Recorder, SharedString};
+
+        #[derive(Default)]
+        struct Evictions(Mutex<Vec<(String, u64)>>);
+        struct Reason(Arc<Evictions>, String);
+        impl CounterFn for Reason {
+            fn increment(&self, count: u64) {
+                self.0.0.lock().unwrap().push((self.1.clone(), count));
+            }
+            fn absolute(&self, _: u64) {}
+        }
+        struct Counting(Arc<Evictions>);
+        impl Recorder for Counting {
+            fn describe_counter(&self, _: KeyName, _: Option<::metrics::Unit>, _: SharedString) {}
+            fn describe_gauge(&self, _: KeyName, _: Option<::metrics::Unit>, _: SharedString) {}
+            fn describe_histogram(&self, _: KeyName, _: Option<::metrics::Unit>, _: SharedString) {}
+            fn register_counter(&self, key: &Key, _: &Metadata<'_>) -> Counter {
+                let reason = key.labels().map(|label| label.value().to_owned()).collect();
+                Counter::from_arc(Arc::new(Reason(self.0.clone(), reason)))
+            }
+            fn register_gauge(&self, _: &Key, _: &Metadata<'_>) -> ::metrics::Gauge {
+                ::metrics::Gauge::noop()
+            }
+            fn register_histogram(&self, _: &Key, _: &Metadata<'_>) -> ::metrics::Histogram {
+                ::metrics::Histogram::noop()
+            }
+        }
+
+        let seen = Arc::new(Evictions::default());
+        let recorder = Counting(seen.clone());
+        ::metrics::with_local_recorder(&recorder, || {
+            let key = key();
+            let cache = TokenCache::new(1);
+            for token in [b"a", b"b"] {
+                cache.insert(token, verified(&key, 1e9), 0.0);
+            }
+            // `c` is past its deadline when `d` needs its room.
+            cache.insert(b"c", verified(&key, 5.0), 0.0);
+            cache.insert(b"d", verified(&key, 1e9), 10.0);
+            assert!(cache.get(b"d", 1e10, 0.0).is_none());
+            // Too heavy for the cache: not kept, and no eviction.
+            cache.insert(&[b'x'; 2048], verified(&key, 1e9), 0.0);
+            // Within the shard's weight but over quick_cache's share for
+            // one entry (97 %): refused by quick_cache, still no eviction.
+            let cache = TokenCache::new(17);
+            cache.insert(b"a", verified(&key, 1e9), 0.0);
+            cache.insert(&[b'x'; 16 * 1024], verified(&key, 1e9), 0.0);
+            assert_eq!(cache.len(), 1);
+            assert!(cache.get(b"a", 1.0, 0.0).is_some());
+        });
+        let seen = seen.0.lock().unwrap();
+        let reasons: Vec<(&str, u64)> = seen.iter().map(|(r, n)| (r.as_str(), *n)).collect();
+        assert_eq!(
+            reasons,
+            [
+                ("capacity", 1),
+                ("capacity", 1),
+                ("expired", 1),
+                ("expired", 1)
+            ]
+        );
+    }
 }
