@@ -1,15 +1,17 @@
-//! The verified-token cache: the hand-written one the verifier runs
-//! (`ssr_session::testing::TokenCacheProbe`, the very same code) against
-//! `moka::sync::Cache` and `quick_cache::sync::Cache` holding the same
-//! entries, keyed by the token with a hasher that reads only its length and
-//! last 32 bytes (signature) with foldhash, as the hand-written one does,
-//! and weighted as it is (1 + a KiB per KiB of token, under the same
+//! The verified-token cache: the verifier's own (`ssr_session::testing::
+//! TokenCacheProbe`, the very same code: `quick_cache` since issue 22, with
+//! the verifier's weight, hasher, checks and eviction hooks) against
+//! `moka::sync::Cache` and a bare `quick_cache::sync::Cache` holding the
+//! same entries, keyed by the token with a hasher that reads only its
+//! length and last 32 bytes (signature) with foldhash, as the verifier's
+//! does, and weighted as it is (1 + a unit per KiB of token, under the same
 //! bound). All check `exp`, the entry's deadline and the key's liveness on
-//! a hit and hand out the session by reference count.
+//! a hit and hand out the session by reference count. (The hand-written
+//! cache it replaced is gone; its figures are in BENCHMARKS.md.)
 //!
 //! `cargo bench -p ssr-session-benches --bench token_cache`; the paired
-//! ratios (moka / hand-written and quick_cache / hand-written, per hit) are
-//! printed at the end.
+//! ratios (moka / ours and bare quick_cache / ours, per hit) are printed at
+//! the end.
 
 use std::hash::{Hash, Hasher};
 use std::hint::black_box;
@@ -108,7 +110,7 @@ impl MokaTokenCache {
     }
 }
 
-/// The hand-written cache's weight: 1 + a unit per KiB of token.
+/// The verifier's weight: 1 + a unit per KiB of token.
 #[derive(Clone)]
 struct TokenWeight;
 
@@ -164,16 +166,16 @@ fn benches(c: &mut Criterion) {
         .collect();
     let start = now_secs() as f64;
     let exp = start + 3600.0;
-    // The moka entries hold a session taken from the hand-written cache
+    // The moka entries hold a session taken from the verifier's cache
     // (the same `Session<()>` type) and a key of their own.
     let moka_key = Arc::new(());
     let fill = |count: usize| {
-        let hand = TokenCacheProbe::new(2 * MANY as u64);
+        let ours = TokenCacheProbe::new(2 * MANY as u64);
         let moka = MokaTokenCache::new(2 * MANY as u64);
         let quick = QuickTokenCache::new(2 * MANY as u64);
         for token in &tokens[..count] {
-            hand.insert(token, exp, start);
-            let session = hand.get(token, start).expect("just cached");
+            ours.insert(token, exp, start);
+            let session = ours.get(token, start).expect("just cached");
             let entry = || Entry {
                 session: session.clone(),
                 exp,
@@ -184,33 +186,33 @@ fn benches(c: &mut Criterion) {
             quick.insert(token, entry());
         }
         moka.cache.run_pending_tasks();
-        assert_eq!(hand.len(), count as u64);
+        assert_eq!(ours.len(), count as u64);
         assert_eq!(moka.cache.entry_count(), count as u64);
         assert_eq!(quick.cache.len(), count);
-        (hand, moka, quick)
+        (ours, moka, quick)
     };
     let now = start + 1.0;
     let mut summary = Vec::new();
     for (name, count) in [("hit_1", 1), ("hit_10000", MANY)] {
-        let (hand, moka, quick) = fill(count);
+        let (ours, moka, quick) = fill(count);
         for token in &tokens[..count] {
-            assert!(hand.get(token, now).is_some());
+            assert!(ours.get(token, now).is_some());
             assert!(moka.get(token, now).is_some());
             assert!(quick.get(token, now).is_some());
         }
         // A miss with the same length and tail as a cached token.
         let mut forged = tokens[0].clone();
         forged[0] ^= 1;
-        assert!(hand.get(&forged, now).is_none());
+        assert!(ours.get(&forged, now).is_none());
         assert!(moka.get(&forged, now).is_none());
         assert!(quick.get(&forged, now).is_none());
 
         let mut group = c.benchmark_group(format!("token_cache/{name}"));
         let mut i = 0;
-        group.bench_function("hand_written", |b| {
+        group.bench_function("ours", |b| {
             b.iter(|| {
                 i = (i + 1) % count;
-                hand.get(black_box(&tokens[i]), now)
+                ours.get(black_box(&tokens[i]), now)
             })
         });
         let mut i = 0;
@@ -238,7 +240,7 @@ fn benches(c: &mut Criterion) {
             },
             &mut || {
                 j = (j + 1) % count;
-                black_box(hand.get(&tokens[j], now));
+                black_box(ours.get(&tokens[j], now));
             },
         );
         summary.push((name, "quick_cache", quick_ratio));
@@ -252,18 +254,18 @@ fn benches(c: &mut Criterion) {
             },
             &mut || {
                 j = (j + 1) % count;
-                black_box(hand.get(&tokens[j], now));
+                black_box(ours.get(&tokens[j], now));
             },
         );
         summary.push((name, "moka", ratio));
     }
     // Two threads hitting the same 10,000 tokens at once (contention on
-    // the hand-written cache's shard locks, moka's read buffers).
-    let (hand, moka, quick) = fill(MANY);
+    // the shard locks, moka's read buffers).
+    let (ours, moka, quick) = fill(MANY);
     for (name, hit) in [
         (
-            "hand_written",
-            &(|token: &[u8]| hand.get(token, now).is_some()) as &(dyn Fn(&[u8]) -> bool + Sync),
+            "ours",
+            &(|token: &[u8]| ours.get(token, now).is_some()) as &(dyn Fn(&[u8]) -> bool + Sync),
         ),
         ("moka", &|token: &[u8]| moka.get(token, now).is_some()),
         ("quick_cache", &|token: &[u8]| {
@@ -287,7 +289,7 @@ fn benches(c: &mut Criterion) {
     }
     for (name, other, ratio) in summary {
         println!(
-            "token_cache/{name}: {other} / hand-written, paired: {:.2}x (quartiles {:.2}..{:.2}); \
+            "token_cache/{name}: {other} / ours, paired: {:.2}x (quartiles {:.2}..{:.2}); \
              {:.1} ns vs {:.1} ns",
             ratio.ratio, ratio.ratio_quartiles.0, ratio.ratio_quartiles.1, ratio.a_ns, ratio.b_ns
         );

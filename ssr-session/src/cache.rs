@@ -1,18 +1,20 @@
 //! The verified-token cache (its safety argument is in the crate docs).
 //!
 //! A hit is on every SSR request, so it is kept to one hash of the token,
-//! one uncontended read lock, one comparison of the token's full bytes and
-//! the time checks. The table is sharded (up to 16 shards), each shard a
-//! hash table behind an `RwLock`, bounded by weight and evicting with the
-//! CLOCK algorithm (a hit sets the entry's *referenced* bit; the eviction
-//! hand spares referenced entries once, so recently used tokens stay).
+//! one uncontended read lock, one comparison of the token's full bytes,
+//! the time checks and two reference counts (the entry's, the session's).
+//! The table is `quick_cache`'s sharded cache (hot and cold entries, CLOCK-
+//! PRO style: an entry hit since it was cached is spared once), bounded by
+//! weight. It replaced a hand-written CLOCK cache once it came within
+//! 1.34× of it per hit at one entry and 1.03× at 10,000 (BENCHMARKS.md,
+//! issue 22).
 //!
 //! # Hashing
 //!
-//! The table's bucketing hash is foldhash, seeded at random per cache, over
-//! the token's length and its last 32 bytes. It decides nothing about a
-//! match: an entry is found only when the token's full bytes are equal to
-//! the stored ones. A non-cryptographic hash opens one door, hash flooding
+//! The table's hash is foldhash, seeded at random per cache, over the
+//! token's length and its last 32 bytes. It decides nothing about a match:
+//! an entry is found only when the token's full bytes are equal to the
+//! stored ones. A non-cryptographic hash opens one door, hash flooding
 //! (many entries in one bucket), and that needs many *inserted* tokens that
 //! hash alike. Only tokens that passed the signature check are inserted,
 //! and the last 32 bytes of a compact JWS are signature (the shortest, an
@@ -29,16 +31,17 @@
 //! Every hit re-checks `exp` and `nbf` against the verifier's clock and
 //! leeway, and the entry's own deadline: at most the token's remaining
 //! lifetime, and at most an hour. An entry past its deadline, or whose key
-//! left the key set, is removed by the hit that finds it, by the eviction
-//! hand, or by a sweep of its shard at most a minute later (on the next
-//! insertion).
+//! left the key set, is removed by the hit that finds it, by eviction, or
+//! by a sweep of the whole cache at most a minute later (on the next
+//! insertion): `quick_cache` has no expiry of its own.
 
-use std::collections::VecDeque;
-use std::hash::BuildHasher as _;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard, Weak};
+use std::cell::Cell;
+use std::hash::{Hash, Hasher};
+use std::marker::PhantomData;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
 
-use hashbrown::HashTable;
+use quick_cache::{Equivalent, Lifecycle, OptionsBuilder, Weighter};
 
 use crate::keys::VerifyingKey;
 use crate::metrics::{self, Eviction};
@@ -50,16 +53,16 @@ pub const DEFAULT_TOKEN_CACHE_CAPACITY: u64 = 10_000;
 /// The longest an entry is kept, whatever its token's lifetime (seconds).
 const MAX_ENTRY_SECS: f64 = 3600.0;
 
-/// How often (verifier clock seconds) a shard drops its dead entries.
+/// How often (verifier clock seconds) the cache drops its dead entries.
 const SWEEP_EVERY_SECS: f64 = 60.0;
 
 /// At most this many shards; fewer for small capacities (≥ 256 units each).
-const MAX_SHARDS: usize = 16;
+const MAX_SHARDS: u64 = 16;
 
-/// The table's bucketing hasher (see the module docs).
-type Hasher = foldhash::fast::RandomState;
+/// The table's hasher (see the module docs).
+type BucketHasher = foldhash::fast::RandomState;
 
-/// How many of a token's last bytes the bucketing hash reads.
+/// How many of a token's last bytes the hash reads.
 const HASHED_TAIL: usize = 32;
 
 pub(crate) struct Verified<C> {
@@ -69,34 +72,13 @@ pub(crate) struct Verified<C> {
     pub key: Weak<VerifyingKey>,
 }
 
-pub(crate) struct TokenCache<C> {
-    hasher: Hasher,
-    shards: Box<[RwLock<Shard<C>>]>,
-}
-
-struct Shard<C> {
-    table: HashTable<Slot<C>>,
-    /// The CLOCK ring: `(hash, id)` of entries, oldest first. May hold ids
-    /// of entries removed since (skipped, and compacted away).
-    ring: VecDeque<(u64, u64)>,
-    weight: u64,
-    capacity: u64,
-    next_id: u64,
-    next_sweep: f64,
-}
-
-struct Slot<C> {
-    hash: u64,
-    id: u64,
-    token: Box<[u8]>,
+struct Entry<C> {
     verified: Verified<C>,
     /// `min(exp, inserted + 1 h)`, on the verifier's clock.
     deadline: f64,
-    weight: u64,
-    referenced: AtomicBool,
 }
 
-impl<C> Slot<C> {
+impl<C> Entry<C> {
     fn is_usable(&self, now: f64, leeway: f64) -> bool {
         let v = &self.verified;
         now < self.deadline + leeway
@@ -111,65 +93,121 @@ impl<C> Slot<C> {
     }
 }
 
+/// A cached token: equal only to the same bytes, hashed over its tail.
+#[derive(PartialEq, Eq)]
+struct TokenKey(Box<[u8]>);
+
+/// A request's token, to look a [`TokenKey`] up without copying it.
+struct TokenRef<'a>(&'a [u8]);
+
+/// The hash both key forms share (see the module docs): length and tail.
+fn hash_tail<H: Hasher>(token: &[u8], state: &mut H) {
+    state.write_usize(token.len());
+    state.write(&token[token.len().saturating_sub(HASHED_TAIL)..]);
+}
+
+impl Hash for TokenKey {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        hash_tail(&self.0, state);
+    }
+}
+
+impl Hash for TokenRef<'_> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        hash_tail(self.0, state);
+    }
+}
+
+impl Equivalent<TokenKey> for TokenRef<'_> {
+    fn equivalent(&self, key: &TokenKey) -> bool {
+        *self.0 == *key.0
+    }
+}
+
+/// 1 plus 1 per KiB of token.
+#[derive(Clone)]
+struct TokenWeight;
+
+impl<C> Weighter<TokenKey, Arc<Entry<C>>> for TokenWeight {
+    fn weight(&self, key: &TokenKey, _: &Arc<Entry<C>>) -> u64 {
+        weigh(key.0.len())
+    }
+}
+
+/// Hands the entries an insertion evicted back to it (out of the shard's
+/// lock), which then tells capacity from expiry for the metrics: judging
+/// needs the verifier's clock, which the cache does not have.
+struct Evictions<C>(PhantomData<fn() -> C>);
+
+impl<C> Clone for Evictions<C> {
+    fn clone(&self) -> Self {
+        Self(PhantomData)
+    }
+}
+
+impl<C> Lifecycle<TokenKey, Arc<Entry<C>>> for Evictions<C> {
+    /// Empty (no allocation) unless the insertion evicted something.
+    type RequestState = Vec<Arc<Entry<C>>>;
+
+    fn begin_request(&self) -> Self::RequestState {
+        Vec::new()
+    }
+
+    fn on_evict(&self, evicted: &mut Self::RequestState, _: TokenKey, entry: Arc<Entry<C>>) {
+        evicted.push(entry);
+    }
+}
+
+type Table<C> =
+    quick_cache::sync::Cache<TokenKey, Arc<Entry<C>>, TokenWeight, BucketHasher, Evictions<C>>;
+
+pub(crate) struct TokenCache<C> {
+    table: Table<C>,
+    /// The heaviest entry a shard takes (heavier ones are not kept).
+    shard_capacity: u64,
+    /// When (verifier clock, `f64` bits) the next insertion sweeps.
+    next_sweep: AtomicU64,
+}
+
 impl<C: Send + Sync + 'static> TokenCache<C> {
     pub(crate) fn new(capacity: u64) -> Self {
-        let count = usize::try_from(capacity / 256)
-            .unwrap_or(MAX_SHARDS)
-            .clamp(1, MAX_SHARDS);
-        let count = 1 << count.ilog2(); // a power of two
-        let base = capacity / count as u64;
-        let extra = capacity % count as u64;
-        let shards = (0..count)
-            .map(|index| {
-                RwLock::new(Shard {
-                    table: HashTable::new(),
-                    ring: VecDeque::new(),
-                    weight: 0,
-                    capacity: base + u64::from((index as u64) < extra),
-                    next_id: 0,
-                    next_sweep: f64::NEG_INFINITY,
-                })
-            })
-            .collect();
+        let shards = (capacity / 256).clamp(1, MAX_SHARDS);
+        let shards = 1 << shards.ilog2(); // a power of two, as quick_cache uses
+        // quick_cache gives each shard the capacity divided by the shard
+        // count, rounded up: a multiple of the count keeps the sum within
+        // the bound.
+        let weight = capacity - capacity % shards;
+        let options = OptionsBuilder::new()
+            .shards(shards as usize)
+            .estimated_items_capacity(usize::try_from(capacity).unwrap_or(usize::MAX))
+            .weight_capacity(weight)
+            .build()
+            .expect("both required options are set");
+        let table = Table::with_options(
+            options,
+            TokenWeight,
+            BucketHasher::default(),
+            Evictions(PhantomData),
+        );
         Self {
-            hasher: Hasher::default(),
-            shards,
+            shard_capacity: table.shard_capacity(),
+            table,
+            next_sweep: AtomicU64::new(f64::NEG_INFINITY.to_bits()),
         }
-    }
-
-    /// The bucketing hash (see the module docs): length and tail only.
-    fn hash(&self, token: &[u8]) -> u64 {
-        let tail = &token[token.len().saturating_sub(HASHED_TAIL)..];
-        self.hasher.hash_one((token.len(), tail))
-    }
-
-    /// The shard for `hash`: bits that neither the table's bucket index
-    /// (low bits) nor its control bytes (top 7 bits) use.
-    fn shard(&self, hash: u64) -> &RwLock<Shard<C>> {
-        &self.shards[(hash >> 40) as usize & (self.shards.len() - 1)]
     }
 
     /// The cached session for `token`, if it is still usable at `now`.
     pub(crate) fn get(&self, token: &[u8], now: f64, leeway: f64) -> Option<Session<C>> {
-        let hash = self.hash(token);
-        let shard = self.shard(hash);
-        let matches = |slot: &Slot<C>| slot.hash == hash && *slot.token == *token;
-        {
-            let guard = read(shard);
-            let slot = guard.table.find(hash, matches)?;
-            if slot.is_usable(now, leeway) {
-                if !slot.referenced.load(Ordering::Relaxed) {
-                    slot.referenced.store(true, Ordering::Relaxed);
-                }
-                return Some(slot.verified.session.clone());
-            }
+        let entry = self.table.get(&TokenRef(token))?;
+        if entry.is_usable(now, leeway) {
+            return Some(entry.verified.session.clone());
         }
-        let mut guard = write(shard);
-        if let Ok(entry) = guard.table.find_entry(hash, matches)
-            && !entry.get().is_usable(now, leeway)
+        // Only this entry: another request may have cached a fresh one since.
+        if self
+            .table
+            .remove_if(&TokenRef(token), |found| Arc::ptr_eq(found, &entry))
+            .is_some()
         {
-            let (slot, _) = entry.remove();
-            guard.weight -= slot.weight;
             metrics::cache_eviction(Eviction::Expired, 1);
         }
         None
@@ -179,125 +217,66 @@ impl<C: Send + Sync + 'static> TokenCache<C> {
     /// room if needed; a token whose deadline already passed is not kept.
     pub(crate) fn insert(&self, token: &[u8], verified: Verified<C>, now: f64) {
         let deadline = verified.exp.min(now + MAX_ENTRY_SECS);
-        let weight = weigh(token.len());
-        if now >= deadline {
+        if now >= deadline || weigh(token.len()) > self.shard_capacity {
             return;
         }
-        let hash = self.hash(token);
-        let mut guard = write(self.shard(hash));
-        let shard = &mut *guard;
-        if weight > shard.capacity {
-            return;
-        }
-        if now >= shard.next_sweep {
-            shard.sweep(now);
-            shard.next_sweep = now + SWEEP_EVERY_SECS;
-        }
-        if let Ok(entry) = shard
+        self.sweep_if_due(now);
+        let entry = Arc::new(Entry { verified, deadline });
+        let evicted = self
             .table
-            .find_entry(hash, |slot| slot.hash == hash && *slot.token == *token)
-        {
-            let (old, _) = entry.remove();
-            shard.weight -= old.weight;
+            .insert_with_lifecycle(TokenKey(token.into()), entry.clone());
+        let (mut capacity, mut expired) = (0, 0);
+        for gone in &evicted {
+            if Arc::ptr_eq(gone, &entry) {
+                continue; // refused: too heavy for a shard's share
+            }
+            if gone.is_alive(now) {
+                capacity += 1;
+            } else {
+                expired += 1;
+            }
         }
-        while shard.weight + weight > shard.capacity && shard.evict_one(now) {}
-        if shard.weight + weight > shard.capacity {
+        if capacity > 0 {
+            metrics::cache_eviction(Eviction::Capacity, capacity);
+        }
+        if expired > 0 {
+            metrics::cache_eviction(Eviction::Expired, expired);
+        }
+    }
+
+    /// Drops entries past their deadline or whose key is gone, when the
+    /// last sweep is a minute old (by `now`); one insertion does it.
+    fn sweep_if_due(&self, now: f64) {
+        let due = self.next_sweep.load(Ordering::Relaxed);
+        if now < f64::from_bits(due)
+            || self
+                .next_sweep
+                .compare_exchange(
+                    due,
+                    (now + SWEEP_EVERY_SECS).to_bits(),
+                    Ordering::Relaxed,
+                    Ordering::Relaxed,
+                )
+                .is_err()
+        {
             return;
         }
-        let id = shard.next_id;
-        shard.next_id += 1;
-        shard.table.insert_unique(
-            hash,
-            Slot {
-                hash,
-                id,
-                token: token.into(),
-                verified,
-                deadline,
-                weight,
-                referenced: AtomicBool::new(false),
-            },
-            |slot| slot.hash,
-        );
-        shard.weight += weight;
-        shard.ring.push_back((hash, id));
-        if shard.ring.len() > 2 * shard.table.len() + 16 {
-            shard.compact_ring();
+        let removed = Cell::new(0);
+        self.table.retain(|_, entry| {
+            let keep = entry.is_alive(now);
+            if !keep {
+                removed.set(removed.get() + 1);
+            }
+            keep
+        });
+        if removed.get() > 0 {
+            metrics::cache_eviction(Eviction::Expired, removed.get());
         }
     }
 
     pub(crate) fn len(&self) -> u64 {
-        self.shards
-            .iter()
-            .map(|shard| read(shard).table.len() as u64)
-            .sum()
+        self.table.len() as u64
     }
-}
-
-impl<C> Shard<C> {
-    /// CLOCK: the oldest entry goes, unless it was used since the hand
-    /// last passed (then it gets one more round). Dead entries go first
-    /// whatever their bit. `false` when the shard is empty.
-    fn evict_one(&mut self, now: f64) -> bool {
-        while let Some((hash, id)) = self.ring.pop_front() {
-            let Ok(mut entry) = self.table.find_entry(hash, |slot| slot.id == id) else {
-                continue; // removed since
-            };
-            let slot = entry.get_mut();
-            if slot.is_alive(now) && std::mem::take(slot.referenced.get_mut()) {
-                self.ring.push_back((hash, id));
-                continue;
-            }
-            let (slot, _) = entry.remove();
-            self.weight -= slot.weight;
-            metrics::cache_eviction(
-                if slot.is_alive(now) {
-                    Eviction::Capacity
-                } else {
-                    Eviction::Expired
-                },
-                1,
-            );
-            return true;
-        }
-        false
-    }
-
-    /// Drops entries past their deadline or whose key is gone.
-    fn sweep(&mut self, now: f64) {
-        let mut freed = 0;
-        let mut removed = 0;
-        self.table.retain(|slot| {
-            let keep = slot.is_alive(now);
-            if !keep {
-                freed += slot.weight;
-                removed += 1;
-            }
-            keep
-        });
-        self.weight -= freed;
-        if removed > 0 {
-            metrics::cache_eviction(Eviction::Expired, removed);
-        }
-        if freed > 0 {
-            self.compact_ring();
-        }
-    }
-
-    /// Drops the ring's ids of removed entries.
-    fn compact_ring(&mut self) {
-        let table = &self.table;
-        self.ring
-            .retain(|&(hash, id)| table.find(hash, |slot| slot.id == id).is_some());
-    }
-}
-
-fn read<T>(lock: &RwLock<T>) -> RwLockReadGuard<'_, T> {
-    lock.read().unwrap_or_else(PoisonError::into_inner)
-}
-
-fn write<T>(lock: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
-    lock.write().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// 1 plus 1 per KiB of token.
@@ -307,7 +286,7 @@ fn weigh(token_len: usize) -> u64 {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
+    use std::hash::BuildHasher as _;
 
     use super::*;
 
@@ -336,29 +315,55 @@ mod tests {
     }
 
     #[test]
-    fn shards_share_the_capacity_exactly() {
+    fn shards_never_hold_more_than_the_capacity() {
         for capacity in [0, 1, 15, 200, 256, 1000, 4097, 10_000, 1 << 40] {
             let cache = TokenCache::<()>::new(capacity);
-            let total: u64 = cache.shards.iter().map(|s| read(s).capacity).sum();
-            assert_eq!(total, capacity);
-            assert!(cache.shards.len().is_power_of_two() && cache.shards.len() <= MAX_SHARDS);
+            let total = cache.table.capacity();
+            let shards = cache.table.num_shards() as u64;
+            assert!(total <= capacity, "{total} > {capacity}");
+            assert!(total + shards > capacity, "{total} for {capacity}");
+            assert!(shards.is_power_of_two() && shards <= MAX_SHARDS);
+            assert_eq!(cache.shard_capacity * shards, total);
         }
     }
 
     #[test]
-    fn clock_spares_a_used_entry_once() {
+    fn a_full_cache_stays_within_its_weight() {
         let key = key();
-        let cache = TokenCache::new(3);
+        let cache = TokenCache::new(1000);
+        let heavy = vec![b'h'; 3 * 1024]; // weighs 4
+        for i in 0..5_000u32 {
+            let mut token = if i % 3 == 0 {
+                heavy.clone()
+            } else {
+                Vec::new()
+            };
+            token.extend_from_slice(&i.to_le_bytes());
+            cache.insert(&token, verified(&key, 1e9), 0.0);
+            assert!(cache.table.weight() <= 1000);
+        }
+        assert!(cache.len() > 100, "{}", cache.len());
+        // The newest token stays: an insertion evicts others to make room.
+        let mut last = Vec::new();
+        last.extend_from_slice(&4_999u32.to_le_bytes());
+        assert!(cache.get(&last, 1.0, 0.0).is_some());
+    }
+
+    #[test]
+    fn a_capacity_of_one_keeps_the_newest_token() {
+        let key = key();
+        let cache = TokenCache::new(1);
         for token in [b"a", b"b", b"c"] {
             cache.insert(token, verified(&key, 1e9), 0.0);
+            assert!(cache.get(token, 1.0, 0.0).is_some());
+            assert_eq!(cache.len(), 1);
         }
-        assert!(cache.get(b"a", 1.0, 0.0).is_some()); // `a` is referenced
-        cache.insert(b"d", verified(&key, 1e9), 1.0); // evicts `b`, the oldest unused
-        assert!(cache.get(b"a", 1.0, 0.0).is_some());
-        assert!(cache.get(b"b", 1.0, 0.0).is_none());
+        assert!(cache.get(b"a", 1.0, 0.0).is_none());
+        // Heavier than the whole capacity: not kept, nothing evicted for it.
+        cache.insert(&[b'x'; 2048], verified(&key, 1e9), 0.0);
         assert!(cache.get(b"c", 1.0, 0.0).is_some());
-        assert!(cache.get(b"d", 1.0, 0.0).is_some());
-        assert_eq!(cache.len(), 3);
+        assert_eq!(cache.len(), 1);
+        assert_eq!(TokenCache::<()>::new(0).shard_capacity, 0);
     }
 
     #[test]
@@ -375,13 +380,20 @@ mod tests {
         cache.insert(b"late", verified(&key, 1e9), 10.0);
         cache.insert(b"doomed", verified(&key, 20.0), 10.0);
         assert_eq!(cache.len(), 2);
+        // Within the minute, no sweep.
+        cache.insert(b"early", verified(&key, 1e9), 30.0);
+        assert_eq!(cache.len(), 3);
         // The next insertion a minute on sweeps `doomed`, never hit again.
         cache.insert(b"other", verified(&key, 1e9), 10.0 + SWEEP_EVERY_SECS);
-        assert_eq!(cache.len(), 2);
-        assert_eq!(read(&cache.shards[0]).weight, 2);
+        assert_eq!(cache.len(), 3);
+        assert!(
+            cache.get(b"doomed", 0.0, 0.0).is_none(),
+            "gone, not just stale"
+        );
+        assert_eq!(cache.table.weight(), 3);
         // An already expired token is not kept.
         cache.insert(b"expired", verified(&key, 5.0), 10.0);
-        assert_eq!(cache.len(), 2);
+        assert_eq!(cache.len(), 3);
     }
 
     #[test]
@@ -389,16 +401,22 @@ mod tests {
         // Same length and same tail: same bucket, different tokens.
         let key = key();
         let cache = TokenCache::new(100);
+        let hasher = BucketHasher::default();
+        let hash = |token: &[u8]| hasher.hash_one(TokenRef(token));
         let tail = [b'x'; HASHED_TAIL];
         let token = |head: &[u8]| [head, &tail[..]].concat();
-        assert_eq!(cache.hash(&token(b"aaaa")), cache.hash(&token(b"bbbb")));
+        assert_eq!(hash(&token(b"aaaa")), hash(&token(b"bbbb")));
+        assert_eq!(
+            hash(&token(b"aaaa")),
+            hasher.hash_one(TokenKey(token(b"aaaa").into()))
+        );
         cache.insert(&token(b"aaaa"), verified(&key, 1e9), 0.0);
         assert!(cache.get(&token(b"bbbb"), 1.0, 0.0).is_none());
         assert!(cache.get(&token(b"aaaa"), 1.0, 0.0).is_some());
         cache.insert(&token(b"bbbb"), verified(&key, 1e9), 0.0);
         assert_eq!(cache.len(), 2);
         // Shorter than the tail: all of it is hashed.
-        assert_ne!(cache.hash(b"short-1"), cache.hash(b"short-2"));
+        assert_ne!(hash(b"short-1"), hash(b"short-2"));
     }
 
     #[test]
@@ -413,24 +431,84 @@ mod tests {
     }
 
     #[test]
-    fn the_ring_stays_bounded_under_churn() {
+    fn a_stale_hit_removes_only_its_own_entry() {
         let key = key();
-        let cache = TokenCache::new(4);
-        for i in 0..10_000u32 {
-            let token = i.to_le_bytes();
-            cache.insert(&token, verified(&key, 1e9), 0.0);
-            if i % 2 == 0 {
-                // Removed by a failed hit, not by eviction.
-                assert!(cache.get(&token, 1e10, 0.0).is_none());
+        let cache = TokenCache::new(100);
+        cache.insert(b"t", verified(&key, 50.0), 0.0);
+        assert!(cache.get(b"t", 60.0, 0.0).is_none());
+        assert_eq!(cache.len(), 0);
+        // Re-verified later: the fresh entry serves.
+        cache.insert(b"t", verified(&key, 1e9), 60.0);
+        assert!(cache.get(b"t", 61.0, 0.0).is_some());
+        assert_eq!(cache.len(), 1);
+    }
+
+    /// The eviction counters, by reason, through a recorder of this thread.
+    #[cfg(feature = "metrics")]
+    #[test]
+    fn evictions_are_counted_by_reason() {
+        use std::sync::Mutex;
+
+        use ::metrics::{Counter, CounterFn, Key, KeyName, Metadata, Recorder, SharedString};
+
+        #[derive(Default)]
+        struct Evictions(Mutex<Vec<(String, u64)>>);
+        struct Reason(Arc<Evictions>, String);
+        impl CounterFn for Reason {
+            fn increment(&self, count: u64) {
+                self.0.0.lock().unwrap().push((self.1.clone(), count));
+            }
+            fn absolute(&self, _: u64) {}
+        }
+        struct Counting(Arc<Evictions>);
+        impl Recorder for Counting {
+            fn describe_counter(&self, _: KeyName, _: Option<::metrics::Unit>, _: SharedString) {}
+            fn describe_gauge(&self, _: KeyName, _: Option<::metrics::Unit>, _: SharedString) {}
+            fn describe_histogram(&self, _: KeyName, _: Option<::metrics::Unit>, _: SharedString) {}
+            fn register_counter(&self, key: &Key, _: &Metadata<'_>) -> Counter {
+                let reason = key.labels().map(|label| label.value().to_owned()).collect();
+                Counter::from_arc(Arc::new(Reason(self.0.clone(), reason)))
+            }
+            fn register_gauge(&self, _: &Key, _: &Metadata<'_>) -> ::metrics::Gauge {
+                ::metrics::Gauge::noop()
+            }
+            fn register_histogram(&self, _: &Key, _: &Metadata<'_>) -> ::metrics::Histogram {
+                ::metrics::Histogram::noop()
             }
         }
-        let shard = read(&cache.shards[0]);
-        assert!(shard.table.len() <= 4);
-        assert!(
-            shard.ring.len() <= 2 * shard.table.len() + 17,
-            "{}",
-            shard.ring.len()
+
+        let seen = Arc::new(Evictions::default());
+        let recorder = Counting(seen.clone());
+        ::metrics::with_local_recorder(&recorder, || {
+            let key = key();
+            let cache = TokenCache::new(1);
+            for token in [b"a", b"b"] {
+                cache.insert(token, verified(&key, 1e9), 0.0);
+            }
+            // `c` is past its deadline when `d` needs its room.
+            cache.insert(b"c", verified(&key, 5.0), 0.0);
+            cache.insert(b"d", verified(&key, 1e9), 10.0);
+            assert!(cache.get(b"d", 1e10, 0.0).is_none());
+            // Too heavy for the cache: not kept, and no eviction.
+            cache.insert(&[b'x'; 2048], verified(&key, 1e9), 0.0);
+            // Within the shard's weight but over quick_cache's share for
+            // one entry (97 %): refused by quick_cache, still no eviction.
+            let cache = TokenCache::new(17);
+            cache.insert(b"a", verified(&key, 1e9), 0.0);
+            cache.insert(&[b'x'; 16 * 1024], verified(&key, 1e9), 0.0);
+            assert_eq!(cache.len(), 1);
+            assert!(cache.get(b"a", 1.0, 0.0).is_some());
+        });
+        let seen = seen.0.lock().unwrap();
+        let reasons: Vec<(&str, u64)> = seen.iter().map(|(r, n)| (r.as_str(), *n)).collect();
+        assert_eq!(
+            reasons,
+            [
+                ("capacity", 1),
+                ("capacity", 1),
+                ("expired", 1),
+                ("expired", 1)
+            ]
         );
-        assert_eq!(shard.weight, shard.table.len() as u64);
     }
 }
