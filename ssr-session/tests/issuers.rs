@@ -578,6 +578,10 @@ async fn an_idle_issuer_is_evicted_and_comes_back_with_one_fetch() {
     assert_eq!(server.hits("/a/jwks.json"), 1);
     assert_eq!(server.total(), 3);
     assert_eq!(verifier.cached_tokens(), 2);
+    // A clone that outlives the eviction, as moka's lazily reclaimed
+    // entries and in-flight lookups do: the eviction must end the keys'
+    // use all the same.
+    let lingering = keys.issuer_keys(&issuer).await.unwrap();
 
     tokio::time::sleep(Duration::from_millis(700)).await;
     keys.run_pending_tasks().await;
@@ -590,6 +594,7 @@ async fn an_idle_issuer_is_evicted_and_comes_back_with_one_fetch() {
     assert_eq!(server.hits("/o/.well-known/openid-configuration"), 2);
     assert_eq!(server.hits("/o/jwks.json"), 2);
     assert_eq!(server.total(), 6);
+    drop(lingering);
 }
 
 #[tokio::test]

@@ -231,7 +231,8 @@ impl IssuerKeyProvider {
             .max_capacity(settings.max_issuers)
             .time_to_idle(settings.idle_timeout)
             .eviction_policy(EvictionPolicy::lru())
-            .eviction_listener(move |_, _, _| {
+            .eviction_listener(move |_, provider: JwksKeyProvider, _| {
+                provider.retire();
                 evicted.fetch_sub(1, Ordering::Relaxed);
                 metrics::issuers_cached(-1.0);
             })

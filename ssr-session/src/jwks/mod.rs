@@ -201,6 +201,19 @@ impl JwksKeyProvider {
         self.inner.issuer.as_deref()
     }
 
+    /// Drops the cached keys now, for an owner that stopped using this
+    /// provider (an evicted issuer). Its last clone may be freed much later
+    /// (moka reclaims removed entries lazily, through an epoch that other
+    /// threads hold back), and until then the token cache's entries
+    /// verified by these keys would still count as alive.
+    pub(crate) fn retire(&self) {
+        let mut state = self.inner.lock();
+        let keys = state.cached.take();
+        report_keys(&mut state, 0);
+        drop(state);
+        drop(keys);
+    }
+
     fn new(
         urls: Vec<Url>,
         client: reqwest::Client,
