@@ -710,6 +710,63 @@ pub async fn rotated_key_verifies_at_once_after_one_refetch(binary: &str) {
     assert_eq!(app.get("/api/me", JSON, Some(&before)).await.status, 200);
 }
 
+/// `--metrics`: the framework's own `/metrics` route serves the Prometheus
+/// text, and the decisions of its pages move there; without the flag,
+/// nothing is served.
+pub async fn metrics_are_served_only_with_the_flag(binary: &str) {
+    use ssr_session_example_support::metrics::value;
+
+    let scrape = |app: &App| {
+        let url = app.url("/metrics");
+        let client = app.client.clone();
+        async move {
+            let answer = App::answer(client.get(url)).await;
+            assert_eq!(answer.status, 200, "{}", answer.body);
+            assert!(
+                answer
+                    .header("content-type")
+                    .starts_with("text/plain; version=0.0.4"),
+                "{}",
+                answer.header("content-type")
+            );
+            answer.body
+        }
+    };
+    let count = |text: &str, outcome: &str, reason: &str| {
+        let series =
+            format!("ssr_session_decisions_total{{outcome=\"{outcome}\",reason=\"{reason}\"}}");
+        value(text, &series).unwrap_or(0.0)
+    };
+
+    let app = App::start(binary, &["--metrics"]);
+    let cookie = app.sign_in("alice", "").await;
+    let before = scrape(&app).await;
+    assert_eq!(app.get("/dashboard", HTML, Some(&cookie)).await.status, 200);
+    let missing = app.get("/api/me", JSON, None).await;
+    assert_eq!(
+        missing.status_json(),
+        (401, json!({"message": "try refresh token"}))
+    );
+    let after = scrape(&app).await;
+    assert_eq!(
+        count(&after, "valid", "") - count(&before, "valid", ""),
+        1.0,
+        "{after}"
+    );
+    assert_eq!(
+        count(&after, "needs_refresh", "missing") - count(&before, "needs_refresh", "missing"),
+        1.0,
+        "{after}"
+    );
+    assert!(
+        value(&after, "ssr_session_jwks_fetches_total{result=\"ok\"}").unwrap_or(0.0) >= 1.0,
+        "{after}"
+    );
+
+    let plain = App::start(binary, &[]);
+    assert_eq!(plain.get("/metrics", HTML, None).await.status, 404);
+}
+
 /// The scenarios above, one `#[tokio::test]` each, for the app `$binary`.
 macro_rules! app_scenarios {
     ($binary:expr) => {
@@ -723,6 +780,7 @@ macro_rules! app_scenarios {
             sign_out_revokes_access_tokens_at_once,
             rotated_key_verifies_at_once_after_one_refetch,
             cross_origin_posts_are_refused,
+            metrics_are_served_only_with_the_flag,
         );
     };
     (@tests $binary:expr; $($scenario:ident,)*) => {
