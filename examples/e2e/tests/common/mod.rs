@@ -716,22 +716,16 @@ pub async fn rotated_key_verifies_at_once_after_one_refetch(binary: &str) {
 pub async fn metrics_are_served_only_with_the_flag(binary: &str) {
     use ssr_session_example_support::metrics::value;
 
-    let scrape = |app: &App| {
-        let url = app.url("/metrics");
-        let client = app.client.clone();
-        async move {
-            let answer = App::answer(client.get(url)).await;
-            assert_eq!(answer.status, 200, "{}", answer.body);
-            assert!(
-                answer
-                    .header("content-type")
-                    .starts_with("text/plain; version=0.0.4"),
-                "{}",
-                answer.header("content-type")
-            );
-            answer.body
-        }
-    };
+    async fn scrape(app: &App) -> String {
+        let answer = app.get("/metrics", "text/plain", None).await;
+        assert_eq!(answer.status, 200, "{}", answer.body);
+        let content_type = answer.header("content-type");
+        assert!(
+            content_type.starts_with("text/plain; version=0.0.4"),
+            "{content_type}"
+        );
+        answer.body
+    }
     let count = |text: &str, outcome: &str, reason: &str| {
         let series =
             format!("ssr_session_decisions_total{{outcome=\"{outcome}\",reason=\"{reason}\"}}");
